@@ -1,0 +1,69 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Strictness applied to every Swift target: Swift 6 language mode is the default for tools 6.x.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "MemoryRouter",
+    products: [
+        .library(name: "RouterCore", targets: ["RouterCore"]),
+        .library(name: "RouterTesting", targets: ["RouterTesting"]),
+        .library(name: "RouterClient", targets: ["RouterClient"]),
+        .library(name: "MemoryStore", targets: ["MemoryStore"]),
+        .library(name: "SearchPlugin", targets: ["SearchPlugin"]),
+        .library(name: "CompressionPlugin", targets: ["CompressionPlugin"]),
+        .library(name: "StreamingPlugin", targets: ["StreamingPlugin"]),
+        .executable(name: "router-host", targets: ["Host"]),
+        .executable(name: "router-bench", targets: ["RouterBench"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLinuxShims"),
+
+        .target(name: "RouterCore", dependencies: ["CZlib", "CLinuxShims"], swiftSettings: strict),
+        .target(name: "MemoryStore", swiftSettings: strict),
+        .target(
+            name: "SearchPlugin", dependencies: ["RouterCore", "MemoryStore"],
+            path: "Sources/Plugins/SearchPlugin", swiftSettings: strict),
+        .target(
+            name: "CompressionPlugin", dependencies: ["RouterCore", "MemoryStore"],
+            path: "Sources/Plugins/CompressionPlugin", swiftSettings: strict),
+        .target(
+            name: "StreamingPlugin", dependencies: ["RouterCore", "MemoryStore"],
+            path: "Sources/Plugins/StreamingPlugin", swiftSettings: strict),
+        .target(name: "RouterTesting", dependencies: ["RouterCore"], swiftSettings: strict),
+        .target(name: "RouterClient", dependencies: ["RouterCore"], swiftSettings: strict),
+        .executableTarget(
+            name: "Host",
+            dependencies: ["RouterCore", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
+            resources: [.copy("Resources")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "RouterBench",
+            dependencies: ["RouterCore", "RouterClient", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
+            swiftSettings: strict),
+
+        .testTarget(name: "RouterCoreTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),
+        .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore"], swiftSettings: strict),
+        .testTarget(
+            name: "SearchPluginTests", dependencies: ["SearchPlugin", "RouterTesting", "MemoryStore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "CompressionPluginTests", dependencies: ["CompressionPlugin", "RouterTesting", "MemoryStore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "RouterTesting", "MemoryStore"],
+            swiftSettings: strict),
+        .testTarget(name: "RouterTestingTests", dependencies: ["RouterTesting"], swiftSettings: strict),
+        .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore"], swiftSettings: strict),
+        .testTarget(name: "HostTests", dependencies: ["Host", "RouterCore"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["RouterCore", "RouterClient", "RouterTesting"],
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,4 @@
+@main
+enum RouterHost {
+    static func main() {}
+}

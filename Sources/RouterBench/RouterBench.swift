@@ -1,0 +1,4 @@
+@main
+enum RouterBench {
+    static func main() {}
+}

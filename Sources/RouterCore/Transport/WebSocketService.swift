@@ -1,0 +1,62 @@
+/// A complete message received on a WebSocket (after reassembly and decompression).
+public enum WebSocketMessage: Sendable, Equatable {
+    /// A text message; the bytes are validated UTF-8.
+    case text([UInt8])
+    case binary([UInt8])
+}
+
+/// What a service sees of the HTTP upgrade request that opened a WebSocket.
+public struct UpgradeRequest: Sendable {
+    /// The request path without the query, e.g. `/ws/memory`.
+    public var path: String
+    /// Decoded query parameters (`?compress=gzip&token=…`); the last value wins for repeated names.
+    public var query: [String: String]
+    /// Header fields with lower-cased names, in arrival order.
+    public var headers: [(name: String, value: String)]
+    /// The peer's address, e.g. `127.0.0.1:53122`.
+    public var remoteAddress: String
+
+    public init(path: String, query: [String: String], headers: [(name: String, value: String)], remoteAddress: String) {
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.remoteAddress = remoteAddress
+    }
+
+    /// The first value of a header (case-insensitive name).
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first(where: { $0.name == lower })?.value
+    }
+}
+
+/// The outbound side of one WebSocket connection, usable from any thread or task.
+///
+/// The transport's `ConnectionHandle` conforms; tests use an in-memory fake.
+public protocol OutboundMessageSink: Sendable {
+    /// Queues a complete text message (valid UTF-8) without blocking.
+    /// Messages are written in the order they were queued. Ignored once the connection is closing.
+    func sendText(_ utf8: [UInt8])
+    /// Suspends while the connection's outbound queue is above its high-water mark.
+    /// Returns `false` if the connection closed (the caller should stop producing).
+    func waitUntilWritable() async -> Bool
+    /// Starts the close handshake with `code` (a reason of at most 123 bytes is sent).
+    func close(code: CloseCode, reason: String)
+    /// Whether permessage-deflate was negotiated (the transport then compresses large messages itself).
+    var usesPerMessageDeflate: Bool { get }
+}
+
+/// Receives the messages of one WebSocket connection. Its methods are called on the connection's
+/// event-loop thread and must return quickly: never run user code or block there.
+public protocol WebSocketReceiver: AnyObject {
+    func received(_ message: WebSocketMessage)
+    /// The connection is closed (after the close handshake, a protocol error, or a dropped socket).
+    /// `code` is what the peer sent, or what we sent when we failed the connection.
+    func closed(code: CloseCode)
+}
+
+/// An application endpoint served on a WebSocket path.
+public protocol WebSocketService: Sendable {
+    /// Called on the loop right after the upgrade completed; returns the receiver for the connection's messages.
+    func connectionOpened(_ connection: any OutboundMessageSink, request: UpgradeRequest) -> any WebSocketReceiver
+}

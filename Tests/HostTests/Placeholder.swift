@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderHostTests() { #expect(Bool(true)) }

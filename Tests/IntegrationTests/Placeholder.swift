@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderIntegrationTests() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderSearchPluginTests() { #expect(Bool(true)) }
