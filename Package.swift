@@ -43,13 +43,15 @@ let package = Package(
             dependencies: ["RouterCore", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
             resources: [.copy("Resources")],
             swiftSettings: strict),
+        .executableTarget(name: "StoreCrashWriter", dependencies: ["MemoryStore"], swiftSettings: strict),
         .executableTarget(
             name: "RouterBench",
             dependencies: ["RouterCore", "RouterClient", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
             swiftSettings: strict),
 
         .testTarget(name: "RouterCoreTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),
-        .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore"], swiftSettings: strict),
+        .testTarget(
+            name: "MemoryStoreTests", dependencies: ["MemoryStore", "StoreCrashWriter"], swiftSettings: strict),
         .testTarget(
             name: "SearchPluginTests", dependencies: ["SearchPlugin", "RouterTesting", "MemoryStore"],
             swiftSettings: strict),
