@@ -4,7 +4,7 @@
 /// of magnitude below 2^53 are written without a fraction (`10`, not `10.0`); non-finite numbers
 /// (which JSON cannot carry) are written as `null`.
 struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+    var bytes: [UInt8] = []
 
     init(reservingCapacity capacity: Int = 128) {
         bytes.reserveCapacity(capacity)
