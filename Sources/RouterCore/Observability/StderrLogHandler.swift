@@ -38,7 +38,7 @@ public struct StderrLogHandler: LogHandler {
 
     /// The bytes of one record's line, without the newline.
     public static func render(_ record: LogRecord, format: Format) -> [UInt8] {
-        let timestamp = record.timestamp.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let timestamp = record.timestamp.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
         switch format {
         case .text:
             var text = "\(timestamp) \(record.level.rawValue) \(record.label): \(record.message)"
