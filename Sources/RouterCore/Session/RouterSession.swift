@@ -190,7 +190,8 @@ public final class RouterSession: Sendable {
             if let signal = state.withLock({ $0.inFlight[id]?.signal }) {
                 signal.fire()
             } else {
-                reject(ErrorCode.unknownRequest, "no request with id \"\(id)\" is in flight", id: id, op: nil)
+                // No `id` member: the request's one final message (if it ever existed) stays its last message.
+                reject(ErrorCode.unknownRequest, "no request with id \"\(id)\" is in flight", id: nil, op: "cancel")
             }
         case .success(.resume):
             send(ServerMessage(type: "resume_failed", fields: [("reason", .string("resume is not supported yet"))]))
