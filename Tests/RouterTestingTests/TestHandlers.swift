@@ -167,7 +167,7 @@ enum GzipTool {
 }
 
 /// Runs `body` while the service's `run()` is running, then stops it.
-func withRunningService(_ service: RouterService, _ body: () async throws -> Void) async rethrows {
+func withRunningService(_ service: RouterService, _ body: () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await service.run() }
         do {
