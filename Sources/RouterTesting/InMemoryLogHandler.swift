@@ -1,5 +1,4 @@
 public import RouterCore
-import Synchronization
 
 /// Captures log records for assertions.
 ///
@@ -10,7 +9,7 @@ import Synchronization
 /// #expect(logs.records.contains { $0.message == "request timed out" })
 /// ```
 public final class InMemoryLogHandler: LogHandler, Sendable {
-    private let storage = Mutex<[LogRecord]>([])
+    private let storage = Locked<[LogRecord]>([])
 
     public init() {}
 

@@ -1,5 +1,4 @@
 public import RouterCore
-import Synchronization
 
 /// An ``OutboundMessageSink`` that records what a session sends, for session-level tests without sockets.
 public final class InMemorySink: OutboundMessageSink, Sendable {
@@ -11,7 +10,7 @@ public final class InMemorySink: OutboundMessageSink, Sendable {
         var closedWith: (code: CloseCode, reason: String)?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     public let usesPerMessageDeflate: Bool
 
     public init(usesPerMessageDeflate: Bool = false) {

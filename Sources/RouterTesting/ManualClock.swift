@@ -1,4 +1,5 @@
-import Synchronization
+import RouterCore
+
 
 /// A `Clock` that only moves when told to: timeouts and coalescing are tested in microseconds.
 ///
@@ -33,7 +34,7 @@ public final class ManualClock: Clock, Sendable {
         var countWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

@@ -1,5 +1,4 @@
 @_spi(RouterTesting) public import RouterCore
-import Synchronization
 
 /// Runs one handler on one request, with no sockets, and returns the exact events it produced.
 ///
@@ -109,7 +108,7 @@ final class Recorder: OperationEventTarget {
         var countWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     var events: [RecordedEvent] { state.withLock { $0.events } }
 

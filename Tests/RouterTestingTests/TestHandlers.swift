@@ -1,11 +1,10 @@
 import Foundation
 import RouterCore
 import RouterTesting
-import Synchronization
 
 /// A one-shot gate that ignores task cancellation (to build handlers that ignore it).
 final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func open() {
         let waiters = state.withLock { state in

@@ -1,7 +1,6 @@
-import Synchronization
 
 /// Per-operation counters, an in-flight gauge, a latency histogram and bytes out, plus
-/// connection counts. Thread-safe (one `Mutex`); render with ``PrometheusText``.
+/// connection counts. Thread-safe (one lock); render with ``PrometheusText``.
 public final class OperationMetrics: Sendable {
     /// How an operation ended.
     public enum Outcome: String, Sendable, CaseIterable {
@@ -39,7 +38,7 @@ public final class OperationMetrics: Sendable {
         public var rejected: [String: Int]
     }
 
-    private let state = Mutex(Snapshot(operations: [:], connectionsOpened: 0, connectionsCurrent: 0, rejected: [:]))
+    private let state = Locked(Snapshot(operations: [:], connectionsOpened: 0, connectionsCurrent: 0, rejected: [:]))
 
     public init() {}
 

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A one-shot signal a request's runner waits on: fired by a client `cancel` or a closed connection.
 final class CancelSignal: Sendable {
@@ -7,7 +6,7 @@ final class CancelSignal: Sendable {
         var waiter: CheckedContinuation<Bool, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Fires the signal; idempotent.
     func fire() {

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The per-request path from a handler to its ``OperationEventTarget``: progress throttling,
 /// chunk numbering, and the rule that nothing follows the final event.
@@ -14,13 +13,13 @@ final class RequestChannel: Sendable {
     let target: any OperationEventTarget
     let clock: OperationClock
     let logger: Logger
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(target: any OperationEventTarget, stages: [ProgressStage], progressInterval: Duration, clock: OperationClock, logger: Logger) {
         self.target = target
         self.clock = clock
         self.logger = logger
-        self.state = Mutex(State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval)))
+        self.state = Locked(State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval)))
     }
 
     func progress(stage: String, fraction: Double, message: String?) {

@@ -1,9 +1,8 @@
-import Synchronization
 
 /// The server-wide count of in-flight requests, shared by every session of a ``RouterService``.
 final class InFlightLimiter: Sendable {
     let limit: Int
-    private let count = Mutex(0)
+    private let count = Locked(0)
 
     init(limit: Int) { self.limit = limit }
 

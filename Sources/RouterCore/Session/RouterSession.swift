@@ -1,4 +1,3 @@
-import Synchronization
 
 /// What a connection delivers to its session (from the loop thread, through an `AsyncStream`).
 enum SessionInput: Sendable {
@@ -42,7 +41,7 @@ public final class RouterSession: Sendable {
     let clock: OperationClock
     /// Set when this client asked for `?compress=gzip` and the transport does not deflate.
     private let gzip: (@Sendable ([UInt8]) -> [UInt8])?
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(
         router: Router, settings: RouterSettings, sink: any OutboundMessageSink, request: UpgradeRequest,
