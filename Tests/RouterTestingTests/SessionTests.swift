@@ -288,4 +288,14 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
             #expect(plainClient.messages(for: "g1").first?["compressed"] == nil)
         }
     }
+
+    @Test func aClientFloodingUnprocessedMessagesIsClosedWith1008() throws {
+        // run() is not running, so nothing drains the connection's inbound queue.
+        let service = try makeService(RouterSettings(maxQueuedInboundMessages: 3))
+        let connection = TestConnection(to: service)
+        for _ in 0..<3 { connection.send(#"{"type":"ping"}"#) }
+        #expect(connection.sink.closeCode == nil)
+        connection.send(#"{"type":"ping"}"#)
+        #expect(connection.sink.closeCode == .policyViolation)
+    }
 }

@@ -16,6 +16,7 @@ public final class RouterService: WebSocketService {
     private struct PendingSession: Sendable {
         let session: RouterSession
         let inbound: AsyncStream<SessionInput>
+        let backlog: InboundBacklog
     }
 
     public let router: Router
@@ -52,16 +53,18 @@ public final class RouterService: WebSocketService {
         metrics.connectionOpened()
         session.sendWelcome()
         let (inbound, continuation) = AsyncStream.makeStream(of: SessionInput.self)
-        pendingContinuation.yield(PendingSession(session: session, inbound: inbound))
+        let backlog = InboundBacklog()
+        pendingContinuation.yield(PendingSession(session: session, inbound: inbound, backlog: backlog))
         logger.debug("connection opened", metadata: ["session.id": session.id, "peer": request.remoteAddress])
-        return SessionReceiver(continuation: continuation)
+        return SessionReceiver(
+            continuation: continuation, backlog: backlog, limit: settings.maxQueuedInboundMessages, sink: connection)
     }
 
     /// Runs every session's task until cancelled (call once).
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await next in pending {
-                group.addTask { await next.session.run(next.inbound) }
+                group.addTask { await next.session.run(next.inbound, backlog: next.backlog) }
             }
             group.cancelAll()
         }
@@ -71,12 +74,23 @@ public final class RouterService: WebSocketService {
 /// Enqueues a connection's messages for its session; never does work on the loop thread.
 private final class SessionReceiver: WebSocketReceiver {
     let continuation: AsyncStream<SessionInput>.Continuation
+    let backlog: InboundBacklog
+    let limit: Int
+    let sink: any OutboundMessageSink
 
-    init(continuation: AsyncStream<SessionInput>.Continuation) {
+    init(continuation: AsyncStream<SessionInput>.Continuation, backlog: InboundBacklog, limit: Int, sink: any OutboundMessageSink) {
         self.continuation = continuation
+        self.backlog = backlog
+        self.limit = limit
+        self.sink = sink
     }
 
     func received(_ message: WebSocketMessage) {
+        guard backlog.add() <= limit else {
+            backlog.remove()
+            sink.close(code: .policyViolation, reason: "too many unprocessed messages")
+            return
+        }
         continuation.yield(.message(message))
     }
 
@@ -84,4 +98,14 @@ private final class SessionReceiver: WebSocketReceiver {
         continuation.yield(.closed(code))
         continuation.finish()
     }
+}
+
+/// Messages received but not yet handled by a session's task (incremented on the loop, decremented by the task).
+final class InboundBacklog: Sendable {
+    private let count = Locked(0)
+
+    /// Counts one more message and returns the new backlog.
+    func add() -> Int { count.withLock { $0 += 1; return $0 } }
+    func remove() { count.withLock { $0 -= 1 } }
+    var current: Int { count.withLock { $0 } }
 }

@@ -150,13 +150,15 @@ public final class RouterSession: Sendable {
     // MARK: Receiving
 
     /// Consumes the connection's messages until it closes; requests run as child tasks.
-    func run(_ inbound: AsyncStream<SessionInput>) async {
+    func run(_ inbound: AsyncStream<SessionInput>, backlog: InboundBacklog) async {
         await withDiscardingTaskGroup { group in
             for await input in inbound {
                 switch input {
                 case .message(.text(let bytes)):
+                    backlog.remove()
                     handleText(bytes, group: &group)
                 case .message(.binary):
+                    backlog.remove()
                     reject(ErrorCode.badRequest, "binary messages are not supported on this endpoint", id: nil, op: nil)
                 case .closed:
                     break

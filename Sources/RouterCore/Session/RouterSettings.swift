@@ -13,6 +13,9 @@ public struct RouterSettings: Sendable {
     /// Messages above this many bytes go in the `gzip+base64` envelope to clients that asked
     /// (`?compress=gzip`) and did not negotiate permessage-deflate.
     public var compressionThreshold: Int
+    /// Inbound messages a connection may have waiting for its session task; one more closes it with 1008
+    /// (so a client flooding the router cannot grow memory without bound).
+    public var maxQueuedInboundMessages: Int
     /// Minimum time between two progress events of one request (stage changes excepted).
     public var progressInterval: Duration
     /// Compresses bytes to the gzip format (RFC 1952); nil disables the envelope.
@@ -27,6 +30,7 @@ public struct RouterSettings: Sendable {
         maxInFlightPerConnection: Int = 16,
         maxInFlightTotal: Int = 1024,
         compressionThreshold: Int = 10 * 1024,
+        maxQueuedInboundMessages: Int = 1024,
         progressInterval: Duration = .milliseconds(100),
         gzip: (@Sendable ([UInt8]) -> [UInt8])? = nil,
         clock: any Clock<Duration> = ContinuousClock()
@@ -37,6 +41,7 @@ public struct RouterSettings: Sendable {
         self.maxInFlightPerConnection = maxInFlightPerConnection
         self.maxInFlightTotal = maxInFlightTotal
         self.compressionThreshold = compressionThreshold
+        self.maxQueuedInboundMessages = maxQueuedInboundMessages
         self.progressInterval = progressInterval
         self.gzip = gzip
         self.clock = clock
