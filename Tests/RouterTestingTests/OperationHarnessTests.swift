@@ -196,6 +196,26 @@ private struct InternalFailure: Error {
     }
 }
 
+final class FakeStore: Sendable {
+    let name: String
+    init(name: String) { self.name = name }
+}
+
+@Suite struct ServiceRegistryTests {
+    @Test func handlersReachTheHostsServicesByType() async {
+        var services = ServiceRegistry()
+        services.register(FakeStore(name: "memories"))
+        let handler = ScriptHandler { _, context in
+            let store = try context.services.require(FakeStore.self)
+            #expect(store.name == "memories")
+            #expect(context.services.get(Int.self) == nil)
+        }
+        #expect(await OperationHarness(handler, clock: ManualClock(), services: services).run(json: "{}") == [.complete(.object(["done": .bool(true)]))])
+        let missing = await OperationHarness(handler, clock: ManualClock()).run(json: "{}")
+        #expect(missing == [.error(code: "script_error", message: "script failed: no service of type FakeStore is registered")])
+    }
+}
+
 @Suite struct ManualClockTests {
     @Test func resumesSleepersWhenTimeAdvancesAndThrowsOnCancel() async throws {
         let clock = ManualClock()

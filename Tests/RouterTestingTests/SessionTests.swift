@@ -298,4 +298,11 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
         connection.send(#"{"type":"ping"}"#)
         #expect(connection.sink.closeCode == .policyViolation)
     }
+
+    @Test func theWelcomeShowsAPluginsConfiguredTimeout() throws {
+        let plugin = Plugin(name: "search", handlers: [TestSearchHandler()])
+        let router = try RouterBuilder().register(plugin: plugin, timeout: .seconds(90)).build()
+        let connection = TestConnection(to: RouterService(router: router, logger: .disabled))
+        #expect(connection.messages.first?["operations"] == [["type": "memory_search", "prefix": "search", "timeout": 90000, "stages": ["tokenize", "score", "rank"]]])
+    }
 }
