@@ -6,7 +6,7 @@ import Glibc
 /// Turns SIGINT and SIGTERM into an async sequence of signal numbers (DispatchSource based).
 /// The default actions are disabled while it lives, so the first signal starts a graceful shutdown
 /// and a second one can be handled as "exit now".
-final class TerminationSignals: Sendable {
+final class TerminationSignals: @unchecked Sendable {  // sources are only touched in init and deinit
     private let sources: [any DispatchSourceSignal]
     /// The signals as they arrive.
     let signals: AsyncStream<Int32>

@@ -76,15 +76,15 @@ public final class WebSocketClient: Sendable {
                     let extensions = try ClientHandshake.validate(head, key: key)
                     var codec: PerMessageDeflateCodec?
                     if options.offerDeflate, let value = extensions.first {
-                        let parameters = try PerMessageDeflateNegotiation.acceptResponse(headerValue: value)
-                        codec = PerMessageDeflateCodec(parameters: parameters, role: .client, configuration: .init())
+                        let parameters = try PerMessageDeflateNegotiation.acceptResponse(headerValue: value, offered: .init())
+                        codec = try PerMessageDeflateCodec(parameters: parameters, role: .client, configuration: .init())
                     }
                     let leftover = Array(buffer[consumed...])
                     return WebSocketClient(fd: fd, head: head, leftover: leftover, codec: codec, options: options)
                 }
             }
         } catch {
-            close(fd)
+            Glibc.close(fd)
             throw error
         }
     }
@@ -205,7 +205,7 @@ public final class WebSocketClient: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr) == 1 else {
-            close(fd)
+            Glibc.close(fd)
             throw ConnectError(description: "not an IPv4 address: \(host)")
         }
         let result = withUnsafePointer(to: &address) {
@@ -213,7 +213,7 @@ public final class WebSocketClient: Sendable {
         }
         guard result == 0 else {
             let code = errno
-            close(fd)
+            Glibc.close(fd)
             throw ConnectError(description: "connect to \(host):\(port): errno \(code)")
         }
         var one: Int32 = 1
@@ -224,7 +224,7 @@ public final class WebSocketClient: Sendable {
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ConnectError(description: "send: errno \(errno)")

@@ -81,7 +81,7 @@ struct EchoTransportTests {
             let client = try WebSocketClient.connect(port: server.port, path: "/ws/echo")
             try client.send(frame: WebSocketFrame(fin: false, opcode: .binary, payload: [UInt8](repeating: 1, count: 600)))
             try client.send(frame: WebSocketFrame(fin: true, opcode: .continuation, payload: [UInt8](repeating: 1, count: 600)))
-            #expect(try await client.next() == .close(code: 1009, reason: "message exceeds 1000 bytes"))
+            #expect(try await client.next() == .close(code: 1009, reason: "message exceeds the limit of 1000 bytes"))
         }
     }
 

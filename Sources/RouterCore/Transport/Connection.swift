@@ -190,10 +190,11 @@ final class Connection: SelectableChannel {
             var extensionHeader: String?
             if server.configuration.perMessageDeflate.enabled,
                 let agreed = PerMessageDeflateNegotiation.negotiate(
-                    offerHeaderValues: extensionOffers, configuration: server.configuration.perMessageDeflate)
-            {
-                let codec = PerMessageDeflateCodec(
+                    offerHeaderValues: extensionOffers, configuration: server.configuration.perMessageDeflate),
+                // If zlib cannot set up its streams (out of memory), carry on without compression.
+                let codec = try? PerMessageDeflateCodec(
                     parameters: agreed.parameters, role: .server, configuration: server.configuration.perMessageDeflate)
+            {
                 deflater = codec
                 decoder.allowsRSV1 = true
                 assembler = MessageAssembler(maxMessageBytes: server.configuration.maxMessageBytes, inflater: codec)
@@ -315,23 +316,15 @@ final class Connection: SelectableChannel {
     }
 
     private func queueFrame(opcode: WebSocketOpcode, payload: [UInt8], rsv1: Bool) {
+        withUnsafeTemporaryAllocation(byteCount: 10, alignment: 1) { header in
+            let headerCount = FrameEncoder.writeServerHeader(
+                opcode: opcode, rsv1: rsv1, payloadLength: payload.count, into: header)
+            writeQueue.append(UnsafeRawBufferPointer(rebasing: header[0..<headerCount]))
+        }
+        // Small payloads are copied next to their header; large ones are queued as their own iovec.
         if payload.count <= WriteQueue.copyLimit {
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: payload.count + 10) { scratch in
-                var header = FrameHeaderBytes(opcode: opcode, rsv1: rsv1, length: payload.count)
-                let headerCount = header.count
-                header.copy(into: UnsafeMutableRawBufferPointer(scratch))
-                payload.withUnsafeBytes { raw in
-                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(scratch)[headerCount...])
-                        .copyMemory(from: raw)
-                }
-                writeQueue.append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[0..<(headerCount + payload.count)]))
-            }
+            payload.withUnsafeBytes { writeQueue.append($0) }
         } else {
-            var header = FrameHeaderBytes(opcode: opcode, rsv1: rsv1, length: payload.count)
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { scratch in
-                header.copy(into: UnsafeMutableRawBufferPointer(scratch))
-                writeQueue.append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[0..<header.count]))
-            }
             writeQueue.append(payload)
         }
     }

@@ -49,14 +49,14 @@ public final class WebSocketServer: Sendable {
         let port = try Socket.localPort(fds[0])
         var boxes: [Listener.Box] = []
         for (loop, fd) in zip(loops, fds) {
-            let listener = Listener(fd: fd, loop: loop, server: context)
-            boxes.append(Listener.Box(listener))
+            let box = Listener.Box(Listener(fd: fd, loop: loop, server: context))
+            boxes.append(box)
             loop.start()
             loop.execute {
                 do {
-                    try listener.start()
+                    try box.listener.start()
                 } catch {
-                    listener.stop()
+                    box.listener.stop()
                 }
             }
         }

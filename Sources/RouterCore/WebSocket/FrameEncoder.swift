@@ -47,6 +47,34 @@ public enum FrameEncoder {
         return buffer
     }
 
+    /// Writes an unmasked (server) frame header for a payload of `payloadLength` bytes into `destination`
+    /// (which must hold at least 10 bytes) and returns the header's size. Lets the transport put the header
+    /// and a large payload in separate iovecs without copying the payload.
+    public static func writeServerHeader(
+        opcode: WebSocketOpcode, fin: Bool = true, rsv1: Bool = false, payloadLength: Int,
+        into destination: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        precondition(destination.count >= 10, "a frame header needs up to 10 bytes")
+        destination[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode.rawValue
+        switch payloadLength {
+        case ...125:
+            destination[1] = UInt8(payloadLength)
+            return 2
+        case ...0xFFFF:
+            destination[1] = 126
+            destination[2] = UInt8(truncatingIfNeeded: payloadLength >> 8)
+            destination[3] = UInt8(truncatingIfNeeded: payloadLength)
+            return 4
+        default:
+            destination[1] = 127
+            let wide = UInt64(payloadLength)
+            for index in 0..<8 {
+                destination[2 + index] = UInt8(truncatingIfNeeded: wide >> UInt64(56 - 8 * index))
+            }
+            return 10
+        }
+    }
+
     /// The payload of a close frame: the 2-byte code in network order, then `reason` truncated to at most
     /// 123 bytes on a UTF-8 code point boundary, so the payload fits a control frame's 125 bytes (RFC 6455 §5.5.1).
     public static func closePayload(code: CloseCode, reason: String) -> [UInt8] {

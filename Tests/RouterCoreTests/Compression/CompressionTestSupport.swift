@@ -1,9 +1,7 @@
 @testable import RouterCore
 
 /// Bytes from a hex string such as `"f2 48 cd"`.
-func hex(_ text: String) -> [UInt8] {
-    text.split(separator: " ").map { UInt8($0, radix: 16)! }
-}
+// `hex(_:)` ("f2 48 cd" → bytes) is shared with the WebSocket tests (FrameDecoderVerifier.swift).
 
 /// Deterministic pseudo-random bytes (SplitMix64), so failures reproduce.
 func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
