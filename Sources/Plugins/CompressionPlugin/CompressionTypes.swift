@@ -87,8 +87,8 @@ public struct KeptSentence: Encodable, Sendable, Equatable {
     public var tokens: Int
     /// Importance, 0…1 (``SentenceScorer``), rounded to 6 decimals.
     public var score: Double
-    /// Whether it was kept because its message is among the `keepRecent` latest.
-    public var recent: Bool
+    /// Whether it was kept regardless of score: its message is among the `keepRecent` latest, or a `system` message.
+    public var pinned: Bool
 
     public var ref: SentenceRef { SentenceRef(message: message, sentence: sentence) }
 }
@@ -124,6 +124,6 @@ public struct CompressionResult: Encodable, Sendable, Equatable {
     public var ratio: Double
     /// The requested budget.
     public var budgetTokens: Int
-    /// False only when the `keepRecent` messages alone exceed the budget (they are kept whole regardless).
+    /// False only when the pinned messages (`keepRecent`, `system`) alone exceed the budget (they are kept whole regardless).
     public var withinBudget: Bool
 }

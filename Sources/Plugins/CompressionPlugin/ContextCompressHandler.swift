@@ -4,7 +4,8 @@ public import RouterCore
 /// `context_compress`: an extractive compression preview of a context (DESIGN §8), see ``ContextCompressor``.
 ///
 /// Request `data`: `{"messages": [{"role", "content"}]}` **or** `{"memoryIds": ["mem-1", …]}` (exactly one),
-/// `"budgetTokens"` (> 0) and optional `"keepRecent"` (≥ 0, default 0: the number of latest messages kept whole).
+/// `"budgetTokens"` (> 0), optional `"keepRecent"` (≥ 0, default 0: the number of latest messages kept whole) and
+/// `"keepSystem"` (default true: `system` messages are kept whole).
 /// Memories become messages with role `memory`, labelled by their id, in the order the ids are given; they need
 /// the host's ``MemoryStore`` service. Answers `compression_complete` with a ``CompressionResult``.
 ///
@@ -17,12 +18,17 @@ public struct ContextCompressHandler: OperationHandler {
         public var memoryIds: [String]?
         public var budgetTokens: Int
         public var keepRecent: Int?
+        public var keepSystem: Bool?
 
-        public init(messages: [ContextMessage]? = nil, memoryIds: [String]? = nil, budgetTokens: Int, keepRecent: Int? = nil) {
+        public init(
+            messages: [ContextMessage]? = nil, memoryIds: [String]? = nil, budgetTokens: Int, keepRecent: Int? = nil,
+            keepSystem: Bool? = nil
+        ) {
             self.messages = messages
             self.memoryIds = memoryIds
             self.budgetTokens = budgetTokens
             self.keepRecent = keepRecent
+            self.keepSystem = keepSystem
         }
     }
 
@@ -61,7 +67,9 @@ public struct ContextCompressHandler: OperationHandler {
         }
         await Task.yield()
         let compressor = ContextCompressor(duplicateThreshold: options.duplicateThreshold)
-        return try compressor.compress(messages, budgetTokens: request.budgetTokens, keepRecent: keepRecent) {
+        return try compressor.compress(
+            messages, budgetTokens: request.budgetTokens, keepRecent: keepRecent, keepSystem: request.keepSystem ?? true
+        ) {
             stage, fraction in
             try Task.checkCancellation()
             context.progress(stage.rawValue, fraction)

@@ -5,10 +5,11 @@
 ///    (``TokenEstimator``: `ceil(UTF-8 bytes / 4)`).
 /// 2. **deduplicating**: near-duplicate sentences (word 3-gram shingles, Jaccard ≥ ``duplicateThreshold``,
 ///    see ``NearDuplicateDetector``) are dropped as `duplicate_of m:s`, pointing at the first occurrence —
-///    or at the protected copy when a `keepRecent` message repeats an older sentence.
+///    or at the pinned copy when a pinned (recent or system) message repeats another sentence.
 /// 3. **scoring**: the remaining sentences get an importance score (``SentenceScorer``: TF-IDF centroid
 ///    centrality, recency, role).
-/// 4. **selecting**: sentences of the `keepRecent` latest messages are kept whole first; then the others in
+/// 4. **selecting**: sentences of the `keepRecent` latest messages (and of `system` messages, unless
+///    `keepSystem` is false) are kept whole first; then the others in
 ///    descending score (ties: earlier first), each kept if it still fits the budget, else dropped as
 ///    `over_budget` (a smaller, lower-scored sentence may still fit after a big one did not).
 ///
@@ -35,15 +36,23 @@ public struct ContextCompressor: Sendable {
         var protected: Bool
     }
 
-    /// Compresses `messages` to `budgetTokens`.
+    /// Compresses `messages` to `budgetTokens`, keeping the `keepRecent` latest messages whole.
+    public func compress(
+        _ messages: [ContextMessage], budgetTokens: Int, keepRecent: Int = 0, keepSystem: Bool = true
+    ) -> CompressionResult {
+        compress(messages, budgetTokens: budgetTokens, keepRecent: keepRecent, keepSystem: keepSystem) { _, _ in }
+    }
+
+    /// Compresses `messages` to `budgetTokens`, reporting progress.
     ///
     /// - Parameters:
     ///   - keepRecent: the number of latest messages kept whole (clamped to `0…messages.count`).
+    ///   - keepSystem: whether `system` messages are kept whole too (instructions rarely survive paraphrase).
     ///   - progress: called with each stage's fraction (0 at its start, 1 at its end, and in between every
     ///     256 items); it may throw (e.g. `CancellationError`) to stop the compression.
     public func compress(
-        _ messages: [ContextMessage], budgetTokens: Int, keepRecent: Int = 0,
-        progress: (Stage, Double) throws -> Void = { _, _ in }
+        _ messages: [ContextMessage], budgetTokens: Int, keepRecent: Int = 0, keepSystem: Bool = true,
+        progress: (Stage, Double) throws -> Void
     ) rethrows -> CompressionResult {
         // 1. Splitting.
         try progress(.splitting, 0)
@@ -52,11 +61,12 @@ public struct ContextCompressor: Sendable {
         var sentenceCounts = [Int](repeating: 0, count: messages.count)
         for (messageIndex, message) in messages.enumerated() {
             if messageIndex & 63 == 0 { try progress(.splitting, Double(messageIndex) / Double(messages.count)) }
+            let pinned = messageIndex >= firstProtected || (keepSystem && message.role.lowercased() == "system")
             for (sentenceIndex, text) in SentenceSplitter.split(message.content).enumerated() {
                 sentences.append(
                     Sentence(
                         ref: SentenceRef(message: messageIndex, sentence: sentenceIndex), text: text,
-                        tokens: TokenEstimator.estimate(text), role: message.role, protected: messageIndex >= firstProtected))
+                        tokens: TokenEstimator.estimate(text), role: message.role, protected: pinned))
                 sentenceCounts[messageIndex] += 1
             }
         }
@@ -125,7 +135,7 @@ public struct ContextCompressor: Sendable {
                 kept.append(
                     KeptSentence(
                         message: ref.message, sentence: ref.sentence, text: sentence.text, tokens: sentence.tokens,
-                        score: Self.rounded(scores[position]!, places: 6), recent: sentence.protected))
+                        score: Self.rounded(scores[position]!, places: 6), pinned: sentence.protected))
                 line.append(sentence.text)
             } else if let match = matches[position] {
                 dropped.append(

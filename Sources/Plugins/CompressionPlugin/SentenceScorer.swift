@@ -4,9 +4,10 @@ import MemoryStore
 /// Scores sentences for importance, in `0…1`:
 /// `score = 0.55 · centrality + 0.25 · recency + 0.20 · roleWeight`.
 ///
-/// - **centrality**: cosine similarity between the sentence's TF-IDF vector and the centroid of all scored
-///   sentences' vectors (centroid-based centrality, as in MEAD, Radev et al. 2004; linear in the text, unlike
-///   LexRank's sentence graph), divided by the highest such similarity so the most central sentence has 1.
+/// - **centrality**: cosine similarity between the sentence's TF-IDF vector and the centroid of the *other*
+///   scored sentences' vectors (centroid-based centrality, as in MEAD, Radev et al. 2004, leave-one-out; linear in
+///   the text, unlike LexRank's sentence graph), divided by the highest such similarity so the most central
+///   sentence has 1. A sentence sharing no term with the rest has 0.
 ///   Terms come from the store's ``Tokenizer`` (lower-cased words, stop words dropped); a term's weight is
 ///   `(1 + ln tf) · ln(1 + N / df)` over the `N` scored sentences; vectors are L2-normalized.
 /// - **recency**: the message's position, `index / (messageCount − 1)`, so the latest message has 1 (the oldest 0).
@@ -74,12 +75,17 @@ struct SentenceScorer {
             for (term, weight) in entries { centroid[term] += weight }
             weighted.append(entries.map { (term: $0.0, weight: $0.1) })
         }
-        let centroidNorm = centroid.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        // Leave-one-out: compare each sentence with the centroid of the *others*, so a sentence is not
+        // central merely because its own rare terms are in the centroid.
+        let centroidSquared = centroid.reduce(0) { $0 + $1 * $1 }
         var result = [Double](repeating: 0, count: sentences.count)
-        guard centroidNorm > 0 else { return result }
         for (position, vector) in weighted.enumerated() {
             if position & 255 == 0 { try step((sentences.count + position) / 2) }
-            result[position] = vector.reduce(0) { $0 + $1.weight * centroid[$1.term] } / centroidNorm
+            guard !vector.isEmpty else { continue }
+            let dot = vector.reduce(0) { $0 + $1.weight * centroid[$1.term] }
+            let othersSquared = centroidSquared - 2 * dot + 1
+            guard othersSquared > 1e-12 else { continue }
+            result[position] = max(0, dot - 1) / othersSquared.squareRoot()
         }
         let best = result.max() ?? 0
         if best > 0 {
