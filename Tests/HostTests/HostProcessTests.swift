@@ -33,10 +33,16 @@ struct HostProcess {
     }
 
     /// Starts the host and waits until it logs the URL it listens on; returns the port.
-    static func start(_ arguments: [String]) throws -> (HostProcess, port: Int) {
+    /// With `openFileLimit`, the host runs under `ulimit -n` (through /bin/sh, which then execs it).
+    static func start(_ arguments: [String], openFileLimit: Int? = nil) throws -> (HostProcess, port: Int) {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let openFileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
@@ -69,6 +75,37 @@ struct HostProcess {
         let rest = stderr.fileHandleForReading.readDataToEndOfFile()
         return (process.terminationStatus, String(decoding: rest, as: UTF8.self))
     }
+}
+
+/// A plain TCP connection to the host (no protocol), for descriptor-exhaustion tests.
+func openTCP(port: Int) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if result != 0 {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// GET `path` with a fresh connection; the status code, or nil if no answer came within 5 s.
+func httpStatus(port: Int, path: String) -> Int? {
+    guard let fd = openTCP(port: port) else { return nil }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    guard count > 12 else { return nil }
+    return Int(String(decoding: buffer[9..<12], as: UTF8.self))
 }
 
 struct HostTestError: Error, CustomStringConvertible {
@@ -107,6 +144,34 @@ struct HostProcessTests {
         let result = try HostProcess.run(["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("--check-config"))
+    }
+
+    @Test func outOfDescriptorsTheHostBacksOffAndKeepsServing() async throws {
+        let (host, port) = try HostProcess.start(["--port", "0", "--config", benchConfigPath], openFileLimit: 64)
+        defer { host.signal(SIGKILL) }
+        // Far more connections than descriptors: accept4 fails with EMFILE while they are open.
+        var held: [Int32] = []
+        for _ in 0..<150 {
+            if let fd = openTCP(port: port) { held.append(fd) }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(host.process.isRunning)
+        for fd in held { close(fd) }
+        // Descriptors freed: after the backoff the host accepts again and answers.
+        var status: Int?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while status != 200, ContinuousClock.now < deadline {
+            status = httpStatus(port: port, path: "/healthz")
+            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(status == 200)
+        host.signal(SIGTERM)
+        #expect(host.wait().status == 0)
+    }
+
+    var benchConfigPath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/bench.json").path
     }
 
     @Test func theEmbeddedDefaultServesHealthAndStopsCleanlyOnSIGTERM() async throws {
