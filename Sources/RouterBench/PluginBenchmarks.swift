@@ -50,7 +50,7 @@ enum PluginBenchmarks {
         var timings: [Duration] = []
         var summary = ""
         for _ in 0..<runs {
-            let target = CountingTarget()
+            let target = ChunkCountingTarget()
             let clock = ContinuousClock()
             let started = clock.now
             await runner.run(
@@ -104,7 +104,7 @@ enum PluginBenchmarks {
         var bytes = 0
         var chunks = 0
         for _ in 0..<runs {
-            let target = CountingTarget()
+            let target = ChunkCountingTarget()
             let clock = ContinuousClock()
             let started = clock.now
             await runner.run(
@@ -142,7 +142,7 @@ enum PluginBenchmarks {
 }
 
 /// Counts what one request produced; serializes each chunk's fields to JSON text, as a session would.
-private final class CountingTarget: OperationEventTarget {
+private final class ChunkCountingTarget: OperationEventTarget {
     private struct State {
         var chunks = 0
         var chunkBytes = 0

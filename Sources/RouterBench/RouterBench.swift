@@ -9,6 +9,9 @@ enum RouterBench {
     static let usage = """
         usage: router-bench <benchmark> [options]
           router [--connections N] [--seconds S]   request→complete round trips through the router over loopback
+          search [--sizes 100000,1000000] [--iterations 100] [--dimension 384] [--index-batches 50] [--index-batch-size 100]
+                                                   memory_search latency p50/p99 and memory_index throughput
+          plugins                                  context_compress on 200k tokens, memory_stream export throughput
         The transport (echo) benchmark uses ../shared/tools/bench: see scripts/bench.sh and BENCHMARKS.md.
         """
 
@@ -22,6 +25,8 @@ enum RouterBench {
         do {
             switch name {
             case "router": try await RouterRoundTripBenchmark.run(arguments: rest)
+            case "search": try await SearchBenchmarks.run(arguments: rest)
+            case "plugins": try await PluginBenchmarks.run(arguments: rest)
             default:
                 print("unknown benchmark '\(name)'\n\(usage)")
                 exit(2)

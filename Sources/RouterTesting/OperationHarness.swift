@@ -70,6 +70,21 @@ public struct OperationHarness<Handler: OperationHandler>: Sendable {
         }
     }
 
+    /// Runs a typed request and cancels it from inside the event path, the moment its `count`-th event
+    /// is recorded: unlike a concurrent ``Control/cancel()``, this cannot lose the race to a fast handler.
+    public func run(_ request: Handler.Request, timeout: Duration? = nil, cancellingAfterEvents count: Int) async
+        -> [RecordedEvent]
+    {
+        let runner = self.runner
+        let handler = self.handler
+        let control = Control()
+        control.recorder.cancel(control.cancelHandle, afterEvents: count)
+        await runner.run(
+            handler, request: request, timeout: timeout, requestID: "test", target: control.recorder,
+            cancel: control.cancelHandle)
+        return control.events
+    }
+
     private func withControl(
         _ body: @escaping @Sendable (Control) async -> Void, run: @escaping @Sendable (Control) async -> Void
     ) async -> [RecordedEvent] {
@@ -106,6 +121,7 @@ final class Recorder: OperationEventTarget {
         var writable = true
         var writableWaiters: [CheckedContinuation<Bool, Never>] = []
         var countWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
+        var cancelAfter: (count: Int, handle: CancelHandle)?
     }
 
     private let state = Locked(State())
@@ -124,18 +140,26 @@ final class Recorder: OperationEventTarget {
         case .failure(let code, let message, _):
             recorded = .error(code: code, message: message)
         }
-        let (accepted, ready) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
-            guard !state.finished else { return (false, []) }
+        let (accepted, ready, cancel) = state.withLock {
+            state -> (Bool, [CheckedContinuation<Void, Never>], CancelHandle?) in
+            guard !state.finished else { return (false, [], nil) }
             state.events.append(recorded)
             if recorded.isFinal { state.finished = true }
             let count = state.events.count
             let finished = state.finished
             let ready = state.countWaiters.filter { finished || $0.0 <= count }.map(\.1)
             state.countWaiters.removeAll { finished || $0.0 <= count }
-            return (true, ready)
+            let cancel = state.cancelAfter.flatMap { $0.count == count && !finished ? $0.handle : nil }
+            return (true, ready, cancel)
         }
         for waiter in ready { waiter.resume() }
+        cancel?.cancel()
         return accepted
+    }
+
+    /// Fires `handle` synchronously when the `count`-th event is recorded.
+    func cancel(_ handle: CancelHandle, afterEvents count: Int) {
+        state.withLock { $0.cancelAfter = (count, handle) }
     }
 
     func waitFor(_ count: Int) async {

@@ -122,10 +122,7 @@ import Testing
         let messages = SyntheticMemories.generate(count: 20_000, seed: 5).map { ContextMessage(role: "user", content: $0.text) }
         let request = ContextCompressHandler.Request(messages: messages, budgetTokens: 1000)
         let probe = HandlerProbe(handler)
-        let events = await OperationHarness(probe, clock: ManualClock()).run(request) { control in
-            await control.waitForEvents(1)
-            control.cancel()
-        }
+        let events = await OperationHarness(probe, clock: ManualClock()).run(request, cancellingAfterEvents: 1)
         #expect(events.first == .progress("splitting", 0, 0))
         #expect(events.last == .error(code: "cancelled", message: "request cancelled"))
         #expect(events.dropLast().allSatisfy { if case .progress = $0 { true } else { false } })

@@ -45,7 +45,7 @@ import Testing
         // At most the slice in flight when the cancel arrived is finished; then the handler returns.
         #expect(scored.current <= scoredAtCancel + MemorySearchHandler.sliceSize)
         #expect(scored.current < Self.corpusSize)
-        #expect(returned - cancelledAt < .milliseconds(500), "the handler returned \(returned - cancelledAt) after the cancel")
+        #expect(returned - cancelledAt < .seconds(10), "the handler returned \(returned - cancelledAt) after the cancel")
     }
 
     @Test func theSameSearchUncancelledScoresTheWholeCorpus() async throws {

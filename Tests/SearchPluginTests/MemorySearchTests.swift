@@ -201,12 +201,12 @@ import Testing
         handler.onSliceScored = { scored in
             slices.set(scored)
             clock.advance(by: .seconds(2))  // the deadline passes in the middle of scoring …
-            try? await Task.sleep(for: .seconds(10))  // … and the runner's cancellation cuts this short
+            try? await Task.sleep(for: .seconds(60))  // … and the runner's cancellation cuts this short
         }
         let harness = OperationHarness(handler, clock: clock, services: services(store), timeout: .seconds(1))
         let started = ContinuousClock.now
         let events = await harness.run(json: #"{"query":"coffee"}"#)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(30), "the 60 s sleep was cut short")
         #expect(
             events == [
                 .progress("parsing", 0, 0), .progress("scoring", 1, 0.1),
