@@ -37,6 +37,8 @@ public struct HTTPResponseHeadParser: Sendable {
             if bytes.count > maxHeadBytes { throw HTTPParseError(status: 431, message: "response head too large") }
             return nil
         }
+        // The limit holds however the bytes were chunked: a complete head longer than it is rejected too.
+        if end > maxHeadBytes { throw HTTPParseError(status: 431, message: "response head too large") }
         var lines = HTTPLines.split(UnsafeRawBufferPointer(rebasing: bytes[0..<end])).filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw HTTPParseError(status: 400, message: "empty response") }
         let statusLine = lines.removeFirst()
