@@ -5,7 +5,8 @@ Every mode serves `<mode>_op`, answering {"pid": <its pid>, "echo": data} unless
   crash           data.crash: sends progress, then exits with status 3 mid-request
   hang            data.hang: hangs (sleeps, ignoring stdin and cancel) until killed
   malformed       wraps every answer in malformed or unexpected lines, which the host must ignore
-  bad_describe    answers describe with garbage only (never a valid describe)
+  bad_describe    answers describe with garbage only, then exits with status 2
+  silent          never answers describe
   partial         describes partial_op but not missing_op
   exit_early      exits with status 1 before reading anything
 """
@@ -39,6 +40,8 @@ for line in sys.stdin:
         if mode == "bad_describe":
             raw("this is not json")
             raw('{"type":"describe","operations":[{"prefix":"no type"}]}')
+            sys.exit(2)
+        if mode == "silent":
             continue
         if mode == "malformed":
             raw("garbage before describe")
