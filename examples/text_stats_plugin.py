@@ -125,6 +125,7 @@ def run_request(request_id, operation, data):
 
 def main():
     log("text_stats plugin started")
+    workers = []
     for line in sys.stdin:  # ends when the host closes stdin: then exit
         line = line.strip()
         if not line:
@@ -147,13 +148,18 @@ def main():
                 send({"type": "error", "id": request_id, "message": "unknown operation %r" % operation})
                 continue
             data = message.get("data") or {}
-            threading.Thread(target=run_request, args=(request_id, operation, data), daemon=True).start()
+            worker = threading.Thread(target=run_request, args=(request_id, operation, data), daemon=True)
+            worker.start()
+            workers = [w for w in workers if w.is_alive()] + [worker]
         elif kind == "cancel":
             with _cancel_lock:
                 event = _cancel_events.get(message.get("id"))
             if event is not None:
                 event.set()
         # Unknown message types are ignored, so newer hosts can add messages.
+    # stdin closed: the host is shutting down (or gone). Finish what is running, then exit.
+    for worker in workers:
+        worker.join(timeout=1.5)
     log("stdin closed: exiting")
 
 
