@@ -54,15 +54,29 @@ enum RouterHost {
         let (services, _) = try await HostServices.make(configuration, logger: logger)
         let builder = RouterBuilder()
         try catalog.register(configuration.plugins, into: builder)
+        // External process plugins: started and described before the router is built; stopped after shutdown.
+        let externalPlugins = await ExternalPluginRegistry.start(configuration.plugins, logger: logger)
+        do {
+            try externalPlugins.register(into: builder)
+        } catch {
+            await externalPlugins.stop()
+            throw error
+        }
         let router = builder.build()
 
         var transport = configuration.transportConfiguration()
         let staticFiles = configuration.server.staticDirectory.map { StaticFiles(root: URL(fileURLWithPath: $0)) } ?? StaticFiles.embedded()
         let signals = TerminationSignals()
-        let server = try RouterServer.start(
-            router: router, path: configuration.server.path, transport: transport,
-            settings: configuration.routerSettings(), services: services, logger: logger,
-            httpResponder: { head in staticFiles?.respond(to: head) })
+        let server: RouterServer
+        do {
+            server = try RouterServer.start(
+                router: router, path: configuration.server.path, transport: transport,
+                settings: configuration.routerSettings(), services: services, logger: logger,
+                httpResponder: { head in staticFiles?.respond(to: head) })
+        } catch {
+            await externalPlugins.stop()
+            throw error
+        }
         transport.port = server.port
         let host = configuration.server.host.contains(":") ? "[\(configuration.server.host)]" : configuration.server.host
         let operations = router.operations.map(\.messageType).joined(separator: ", ")
@@ -91,6 +105,7 @@ enum RouterHost {
             }
             await group.waitForAll()
         }
+        await externalPlugins.stop()
     }
 
     static func writeStderr(_ text: String) {
