@@ -411,6 +411,30 @@ test('fake: refused connections back off, then go offline after maxAttempts', as
   client.close();
 });
 
+test('fake: browser offline → state offline without retries; online → reconnects at once', async () => {
+  if (typeof window === 'undefined' || typeof navigator === 'undefined') return 'skipped: needs window events';
+  const server = new FakeServer({ refuse: true });
+  const client = fakeClient(server, { reconnect: { minMs: 5000, maxMs: 5000 } });
+  const states = recordStates(client);
+  await waitFor(() => client.state === 'reconnecting' && states.length > 1, 'waiting between attempts');
+  let online = false;
+  Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => online });
+  try {
+    window.dispatchEvent(new Event('offline'));
+    assertEqual(client.state, 'offline', 'state after the offline event');
+    const opened = server.connections.length;
+    server.refuse = false;
+    online = true;
+    window.dispatchEvent(new Event('online'));
+    await client.ready();
+    assertEqual(server.connections.length, opened + 1, 'one new attempt, right away');
+    assertEqual(states.slice(-3), ['offline', 'reconnecting', 'connected'], 'states');
+  } finally {
+    delete navigator.onLine;
+    client.close();
+  }
+});
+
 test('fake: close() rejects waiting requests with offline and stops reconnecting', async () => {
   const server = new FakeServer({ silent: true });
   const client = fakeClient(server);
