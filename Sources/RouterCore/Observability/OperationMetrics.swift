@@ -1,0 +1,93 @@
+
+/// Per-operation counters, an in-flight gauge, a latency histogram and bytes out, plus
+/// connection counts. Thread-safe (one lock); render with ``PrometheusText``.
+public final class OperationMetrics: Sendable {
+    /// How an operation ended.
+    public enum Outcome: String, Sendable, CaseIterable {
+        case completed
+        case failed
+        case timedOut = "timed_out"
+        case cancelled
+    }
+
+    /// Upper bounds (seconds) of the latency histogram buckets; `+Inf` is implied.
+    public static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+
+    /// The counters of one operation type.
+    public struct OperationCounters: Sendable, Equatable {
+        public var started = 0
+        public var completed = 0
+        public var failed = 0
+        public var timedOut = 0
+        public var cancelled = 0
+        public var inFlight = 0
+        /// Non-cumulative counts per bucket of ``OperationMetrics/latencyBuckets``, plus one for `+Inf`.
+        public var latencyBucketCounts = Array(repeating: 0, count: OperationMetrics.latencyBuckets.count + 1)
+        public var latencySumSeconds = 0.0
+        public var bytesOut = 0
+
+        public var finished: Int { completed + failed + timedOut + cancelled }
+    }
+
+    /// A consistent copy of every value.
+    public struct Snapshot: Sendable, Equatable {
+        public var operations: [String: OperationCounters]
+        public var connectionsOpened: Int
+        public var connectionsCurrent: Int
+        /// Requests rejected before running, by error code (`bad_request`, `overloaded`, …).
+        public var rejected: [String: Int]
+    }
+
+    private let state = Locked(Snapshot(operations: [:], connectionsOpened: 0, connectionsCurrent: 0, rejected: [:]))
+
+    public init() {}
+
+    public func snapshot() -> Snapshot { state.withLock { $0 } }
+
+    public func operationStarted(_ type: String) {
+        state.withLock {
+            $0.operations[type, default: OperationCounters()].started += 1
+            $0.operations[type, default: OperationCounters()].inFlight += 1
+        }
+    }
+
+    public func operationFinished(_ type: String, outcome: Outcome, duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 }) ?? Self.latencyBuckets.count
+        state.withLock {
+            var counters = $0.operations[type, default: OperationCounters()]
+            switch outcome {
+            case .completed: counters.completed += 1
+            case .failed: counters.failed += 1
+            case .timedOut: counters.timedOut += 1
+            case .cancelled: counters.cancelled += 1
+            }
+            counters.inFlight -= 1
+            counters.latencyBucketCounts[bucket] += 1
+            counters.latencySumSeconds += seconds
+            $0.operations[type] = counters
+        }
+    }
+
+    public func bytesSent(_ type: String, count: Int) {
+        state.withLock { $0.operations[type, default: OperationCounters()].bytesOut += count }
+    }
+
+    public func requestRejected(code: String) {
+        state.withLock { $0.rejected[code, default: 0] += 1 }
+    }
+
+    public func connectionOpened() {
+        state.withLock {
+            $0.connectionsOpened += 1
+            $0.connectionsCurrent += 1
+        }
+    }
+
+    public func connectionClosed() {
+        state.withLock { $0.connectionsCurrent -= 1 }
+    }
+
+    /// The Prometheus text exposition of the current values.
+    public func prometheusText() -> String { PrometheusText.render(snapshot()) }
+}

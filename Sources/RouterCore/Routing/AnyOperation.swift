@@ -1,0 +1,49 @@
+/// What clients are told about an operation (the `welcome`'s `operations`), and what the router enforces.
+public struct OperationDescriptor: Sendable, Hashable {
+    public var messageType: String
+    public var eventPrefix: String
+    /// The effective timeout: the handler's declared one, or the plugin configuration's override.
+    public var timeout: Duration
+    /// The handler's declared timeout.
+    public var declaredTimeout: Duration
+    public var stages: [ProgressStage]
+    /// The plugin that provided the handler, if registered through one.
+    public var pluginName: String?
+}
+
+/// A request whose `data` decoded: ready to run.
+struct PreparedOperation: Sendable {
+    let run: @Sendable (OperationContext) async throws -> [String: JSONValue]
+}
+
+/// A type-erased handler: decodes `data` into its `Request`, runs it, encodes its `Response`.
+public struct AnyOperation: Sendable {
+    public let descriptor: OperationDescriptor
+    /// The handler's Swift type name, for diagnostics (never sent to clients).
+    public let handlerTypeName: String
+    private let decodeAndBind: @Sendable (JSONValue) throws -> PreparedOperation
+
+    public init<H: OperationHandler>(_ handler: H, timeout: Duration? = nil, pluginName: String? = nil) {
+        descriptor = OperationDescriptor(
+            messageType: H.messageType, eventPrefix: H.eventPrefix, timeout: timeout ?? H.timeout,
+            declaredTimeout: H.timeout, stages: H.stages, pluginName: pluginName)
+        handlerTypeName = String(reflecting: H.self)
+        decodeAndBind = { data in
+            let request = try data.decode(H.Request.self, rootName: "data")
+            return Self.bind(handler, request)
+        }
+    }
+
+    static func bind<H: OperationHandler>(_ handler: H, _ request: H.Request) -> PreparedOperation {
+        PreparedOperation { context in
+            let response = try await handler.handle(request, context: context)
+            return try ResultEncoding.fields(of: response)
+        }
+    }
+
+    /// Decodes a request's `data` (missing `data` is passed as `{}`). Throws ``JSONDecodingFailure``
+    /// with the path that failed, or whatever the request type's decoder threw.
+    func prepare(data: JSONValue) throws -> PreparedOperation {
+        try decodeAndBind(data)
+    }
+}

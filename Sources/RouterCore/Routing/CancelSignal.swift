@@ -1,0 +1,44 @@
+
+/// A one-shot signal a request's runner waits on: fired by a client `cancel` or a closed connection.
+final class CancelSignal: Sendable {
+    private struct State {
+        var fired = false
+        var waiter: CheckedContinuation<Bool, Never>?
+    }
+
+    private let state = Locked(State())
+
+    /// Fires the signal; idempotent.
+    func fire() {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            state.fired = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        // Resume outside the lock.
+        waiter?.resume(returning: true)
+    }
+
+    var isFired: Bool { state.withLock { $0.fired } }
+
+    /// Returns true when fired, false if the waiting task was cancelled first. One waiter at a time.
+    func wait() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow: Bool? = state.withLock { state in
+                    if state.fired { return true }
+                    if Task.isCancelled { return false }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let resumeNow { continuation.resume(returning: resumeNow) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: false)
+        }
+    }
+}

@@ -1,0 +1,320 @@
+import Foundation
+
+/// A request's `data` (or a plugin's options) that did not decode into the expected type.
+///
+/// `path` is the JSON path that failed, rooted at the name given to the decoder (`data.limit`,
+/// `data.entries[2].text`); `reason` says what was wrong (`expected integer, found string`,
+/// `missing`). ``description`` joins them: `data.limit: expected integer, found string`.
+public struct JSONDecodingFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+}
+
+extension JSONValue {
+    /// Decodes this value into `type` and reports failures with the JSON path rooted at `rootName`.
+    ///
+    /// Integers must be integral and in range, `Date` accepts ISO 8601 strings (or seconds since
+    /// 1970). Errors thrown by the type's own `init(from:)` that are not `DecodingError` pass through
+    /// unchanged (so a handler may throw a ``ClientFacingError`` while decoding).
+    public func decode<T: Decodable>(_ type: T.Type, rootName: String) throws -> T {
+        do {
+            let decoder = JSONValueDecoder(value: self, codingPath: [])
+            return try decoder.decodeValue(T.self)
+        } catch let error as DecodingError {
+            throw JSONDecodingFailure(error, root: self, rootName: rootName)
+        }
+    }
+
+    /// The value at a coding path, if present.
+    func value(at path: [any CodingKey]) -> JSONValue? {
+        var current: JSONValue? = self
+        for key in path {
+            switch current {
+            case .object(let members)?: current = members[key.stringValue]
+            case .array(let elements)?:
+                guard let index = key.intValue, elements.indices.contains(index) else { return nil }
+                current = elements[index]
+            default: return nil
+            }
+        }
+        return current
+    }
+
+    /// How a found value is named in error messages: the type, or the literal for short scalars.
+    var foundDescription: String {
+        switch self {
+        case .number(let number):
+            var writer = JSONWriter()
+            writer.writeNumber(number)
+            return String(decoding: writer.bytes, as: UTF8.self)
+        default: return typeName
+        }
+    }
+}
+
+extension JSONDecodingFailure {
+    /// Formats a coding path as `root.key[3].other`.
+    static func format(_ path: [any CodingKey], rootName: String) -> String {
+        var text = rootName
+        for key in path {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text
+    }
+
+    init(_ error: DecodingError, root: JSONValue, rootName: String) {
+        switch error {
+        case .keyNotFound(let key, let context):
+            self.init(path: Self.format(context.codingPath + [key], rootName: rootName), reason: "missing")
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            self.init(path: Self.format(context.codingPath, rootName: rootName), reason: context.debugDescription)
+        case .dataCorrupted(let context):
+            let path = Self.format(context.codingPath, rootName: rootName)
+            if context.debugDescription.hasPrefix("Cannot initialize ") {
+                // The standard library's RawRepresentable message names Swift types: say it in JSON terms.
+                let found = root.value(at: context.codingPath).map { $0.jsonText } ?? "value"
+                self.init(path: path, reason: "invalid value \(found)")
+            } else {
+                self.init(path: path, reason: context.debugDescription)
+            }
+        @unknown default:
+            self.init(path: rootName, reason: "invalid value")
+        }
+    }
+}
+
+/// A `Decoder` over ``JSONValue`` whose errors carry JSON-oriented messages.
+struct JSONValueDecoder: Decoder {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else {
+            throw mismatch(expected: "object", found: value, path: codingPath)
+        }
+        return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let elements) = value else {
+            throw mismatch(expected: "array", found: value, path: codingPath)
+        }
+        return UnkeyedContainer(elements: elements, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleContainer(value: value, codingPath: codingPath)
+    }
+
+    func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
+        try SingleContainer(value: value, codingPath: codingPath).decode(type)
+    }
+}
+
+private func mismatch(expected: String, found: JSONValue, path: [any CodingKey]) -> DecodingError {
+    if case .null = found {
+        return .valueNotFound(Any.self, .init(codingPath: path, debugDescription: "expected \(expected), found null"))
+    }
+    return .typeMismatch(Any.self, .init(codingPath: path, debugDescription: "expected \(expected), found \(found.foundDescription)"))
+}
+
+private struct IndexKey: CodingKey {
+    var intValue: Int?
+    var stringValue: String { "\(intValue ?? 0)" }
+    init(_ index: Int) { intValue = index }
+    init?(stringValue: String) { return nil }
+    init?(intValue: Int) { self.intValue = intValue }
+}
+
+private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let members: [String: JSONValue]
+    let codingPath: [any CodingKey]
+
+    var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
+
+    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+
+    private func child(_ key: Key) throws -> JSONValue {
+        guard let value = members[key.stringValue] else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
+        }
+        return value
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        if case .null = try child(key) { return true }
+        return false
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try SingleContainer(value: try child(key), codingPath: codingPath + [key]).decode(type)
+    }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = members[key.stringValue] else { return nil }
+        if case .null = value { return nil }
+        return try SingleContainer(value: value, codingPath: codingPath + [key]).decode(type)
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        try JSONValueDecoder(value: try child(key), codingPath: codingPath + [key]).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try JSONValueDecoder(value: try child(key), codingPath: codingPath + [key]).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder {
+        JSONValueDecoder(value: .object(members), codingPath: codingPath)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        JSONValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+    }
+}
+
+private struct UnkeyedContainer: UnkeyedDecodingContainer {
+    let elements: [JSONValue]
+    let codingPath: [any CodingKey]
+    var currentIndex = 0
+
+    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+        self.elements = elements
+        self.codingPath = codingPath
+    }
+
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    private mutating func next() throws -> (JSONValue, [any CodingKey]) {
+        let path = codingPath + [IndexKey(currentIndex)]
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(
+                Any.self, .init(codingPath: path, debugDescription: "missing (array has \(elements.count) elements)"))
+        }
+        defer { currentIndex += 1 }
+        return (elements[currentIndex], path)
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else { return false }
+        if case .null = elements[currentIndex] {
+            currentIndex += 1
+            return true
+        }
+        return false
+    }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let (value, path) = try next()
+        return try SingleContainer(value: value, codingPath: path).decode(type)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        let (value, path) = try next()
+        return try JSONValueDecoder(value: value, codingPath: path).container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let (value, path) = try next()
+        return try JSONValueDecoder(value: value, codingPath: path).unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        let (value, path) = try next()
+        return JSONValueDecoder(value: value, codingPath: path)
+    }
+}
+
+private struct SingleContainer: SingleValueDecodingContainer {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+
+    func decodeNil() -> Bool {
+        if case .null = value { return true }
+        return false
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool {
+        guard case .bool(let flag) = value else { throw mismatch(expected: "boolean", found: value, path: codingPath) }
+        return flag
+    }
+
+    func decode(_ type: String.Type) throws -> String {
+        guard case .string(let text) = value else { throw mismatch(expected: "string", found: value, path: codingPath) }
+        return text
+    }
+
+    func decode(_ type: Double.Type) throws -> Double {
+        guard case .number(let number) = value else { throw mismatch(expected: "number", found: value, path: codingPath) }
+        return number
+    }
+
+    func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
+
+    private func integer<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
+        guard case .number(let number) = value, number == number.rounded() else {
+            throw mismatch(expected: "integer", found: value, path: codingPath)
+        }
+        guard let result = I(exactly: number) else {
+            throw DecodingError.typeMismatch(
+                I.self,
+                .init(
+                    codingPath: codingPath,
+                    debugDescription: "expected integer between \(I.min) and \(I.max), found \(value.foundDescription)"))
+        }
+        return result
+    }
+
+    func decode(_ type: Int.Type) throws -> Int { try integer(type) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try integer(type) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try integer(type) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try integer(type) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try integer(type) }
+    func decode(_ type: UInt.Type) throws -> UInt { try integer(type) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try integer(type) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try integer(type) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try integer(type) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(type) }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        switch type {
+        case is JSONValue.Type: return value as! T
+        case is Date.Type: return try decodeDate() as! T
+        case is String.Type: return try decode(String.self) as! T
+        case is Bool.Type: return try decode(Bool.self) as! T
+        case is Double.Type: return try decode(Double.self) as! T
+        case is Int.Type: return try decode(Int.self) as! T
+        default: return try T(from: JSONValueDecoder(value: value, codingPath: codingPath))
+        }
+    }
+
+    private func decodeDate() throws -> Date {
+        switch value {
+        case .number(let seconds): return Date(timeIntervalSince1970: seconds)
+        case .string(let text):
+            if let date = try? Date(text, strategy: .iso8601) { return date }
+            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: codingPath, debugDescription: "expected an ISO 8601 date, found \"\(text)\""))
+        default:
+            throw mismatch(expected: "ISO 8601 date string", found: value, path: codingPath)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+/// Serializes ``JSONValue`` to compact UTF-8 JSON.
+///
+/// Object members are written in sorted key order, so output is deterministic. Integral numbers
+/// of magnitude below 2^53 are written without a fraction (`10`, not `10.0`); non-finite numbers
+/// (which JSON cannot carry) are written as `null`.
+struct JSONWriter {
+    var bytes: [UInt8] = []
+
+    init(reservingCapacity capacity: Int = 128) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    static func serialize(_ value: JSONValue) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.write(value)
+        return writer.bytes
+    }
+
+    mutating func write(_ value: JSONValue) {
+        switch value {
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let flag): bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .number(let number): writeNumber(number)
+        case .string(let text): writeString(text)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (offset, element) in elements.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let members):
+            bytes.append(UInt8(ascii: "{"))
+            for (offset, key) in members.keys.sorted().enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeString(key)
+                bytes.append(UInt8(ascii: ":"))
+                write(members[key]!)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Writes `{"k1":v1,"k2":v2,…}` with the members in the given order.
+    mutating func writeOrderedObject(_ members: [(String, JSONValue)]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (offset, member) in members.enumerated() {
+            if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeString(member.0)
+            bytes.append(UInt8(ascii: ":"))
+            write(member.1)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    mutating func writeNumber(_ number: Double) {
+        guard number.isFinite else {
+            bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
+            bytes.append(contentsOf: String(Int64(number)).utf8)
+        } else {
+            bytes.append(contentsOf: String(describing: number).utf8)
+        }
+    }
+
+    mutating func writeString(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONValue {
+    /// Compact JSON text of this value (sorted keys).
+    public var jsonText: String { String(decoding: JSONWriter.serialize(self), as: UTF8.self) }
+
+    /// Parses JSON text strictly (RFC 8259), reporting the byte offset of the first error.
+    public init(jsonText: String) throws(JSONParseError) {
+        self = try JSONParser.parse(jsonText)
+    }
+
+    /// Parses UTF-8 JSON bytes strictly (RFC 8259), reporting the byte offset of the first error.
+    public init(jsonBytes: [UInt8]) throws(JSONParseError) {
+        self = try JSONParser.parse(jsonBytes)
+    }
+}

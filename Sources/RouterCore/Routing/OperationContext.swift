@@ -1,0 +1,73 @@
+import Foundation
+
+/// What a handler gets for one request: progress, streamed chunks, its deadline, a logger, the
+/// session and request ids, and the host's shared services.
+///
+/// Cancellation is cooperative: the router cancels the handler's task on timeout, on the client's
+/// `cancel` and when the connection closes, so `Task.checkCancellation()` and cancellable awaits work.
+public struct OperationContext: Sendable {
+    /// The session (connection) the request came from.
+    public let sessionID: String
+    /// The request's id (the client's, or one the server assigned).
+    public let requestID: String
+    /// The operation's message type.
+    public let messageType: String
+    /// When the router will cancel this request.
+    public let deadline: OperationDeadline
+    /// Logger with `session.id`, `op.id` and `op.type` metadata.
+    public var logger: Logger
+    /// Services the host registered (e.g. the memory store).
+    public let services: ServiceRegistry
+
+    let channel: RequestChannel
+
+    init(
+        sessionID: String, requestID: String, messageType: String, deadline: OperationDeadline, logger: Logger,
+        services: ServiceRegistry, channel: RequestChannel
+    ) {
+        self.sessionID = sessionID
+        self.requestID = requestID
+        self.messageType = messageType
+        self.deadline = deadline
+        self.logger = logger
+        self.services = services
+        self.channel = channel
+    }
+
+    /// Reports progress: `fraction` (0…1) of the declared stage named `stage`.
+    ///
+    /// Never blocks. Reports are coalesced to ≤ ~10 per second per request (stage changes always
+    /// pass) and overall progress never decreases. A stage that is not among the handler's
+    /// declared ``OperationHandler/stages``, or earlier than one already reported, is ignored
+    /// (logged at debug level) rather than thrown, so progress reporting can never fail a request.
+    public func progress(_ stage: String, _ fraction: Double, message: String? = nil) {
+        channel.progress(stage: stage, fraction: fraction, message: message)
+    }
+
+    /// Reports the start of `stage` (`progress(stage, 0, message:)`).
+    public func advance(to stage: String, message: String? = nil) {
+        progress(stage, 0, message: message)
+    }
+
+    /// Streams a partial result as `<prefix>_chunk` (`chunk` index from 0, plus the value's fields).
+    ///
+    /// Suspends while the connection's outbound queue is above its high-water mark (backpressure).
+    /// Throws `CancellationError` if the request was cancelled, timed out, or its connection closed.
+    /// A value that does not encode as a JSON object is sent under the key `value`.
+    public func emit(_ chunk: some Encodable & Sendable) async throws {
+        try await channel.emit(try ResultEncoding.fields(of: chunk))
+    }
+}
+
+/// Encodes handler values (responses, chunks) into JSON object members.
+enum ResultEncoding {
+    static func fields(of value: some Encodable) throws -> [String: JSONValue] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let bytes = Array(try encoder.encode(value))
+        switch try JSONParser.parse(bytes) {
+        case .object(let members): return members
+        case let other: return ["value": other]
+        }
+    }
+}

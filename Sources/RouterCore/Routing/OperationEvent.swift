@@ -1,0 +1,28 @@
+/// What one running operation produces, before it is addressed and encoded for the wire.
+///
+/// The router maps these to `<prefix>_progress`, `<prefix>_chunk`, `<prefix>_complete` and
+/// `error`; ``RouterTesting`` records them as they are.
+@_spi(RouterTesting)
+public enum OperationEvent: Sendable, Equatable {
+    case progress(stage: String, stageIndex: Int, stageCount: Int, progress: Double, message: String?)
+    case chunk(index: Int, fields: [String: JSONValue])
+    case complete(fields: [String: JSONValue], elapsed: Duration)
+    case failure(code: String, message: String, outcome: OperationMetrics.Outcome)
+
+    var isFinal: Bool {
+        switch self {
+        case .progress, .chunk: false
+        case .complete, .failure: true
+        }
+    }
+}
+
+/// Where one request's events go: a session (addressed, encoded, sent) or a test recorder.
+@_spi(RouterTesting)
+public protocol OperationEventTarget: Sendable {
+    /// Delivers an event. Returns false if the request is over (a final message was already
+    /// delivered, e.g. by a cancel); the event is then dropped.
+    func deliver(_ event: OperationEvent) -> Bool
+    /// Suspends while the client's outbound queue is above its high-water mark; false if it is gone.
+    func waitUntilWritable() async -> Bool
+}

@@ -1,0 +1,18 @@
+/// The immutable dispatch table built by ``RouterBuilder``: message type → operation.
+public struct Router: Sendable {
+    private let operationsByType: [String: AnyOperation]
+    /// The operations in registration order.
+    public let operations: [OperationDescriptor]
+
+    init(_ operations: [AnyOperation]) {
+        self.operations = operations.map(\.descriptor)
+        var table: [String: AnyOperation] = [:]
+        for operation in operations { table[operation.descriptor.messageType] = operation }
+        operationsByType = table
+    }
+
+    /// The operation registered for `messageType`, or nil.
+    public func operation(for messageType: String) -> AnyOperation? {
+        operationsByType[messageType]
+    }
+}

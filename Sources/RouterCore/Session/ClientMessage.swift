@@ -1,0 +1,76 @@
+/// An inbound client message (DESIGN §4), validated.
+enum ClientMessage: Equatable {
+    /// An operation request; `id` is nil when the client sent none (the session assigns one).
+    case request(type: String, id: String?, data: JSONValue, timeout: Duration?)
+    case cancel(id: String)
+    /// App-level ping; `id` is echoed in the `pong` when present.
+    case ping(id: JSONValue?)
+    case resume(session: String?, token: String?, lastSeq: Int?)
+
+    /// A message the session answers with `bad_request`; `id`/`op` are set when the message carried them.
+    struct Invalid: Error, Equatable {
+        var message: String
+        var id: String?
+        var op: String?
+    }
+
+    static func parse(_ bytes: [UInt8]) -> Result<ClientMessage, Invalid> {
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(bytes)
+        } catch {
+            return .failure(Invalid(message: error.description))
+        }
+        guard case .object(let members) = root else {
+            return .failure(Invalid(message: "message must be a JSON object, found \(root.typeName)"))
+        }
+        var stringID: String?
+        if case .string(let id)? = members["id"] { stringID = id }
+        guard let typeValue = members["type"] else {
+            return .failure(Invalid(message: "missing \"type\"", id: stringID))
+        }
+        guard case .string(let type) = typeValue else {
+            return .failure(Invalid(message: "\"type\" must be a string, found \(typeValue.typeName)", id: stringID))
+        }
+        func invalid(_ message: String) -> Result<ClientMessage, Invalid> {
+            .failure(Invalid(message: message, id: stringID, op: type))
+        }
+        switch type {
+        case "ping":
+            return .success(.ping(id: members["id"]))
+        case "cancel":
+            guard let idValue = members["id"] else { return invalid("cancel: missing \"id\"") }
+            guard case .string(let id) = idValue else {
+                return invalid("cancel: \"id\" must be a string, found \(idValue.typeName)")
+            }
+            return .success(.cancel(id: id))
+        case "resume":
+            var session: String?
+            var token: String?
+            var lastSeq: Int?
+            if case .string(let value)? = members["session"] { session = value }
+            if case .string(let value)? = members["token"] { token = value }
+            if case .number(let value)? = members["lastSeq"], let integer = Int(exactly: value) { lastSeq = integer }
+            return .success(.resume(session: session, token: token, lastSeq: lastSeq))
+        default:
+            if let idValue = members["id"], idValue != .null {
+                guard stringID != nil else { return invalid("\"id\" must be a string, found \(idValue.typeName)") }
+                guard stringID?.isEmpty == false else { return invalid("\"id\" must not be empty") }
+            }
+            var data = JSONValue.object([:])
+            if let dataValue = members["data"], dataValue != .null {
+                guard case .object = dataValue else { return invalid("data: expected object, found \(dataValue.typeName)") }
+                data = dataValue
+            }
+            var timeout: Duration?
+            if let timeoutValue = members["timeout"], timeoutValue != .null {
+                guard case .number(let milliseconds) = timeoutValue, milliseconds > 0 else {
+                    return invalid(
+                        "timeout: expected a positive number of milliseconds, found \(timeoutValue.foundDescription)")
+                }
+                timeout = .microseconds(Int64(min(milliseconds, 1e12) * 1000))
+            }
+            return .success(.request(type: type, id: stringID, data: data, timeout: timeout))
+        }
+    }
+}

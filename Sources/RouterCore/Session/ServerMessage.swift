@@ -1,0 +1,100 @@
+import Foundation
+
+/// One server → client message, encoded except for its `seq`, which the session splices in
+/// under the lock that queues it (so `seq` order is send order).
+struct ServerMessage: Sendable {
+    let type: String
+    let id: String?
+    let op: String?
+    /// `{"type":"…"`
+    let head: [UInt8]
+    /// `,"id":…,…}`: every member after `seq`, and the closing brace.
+    let tail: [UInt8]
+
+    init(type: String, id: String? = nil, op: String? = nil, fields: [(String, JSONValue)] = []) {
+        self.type = type
+        self.id = id
+        self.op = op
+        var head = JSONWriter(reservingCapacity: 32)
+        head.bytes.append(contentsOf: Array(#"{"type":"#.utf8))
+        head.writeString(type)
+        self.head = head.bytes
+        var tail = JSONWriter()
+        if let id {
+            tail.bytes.append(contentsOf: Array(#","id":"#.utf8))
+            tail.writeString(id)
+        }
+        if let op {
+            tail.bytes.append(contentsOf: Array(#","op":"#.utf8))
+            tail.writeString(op)
+        }
+        for (key, value) in fields {
+            tail.bytes.append(UInt8(ascii: ","))
+            tail.writeString(key)
+            tail.bytes.append(UInt8(ascii: ":"))
+            tail.write(value)
+        }
+        tail.bytes.append(UInt8(ascii: "}"))
+        self.tail = tail.bytes
+    }
+
+    /// The complete JSON text with `seq`.
+    func encoded(seq: UInt64) -> [UInt8] {
+        var bytes = head
+        bytes.reserveCapacity(head.count + tail.count + 24)
+        bytes.append(contentsOf: Array(#","seq":"#.utf8))
+        bytes.append(contentsOf: String(seq).utf8)
+        bytes.append(contentsOf: tail)
+        return bytes
+    }
+
+    /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).
+    func gzipEnvelope(seq: UInt64, json: [UInt8], gzip: ([UInt8]) -> [UInt8]) -> [UInt8] {
+        var members: [(String, JSONValue)] = [("type", .string(type))]
+        if let id { members.append(("id", .string(id))) }
+        if let op { members.append(("op", .string(op))) }
+        members += [
+            ("seq", .number(Double(seq))), ("compressed", .bool(true)), ("encoding", .string("gzip+base64")),
+            ("data", .string(Data(gzip(json)).base64EncodedString())),
+        ]
+        var writer = JSONWriter()
+        writer.writeOrderedObject(members)
+        return writer.bytes
+    }
+
+    /// Keys the router writes itself; a result or chunk field with one of these names is dropped.
+    static let reservedKeys: Set<String> = ["type", "id", "op", "seq", "elapsedMs", "chunk"]
+
+    static func sortedFields(_ fields: [String: JSONValue]) -> [(String, JSONValue)] {
+        fields.keys.sorted().filter { !reservedKeys.contains($0) }.map { ($0, fields[$0]!) }
+    }
+
+    /// The wire form of an operation event (DESIGN §4).
+    static func event(_ event: OperationEvent, id: String, descriptor: OperationDescriptor) -> ServerMessage {
+        let prefix = descriptor.eventPrefix
+        let op = descriptor.messageType
+        switch event {
+        case .progress(let stage, let stageIndex, let stageCount, let progress, let message):
+            var fields: [(String, JSONValue)] = [
+                ("stage", .string(stage)), ("stageIndex", .number(Double(stageIndex))),
+                ("stages", .number(Double(stageCount))), ("progress", .number(progress)),
+            ]
+            if let message { fields.append(("message", .string(message))) }
+            return ServerMessage(type: "\(prefix)_progress", id: id, op: op, fields: fields)
+        case .chunk(let index, let chunkFields):
+            return ServerMessage(
+                type: "\(prefix)_chunk", id: id, op: op,
+                fields: [("chunk", .number(Double(index)))] + sortedFields(chunkFields))
+        case .complete(let resultFields, let elapsed):
+            return ServerMessage(
+                type: "\(prefix)_complete", id: id, op: op,
+                fields: sortedFields(resultFields) + [("elapsedMs", .number(Double(OperationRunner.milliseconds(elapsed))))])
+        case .failure(let code, let message, _):
+            return error(code: code, message: message, id: id, op: op)
+        }
+    }
+
+    static func error(code: String, message: String, id: String? = nil, op: String? = nil) -> ServerMessage {
+        ServerMessage(type: "error", id: id, op: op, fields: [("code", .string(code)), ("message", .string(message))])
+    }
+}

@@ -1,0 +1,485 @@
+import CLinuxShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One accepted TCP connection, confined to its event loop: HTTP request head, then either a plain
+/// HTTP response or the WebSocket protocol until the close handshake ends.
+final class Connection: SelectableChannel {
+    private enum Stage {
+        /// Reading the request head.
+        case http
+        /// WebSocket open: frames flow both ways.
+        case open
+        /// Our close frame is queued or sent; reading until the peer's close frame or EOF.
+        case closeSent
+        /// Both close frames exchanged (or we failed the connection): write what is queued,
+        /// shut down writing, read to EOF, then close.
+        case draining
+        case closed
+    }
+
+    unowned(unsafe) let loop: EventLoop
+    let fd: Int32
+    let remoteAddress: String
+    private let server: ServerContext
+    private var token: UInt64 = 0
+    @exclusivity(unchecked) private var stage = Stage.http
+    @exclusivity(unchecked) private var inbound: [UInt8] = []
+    @exclusivity(unchecked) private var writeQueue = WriteQueue()
+    private var interest: SelectorInterest = .read
+    private var headParser: HTTPHeadParser?
+    @exclusivity(unchecked) private var decoder: FrameDecoder
+    @exclusivity(unchecked) private var assembler: MessageAssembler
+    private var deflater: (any MessageDeflating)?
+    private var receiver: (any WebSocketReceiver)?
+    private var isEcho = false
+    /// Whether the upgrade completed (counted in the open-WebSocket gauge).
+    private var isWebSocket = false
+    private var handle: ConnectionHandle?
+    private var closeCode: CloseCode = .abnormalClosure
+    private var writeShutdown = false
+    private var lastHeard = ContinuousClock.now
+    private var nextPing = ContinuousClock.now
+    private var heartbeatTimer: TimerQueue.ID?
+    private var deadlineTimer: TimerQueue.ID?
+    private var backlogAboveSince: ContinuousClock.Instant?
+    private var slowConsumerTimer: TimerQueue.ID?
+
+    init(fd: Int32, remoteAddress: String, loop: EventLoop, server: ServerContext) {
+        self.fd = fd
+        self.remoteAddress = remoteAddress
+        self.loop = loop
+        self.server = server
+        let configuration = server.configuration
+        headParser = HTTPHeadParser(maxHeadBytes: configuration.maxHeaderBytes)
+        decoder = FrameDecoder(role: .server, maxFramePayload: configuration.maxFrameBytes)
+        assembler = MessageAssembler(maxMessageBytes: configuration.maxMessageBytes)
+    }
+
+    /// Registers with the loop and arms the handshake timeout.
+    func start() throws(SocketError) {
+        token = try loop.register(fd: fd, channel: self, interest: interest)
+        deadlineTimer = loop.schedule(at: .now + server.configuration.handshakeTimeout) { [weak self] in
+            guard let self, case .http = self.stage else { return }
+            self.respondAndClose(.requestTimeout())
+        }
+    }
+
+    // MARK: Reading
+
+    func readable() {
+        let buffer = loop.readBuffer
+        while true {
+            let result: IOResult
+            do {
+                result = try nonBlockingSyscall("read") { read(fd, buffer.baseAddress!, buffer.count) }
+            } catch {
+                finish()
+                return
+            }
+            guard case .processed(let count) = result else { break }
+            if count == 0 {
+                peerClosedStream()
+                return
+            }
+            lastHeard = .now
+            process(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            if case .closed = stage { return }
+            if count < buffer.count { break }
+        }
+        flush()
+    }
+
+    private func process(_ bytes: UnsafeRawBufferPointer) {
+        switch stage {
+        case .closed:
+            return
+        case .draining:
+            return  // Input after the close handshake is discarded.
+        case .http, .open, .closeSent:
+            break
+        }
+        if inbound.isEmpty {
+            let consumed = consume(bytes)
+            if consumed < bytes.count, !isClosedOrDraining {
+                inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+            }
+        } else {
+            inbound.append(contentsOf: bytes)
+            let consumed = inbound.withUnsafeBytes { consume($0) }
+            if isClosedOrDraining {
+                inbound = []
+            } else if consumed == inbound.count {
+                inbound = []
+            } else if consumed > 0 {
+                inbound.removeSubrange(0..<consumed)
+            }
+        }
+    }
+
+    private var isClosedOrDraining: Bool {
+        switch stage {
+        case .closed, .draining: true
+        default: false
+        }
+    }
+
+    /// Parses as much as possible; returns the bytes consumed.
+    private func consume(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        if case .http = stage {
+            guard let head = parseHead(bytes) else { return 0 }
+            offset = head
+            if case .http = stage { return bytes.count }
+        }
+        while offset < bytes.count {
+            switch stage {
+            case .open, .closeSent: break
+            default: return bytes.count
+            }
+            let frame: WebSocketFrame
+            do {
+                guard let (decoded, used) = try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else {
+                    return offset
+                }
+                frame = decoded
+                offset += used
+                try handle(frame)
+            } catch {
+                fail(error)
+                return bytes.count
+            }
+        }
+        return offset
+    }
+
+    // MARK: HTTP
+
+    /// Returns the bytes of the head once complete (nil: need more); sets the stage.
+    private func parseHead(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard var parser = headParser else { return nil }
+        let parsed: (head: HTTPRequestHead, consumed: Int)?
+        do {
+            parsed = try parser.parse(bytes)
+        } catch {
+            respondAndClose(error.response)
+            return bytes.count
+        }
+        headParser = parser
+        guard let (head, consumed) = parsed else { return nil }
+        headParser = nil
+        if let timer = deadlineTimer { loop.cancelTimer(timer) }
+        deadlineTimer = nil
+
+        guard UpgradeHandshake.isWebSocketUpgrade(head) else {
+            respondAndClose(server.respond(to: head))
+            return bytes.count
+        }
+        let service = server.configuration.services[head.path]
+        let echo = head.path == server.configuration.echoPath
+        guard service != nil || echo else {
+            respondAndClose(.notFound("no WebSocket endpoint at \(head.path)"))
+            return bytes.count
+        }
+        switch UpgradeHandshake.evaluate(head, policy: server.configuration.handshakePolicy) {
+        case .reject(let response):
+            respondAndClose(response)
+            return bytes.count
+        case .accept(let acceptKey, let extensionOffers):
+            var extensionHeader: String?
+            if server.configuration.perMessageDeflate.enabled,
+                let agreed = PerMessageDeflateNegotiation.negotiate(
+                    offerHeaderValues: extensionOffers, configuration: server.configuration.perMessageDeflate),
+                // If zlib cannot set up its streams (out of memory), carry on without compression.
+                let codec = try? PerMessageDeflateCodec(
+                    parameters: agreed.parameters, role: .server, configuration: server.configuration.perMessageDeflate)
+            {
+                deflater = codec
+                decoder.allowsRSV1 = true
+                assembler = MessageAssembler(maxMessageBytes: server.configuration.maxMessageBytes, inflater: codec)
+                extensionHeader = agreed.responseHeaderValue
+            }
+            queue(HTTPResponse.switchingProtocols(acceptKey: acceptKey, extensions: extensionHeader).serialized())
+            stage = .open
+            isWebSocket = true
+            server.connectionOpened()
+            startHeartbeat()
+            if echo {
+                isEcho = true
+            } else if let service {
+                let handle = ConnectionHandle(
+                    id: server.nextConnectionID(), loop: loop, connection: self,
+                    usesPerMessageDeflate: deflater != nil,
+                    highWater: server.configuration.writeHighWaterBytes,
+                    lowWater: server.configuration.writeLowWaterBytes)
+                self.handle = handle
+                let request = UpgradeRequest(head: head, remoteAddress: remoteAddress)
+                receiver = service.connectionOpened(handle, request: request)
+            }
+            return consumed
+        }
+    }
+
+    private func respondAndClose(_ response: HTTPResponse) {
+        queue(response.serialized())
+        stage = .draining
+        flush()
+    }
+
+    // MARK: WebSocket frames
+
+    private func handle(_ frame: WebSocketFrame) throws(WebSocketProtocolError) {
+        guard let event = try assembler.push(frame) else { return }
+        switch event {
+        case .message(let message):
+            guard case .open = stage else { return }  // Data after our close frame is dropped (RFC 6455 §5.5.1).
+            if isEcho {
+                switch message {
+                case .text(let bytes): sendMessage(opcode: .text, payload: bytes)
+                case .binary(let bytes): sendMessage(opcode: .binary, payload: bytes)
+                }
+            } else {
+                receiver?.received(message)
+            }
+        case .ping(let payload):
+            guard case .open = stage else { return }
+            // RFC 6455 §5.5.3: a pong carries the ping's application data.
+            queueFrame(opcode: .pong, payload: payload, rsv1: false)
+        case .pong:
+            break
+        case .close(let code, let reason):
+            receivedClose(code: code, reason: reason)
+        }
+    }
+
+    private func receivedClose(code: CloseCode?, reason: String) {
+        closeCode = code ?? .noStatusReceived
+        switch stage {
+        case .open:
+            // RFC 6455 §5.5.1: answer with a close frame, echoing the status code.
+            let payload = code.map { FrameEncoder.closePayload(code: $0, reason: "") } ?? []
+            queueFrame(opcode: .close, payload: payload, rsv1: false)
+            beginDraining()
+        case .closeSent:
+            beginDraining()
+        default:
+            break
+        }
+    }
+
+    /// Fails the connection after a protocol error: close frame with the error's code, then drain.
+    private func fail(_ error: any Error) {
+        let protocolError = error as? WebSocketProtocolError
+        let code = protocolError?.closeCode ?? .internalError
+        let reason = protocolError?.reason ?? "internal error"
+        if case .open = stage {
+            queueFrame(opcode: .close, payload: FrameEncoder.closePayload(code: code, reason: reason), rsv1: false)
+        }
+        closeCode = code
+        beginDraining()
+    }
+
+    /// Starts the close handshake from our side (shutdown, idle peer, slow consumer, service request).
+    func initiateClose(code: CloseCode, reason: String) {
+        guard case .open = stage else { return }
+        queueFrame(opcode: .close, payload: FrameEncoder.closePayload(code: code, reason: reason), rsv1: false)
+        closeCode = code
+        stage = .closeSent
+        armDeadline(server.configuration.closeTimeout)
+    }
+
+    private func beginDraining() {
+        stage = .draining
+        inbound = []
+        armDeadline(server.configuration.closeTimeout)
+    }
+
+    private func armDeadline(_ duration: Duration) {
+        if let timer = deadlineTimer { loop.cancelTimer(timer) }
+        deadlineTimer = loop.schedule(at: .now + duration) { [weak self] in
+            self?.finish()
+        }
+    }
+
+    // MARK: Writing
+
+    /// Queues one message as a single frame, compressed when negotiated and above the threshold.
+    func sendMessage(opcode: WebSocketOpcode, payload: [UInt8]) {
+        guard case .open = stage else { return }
+        if let deflater, payload.count >= server.configuration.perMessageDeflate.threshold {
+            let compressed = payload.withUnsafeBytes { deflater.deflate($0) }
+            queueFrame(opcode: opcode, payload: compressed, rsv1: true)
+        } else {
+            queueFrame(opcode: opcode, payload: payload, rsv1: false)
+        }
+    }
+
+    private func queueFrame(opcode: WebSocketOpcode, payload: [UInt8], rsv1: Bool) {
+        withUnsafeTemporaryAllocation(byteCount: 10, alignment: 1) { header in
+            let headerCount = FrameEncoder.writeServerHeader(
+                opcode: opcode, rsv1: rsv1, payloadLength: payload.count, into: header)
+            writeQueue.append(UnsafeRawBufferPointer(rebasing: header[0..<headerCount]))
+        }
+        // Small payloads are copied next to their header; large ones are queued as their own iovec.
+        if payload.count <= WriteQueue.copyLimit {
+            payload.withUnsafeBytes { writeQueue.append($0) }
+        } else {
+            writeQueue.append(payload)
+        }
+    }
+
+    private func queue(_ bytes: [UInt8]) {
+        writeQueue.append(bytes)
+    }
+
+    /// Writes what is queued; waits for writability when the socket is full.
+    func flush() {
+        if case .closed = stage { return }
+        let outcome: WriteQueue.FlushOutcome
+        do {
+            outcome = try writeQueue.flush(to: fd)
+        } catch {
+            finish()
+            return
+        }
+        switch outcome {
+        case .flushed:
+            setInterest(.read)
+            if case .draining = stage, !writeShutdown {
+                // The server closes the TCP connection first (RFC 6455 §7.1.1); reading on until EOF
+                // avoids a reset that could drop our close frame at the peer.
+                writeShutdown = true
+                shutdown(fd, Int32(SHUT_WR))
+            }
+        case .pending:
+            setInterest([.read, .write])
+        }
+        if let handle {
+            handle.publish(writeQueueBytes: writeQueue.byteCount)
+            checkBacklog(handle.backlogBytes)
+        }
+    }
+
+    func writable() {
+        flush()
+    }
+
+    private func setInterest(_ wanted: SelectorInterest) {
+        guard wanted != interest else { return }
+        interest = wanted
+        loop.modify(fd: fd, token: token, interest: wanted)
+    }
+
+    /// Enforces the slow-consumer policy: above the high-water mark for too long, or far above it, closes with 1008.
+    private func checkBacklog(_ backlog: Int) {
+        let configuration = server.configuration
+        guard backlog > configuration.writeHighWaterBytes else {
+            backlogAboveSince = nil
+            if let timer = slowConsumerTimer { loop.cancelTimer(timer) }
+            slowConsumerTimer = nil
+            return
+        }
+        if backlog > configuration.writeHighWaterBytes * 4 {
+            closeSlowConsumer("outbound backlog of \(backlog) bytes exceeds 4× the high-water mark")
+            return
+        }
+        guard backlogAboveSince == nil else { return }
+        backlogAboveSince = .now
+        slowConsumerTimer = loop.schedule(at: .now + configuration.slowConsumerTimeout) { [weak self] in
+            guard let self, self.backlogAboveSince != nil else { return }
+            self.closeSlowConsumer("peer read too slowly for \(configuration.slowConsumerTimeout)")
+        }
+    }
+
+    private func closeSlowConsumer(_ reason: String) {
+        guard case .open = stage else { return }
+        writeQueue.discardUnstarted()
+        initiateClose(code: .policyViolation, reason: "slow consumer: " + reason)
+        flush()
+    }
+
+    // MARK: Heartbeat
+
+    private func startHeartbeat() {
+        nextPing = .now + server.configuration.heartbeatInterval
+        scheduleHeartbeat()
+    }
+
+    private func scheduleHeartbeat() {
+        let configuration = server.configuration
+        let idleDeadline = lastHeard + configuration.heartbeatInterval + configuration.heartbeatTimeout
+        heartbeatTimer = loop.schedule(at: min(nextPing, idleDeadline)) { [weak self] in
+            self?.heartbeatFired()
+        }
+    }
+
+    private func heartbeatFired() {
+        guard case .open = stage else { return }
+        let configuration = server.configuration
+        let now = ContinuousClock.now
+        let silence = lastHeard.duration(to: now)
+        if silence >= configuration.heartbeatInterval + configuration.heartbeatTimeout {
+            initiateClose(code: .goingAway, reason: "heartbeat timeout: nothing received for \(silence.roundedMilliseconds) ms")
+            flush()
+            return
+        }
+        if now >= nextPing {
+            queueFrame(opcode: .ping, payload: [], rsv1: false)
+            flush()
+            nextPing = now + configuration.heartbeatInterval
+        }
+        scheduleHeartbeat()
+    }
+
+    // MARK: Teardown
+
+    private func peerClosedStream() {
+        finish()
+    }
+
+    /// Releases the socket and tells the receiver, exactly once.
+    func finish() {
+        if case .closed = stage { return }
+        stage = .closed
+        for timer in [heartbeatTimer, deadlineTimer, slowConsumerTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
+        loop.deregister(fd: fd)
+        close(fd)
+        inbound = []
+        writeQueue = WriteQueue()
+        handle?.markClosed()
+        handle = nil
+        let receiver = self.receiver
+        self.receiver = nil
+        receiver?.closed(code: closeCode)
+        server.connectionClosed(wasWebSocket: isWebSocket)
+    }
+
+    func forceClose() {
+        finish()
+    }
+
+    /// Server shutdown: close frame for open WebSockets, immediate close otherwise.
+    func closeForShutdown(code: CloseCode, reason: String) {
+        switch stage {
+        case .open:
+            initiateClose(code: code, reason: reason)
+            flush()
+        case .http:
+            finish()
+        default:
+            break
+        }
+    }
+}
+
+@available(*, unavailable)
+extension Connection: Sendable {}
+
+extension Duration {
+    /// Whole milliseconds, for messages.
+    var roundedMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

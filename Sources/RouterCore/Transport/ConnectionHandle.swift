@@ -1,0 +1,145 @@
+import Synchronization
+
+/// The thread-safe face of one WebSocket connection: any thread or task sends and closes through it.
+///
+/// Calls enqueue onto the owning loop and wake it; the loop drains the inbox, encodes and writes.
+/// It also carries the connection's backpressure: ``waitUntilWritable()`` suspends while the bytes
+/// queued (here and in the loop's write queue) are above the high-water mark, until they fall
+/// under the low-water mark.
+public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
+    enum Outbound {
+        case text([UInt8])
+        case binary([UInt8])
+        case close(CloseCode, String)
+    }
+
+    private struct State {
+        var inbox: [Outbound] = []
+        var inboxBytes = 0
+        /// Bytes in the loop's write queue, as last published by the loop.
+        var writeQueueBytes = 0
+        var drainScheduled = false
+        var closed = false
+        var nextWaiterID: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+
+        var backlog: Int { inboxBytes + writeQueueBytes }
+    }
+
+    /// A process-unique id, for logs and metrics.
+    public let id: UInt64
+    public let usesPerMessageDeflate: Bool
+    let loop: EventLoop
+    private let highWater: Int
+    private let lowWater: Int
+    private let state = Mutex(State())
+    /// Only touched on the loop thread.
+    nonisolated(unsafe) weak var connection: Connection?
+
+    init(id: UInt64, loop: EventLoop, connection: Connection, usesPerMessageDeflate: Bool, highWater: Int, lowWater: Int) {
+        self.id = id
+        self.loop = loop
+        self.connection = connection
+        self.usesPerMessageDeflate = usesPerMessageDeflate
+        self.highWater = highWater
+        self.lowWater = lowWater
+    }
+
+    public func sendText(_ utf8: [UInt8]) {
+        enqueue(.text(utf8), bytes: utf8.count)
+    }
+
+    /// Queues a binary message.
+    public func sendBinary(_ bytes: [UInt8]) {
+        enqueue(.binary(bytes), bytes: bytes.count)
+    }
+
+    public func close(code: CloseCode, reason: String) {
+        enqueue(.close(code, reason), bytes: 0)
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    public var backlogBytes: Int { state.withLock { $0.backlog } }
+
+    public func waitUntilWritable() async -> Bool {
+        let waiterID = state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let immediate = state.withLock { state -> Bool? in
+                    if state.closed { return false }
+                    if state.backlog <= highWater { return true }
+                    state.waiters[waiterID] = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            // A cancelled producer stops waiting; it checks cancellation itself.
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: waiterID) }
+            waiter?.resume(returning: false)
+        }
+    }
+
+    private func enqueue(_ message: Outbound, bytes: Int) {
+        let schedule = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.inbox.append(message)
+            state.inboxBytes += bytes
+            guard !state.drainScheduled else { return false }
+            state.drainScheduled = true
+            return true
+        }
+        if schedule {
+            loop.execute { [self] in drain() }
+        }
+    }
+
+    /// On the loop: hands queued messages to the connection and flushes.
+    private func drain() {
+        let messages = state.withLock { state -> [Outbound] in
+            let messages = state.inbox
+            state.inbox = []
+            state.inboxBytes = 0
+            state.drainScheduled = false
+            return messages
+        }
+        guard let connection else { return }
+        for message in messages {
+            switch message {
+            case .text(let bytes): connection.sendMessage(opcode: .text, payload: bytes)
+            case .binary(let bytes): connection.sendMessage(opcode: .binary, payload: bytes)
+            case .close(let code, let reason): connection.initiateClose(code: code, reason: reason)
+            }
+        }
+        connection.flush()
+    }
+
+    /// On the loop, after a flush: records the write queue's size and wakes producers under the low-water mark.
+    func publish(writeQueueBytes: Int) {
+        let resumed = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.writeQueueBytes = writeQueueBytes
+            guard !state.waiters.isEmpty, state.backlog <= lowWater else { return [] }
+            let waiters = Array(state.waiters.values)
+            state.waiters = [:]
+            return waiters
+        }
+        // Never resume continuations while holding the lock.
+        for waiter in resumed { waiter.resume(returning: true) }
+    }
+
+    /// On the loop, once the connection is closed: drops queued messages and releases every waiter.
+    func markClosed() {
+        let resumed = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.closed = true
+            state.inbox = []
+            state.inboxBytes = 0
+            let waiters = Array(state.waiters.values)
+            state.waiters = [:]
+            return waiters
+        }
+        for waiter in resumed { waiter.resume(returning: false) }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Synchronization
+import CLinuxShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Something registered with an event loop's selector: a listener or a connection. Loop-confined.
+protocol SelectableChannel: AnyObject {
+    func readable()
+    func writable()
+    /// The loop is shutting down: release the descriptor now.
+    func forceClose()
+}
+
+/// One thread running an epoll loop: it waits for readiness, dispatches ready descriptors,
+/// runs tasks queued from other threads, and fires due timers.
+///
+/// Everything except ``execute(_:)``, ``inEventLoop`` and ``shutdown()`` must be called on the loop's
+/// own thread. No handler or user code runs here: operations run as Swift tasks.
+public final class EventLoop: @unchecked Sendable {
+    private struct Slot {
+        var registrationID: UInt32 = 0
+        var channel: (any SelectableChannel)?
+    }
+
+    private struct TaskQueue {
+        var tasks: [@Sendable () -> Void] = []
+        var stopping = false
+    }
+
+    let selector: Selector
+    /// A scratch buffer reads land in before parsing; shared by every connection of the loop.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    let index: Int
+
+    private let queue = Mutex(TaskQueue())
+    private let threadID = Atomic<UInt>(0)
+    @exclusivity(unchecked) private var slots: [Slot] = []
+    @exclusivity(unchecked) private var timers = TimerQueue()
+    private var nextRegistrationID: UInt32 = 0
+    private var running = true
+    private let finished = Mutex<[CheckedContinuation<Void, Never>]?>([])
+
+    init(index: Int, readBufferSize: Int = 256 * 1024) throws(SocketError) {
+        self.index = index
+        selector = try Selector()
+        readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+    }
+
+    /// Starts the loop's thread.
+    func start() {
+        let thread = Thread { [self] in
+            threadID.store(UInt(pthread_self()), ordering: .releasing)
+            run()
+        }
+        thread.name = "memory-router-loop-\(index)"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Whether the caller is on this loop's thread.
+    public var inEventLoop: Bool {
+        UInt(pthread_self()) == threadID.load(ordering: .acquiring)
+    }
+
+    /// Runs `task` on the loop thread soon. Callable from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        let wasEmpty = queue.withLock { state -> Bool in
+            let empty = state.tasks.isEmpty
+            state.tasks.append(task)
+            return empty
+        }
+        if wasEmpty { selector.wakeUp() }
+    }
+
+    /// Asks the loop to stop: every registered channel is force-closed and the thread ends.
+    func shutdown() {
+        queue.withLock { $0.stopping = true }
+        selector.wakeUp()
+    }
+
+    /// Suspends until the loop's thread has finished.
+    func waitUntilFinished() async {
+        await withCheckedContinuation { continuation in
+            let done = finished.withLock { waiters -> Bool in
+                guard waiters != nil else { return true }
+                waiters!.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    // MARK: Loop-confined API
+
+    /// Registers a descriptor; returns its token.
+    func register(fd: Int32, channel: any SelectableChannel, interest: SelectorInterest) throws(SocketError) -> UInt64 {
+        let index = Int(fd)
+        if index >= slots.count {
+            slots.append(contentsOf: repeatElement(Slot(), count: max(index + 1 - slots.count, slots.count)))
+        }
+        nextRegistrationID &+= 1
+        if nextRegistrationID == .max { nextRegistrationID = 1 }
+        let token = UInt64(nextRegistrationID) << 32 | UInt64(UInt32(bitPattern: fd))
+        slots[index] = Slot(registrationID: nextRegistrationID, channel: channel)
+        do {
+            try selector.register(fd: fd, token: token, interest: interest)
+        } catch {
+            slots[index] = Slot()
+            throw error
+        }
+        return token
+    }
+
+    func modify(fd: Int32, token: UInt64, interest: SelectorInterest) {
+        selector.modify(fd: fd, token: token, interest: interest)
+    }
+
+    /// Removes a descriptor (before it is closed).
+    func deregister(fd: Int32) {
+        selector.deregister(fd: fd)
+        if Int(fd) < slots.count { slots[Int(fd)] = Slot() }
+    }
+
+    /// Runs `action` on the loop at `deadline`.
+    @discardableResult
+    func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping () -> Void) -> TimerQueue.ID {
+        timers.schedule(at: deadline, action)
+    }
+
+    /// Every registered channel (listeners and connections).
+    func registeredChannels() -> [any SelectableChannel] {
+        slots.compactMap(\.channel)
+    }
+
+    func cancelTimer(_ id: TimerQueue.ID) {
+        timers.cancel(id)
+    }
+
+    private func run() {
+        while running {
+            let timeout: Int32
+            if let deadline = timers.nextDeadline() {
+                let remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining <= .zero {
+                    timeout = 0
+                } else {
+                    let (seconds, attoseconds) = remaining.components
+                    let millis = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+                    timeout = Int32(clamping: millis)
+                }
+            } else {
+                timeout = -1
+            }
+            selector.wait(timeoutMilliseconds: timeout) { event in
+                let fd = Int(UInt32(truncatingIfNeeded: event.token))
+                let registration = UInt32(truncatingIfNeeded: event.token >> 32)
+                guard fd < slots.count, slots[fd].registrationID == registration, let channel = slots[fd].channel else {
+                    return
+                }
+                if event.writable { channel.writable() }
+                // The write handler may have closed the channel: look it up again.
+                if event.readable, slots[fd].registrationID == registration, let channel = slots[fd].channel {
+                    channel.readable()
+                }
+            }
+            runQueuedTasks()
+            if !timers.isEmpty {
+                let now = ContinuousClock.now
+                for action in timers.popDue(now: now) { action() }
+            }
+        }
+        for slot in slots { slot.channel?.forceClose() }
+        slots = []
+        runQueuedTasks()
+        let waiters = finished.withLock { waiters -> [CheckedContinuation<Void, Never>] in
+            let current = waiters ?? []
+            waiters = nil
+            return current
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func runQueuedTasks() {
+        let (tasks, stopping) = queue.withLock { state in
+            let tasks = state.tasks
+            state.tasks = []
+            return (tasks, state.stopping)
+        }
+        for task in tasks { task() }
+        if stopping { running = false }
+    }
+}

@@ -1,0 +1,115 @@
+/// Parses WebSocket frames (RFC 6455 §5.2) from bytes, without I/O and without buffering of its own.
+///
+/// The caller keeps the unconsumed input and calls ``decode(_:)`` with all of it; the decoder parses one
+/// frame from the start, or returns `nil` when more bytes are needed. Every header rule is checked as soon
+/// as the bytes that carry it have arrived, before any payload is available, so a frame over
+/// ``maxFramePayload`` fails (1009) without ever being buffered.
+///
+/// The decoder enforces only the per-frame rules; fragmentation, UTF-8 and close payloads belong to
+/// ``MessageAssembler``.
+public struct FrameDecoder: Sendable {
+    /// Which end we are: a server requires masked frames, a client unmasked ones (RFC 6455 §5.1).
+    public let role: WebSocketRole
+    /// The largest payload accepted in one frame; a frame declaring more fails with 1009.
+    public let maxFramePayload: Int
+    /// Set once permessage-deflate is negotiated: RSV1 is then allowed on data frames only.
+    ///
+    /// Whether RSV1 sits on a message's first frame only is checked by ``MessageAssembler`` (RFC 7692 §6.1).
+    public var allowsRSV1: Bool = false
+
+    /// Creates a decoder for `role` that rejects frames with a payload over `maxFramePayload` bytes.
+    public init(role: WebSocketRole, maxFramePayload: Int) {
+        precondition(maxFramePayload >= 0, "maxFramePayload must not be negative")
+        self.role = role
+        self.maxFramePayload = maxFramePayload
+    }
+
+    /// Parses one frame from the start of `bytes`.
+    ///
+    /// - Returns: the unmasked frame and the number of bytes it took, or `nil` when `bytes` holds only part of a
+    ///   frame (the caller appends more input and calls again with all unconsumed bytes).
+    /// - Throws: a ``WebSocketProtocolError`` as soon as the header breaks a rule: reserved bits not negotiated,
+    ///   a reserved opcode, the wrong masking for ``role``, a fragmented or over-125-byte control frame, RSV1 on a
+    ///   control frame, a 64-bit length with its top bit set (all 1002), or a payload over ``maxFramePayload`` (1009).
+    public mutating func decode(
+        _ bytes: UnsafeRawBufferPointer
+    ) throws(WebSocketProtocolError) -> (frame: WebSocketFrame, consumed: Int)? {
+        guard bytes.count >= 1 else { return nil }
+        let first = bytes[0]
+        let fin = first & 0x80 != 0
+        let rsv1 = first & 0x40 != 0
+        let rsv2 = first & 0x20 != 0
+        let rsv3 = first & 0x10 != 0
+        let opcode = WebSocketOpcode(rawValue: first)
+
+        // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defining them was negotiated
+        // (only permessage-deflate's RSV1 is, RFC 7692 §6).
+        if rsv2 || rsv3 || (rsv1 && !allowsRSV1) {
+            throw .reservedBitsSet(rsv1: rsv1 && !allowsRSV1, rsv2: rsv2, rsv3: rsv3, opcode: opcode)
+        }
+        // RFC 6455 §5.2: a reserved opcode fails the connection.
+        guard opcode.isKnown else { throw .reservedOpcode(opcode) }
+        if opcode.isControl {
+            // RFC 6455 §5.5: control frames MUST NOT be fragmented.
+            guard fin else { throw .fragmentedControlFrame(opcode: opcode) }
+            // RFC 7692 §6.1: permessage-deflate compresses data messages only; RSV1 on a control frame is an error.
+            guard !rsv1 else { throw .compressedControlFrame(opcode: opcode) }
+        }
+
+        guard bytes.count >= 2 else { return nil }
+        let second = bytes[1]
+        let masked = second & 0x80 != 0
+        let shortLength = Int(second & 0x7F)
+        // RFC 6455 §5.1: a server MUST close on an unmasked frame; a client MUST close on a masked one.
+        switch role {
+        case .server where !masked: throw .unmaskedFrameFromClient(opcode: opcode)
+        case .client where masked: throw .maskedFrameFromServer(opcode: opcode)
+        default: break
+        }
+        // RFC 6455 §5.5: control frames MUST have a payload of 125 bytes or less (so no extended length).
+        if opcode.isControl && shortLength > 125 { throw .controlFrameTooLong(opcode: opcode) }
+
+        var headerSize = 2
+        let length: Int
+        switch shortLength {
+        case 126:
+            guard bytes.count >= 4 else { return nil }
+            length = Int(bytes[2]) << 8 | Int(bytes[3])
+            headerSize = 4
+        case 127:
+            guard bytes.count >= 10 else { return nil }
+            var value: UInt64 = 0
+            for index in 2..<10 { value = value << 8 | UInt64(bytes[index]) }
+            // RFC 6455 §5.2: with the 64-bit length, the most significant bit MUST be 0.
+            guard value & (1 << 63) == 0 else { throw .payloadLengthMostSignificantBitSet }
+            length = Int(value)
+            headerSize = 10
+        default:
+            length = shortLength
+        }
+        // Our limit, checked before the masking key and the payload arrive.
+        guard length <= maxFramePayload else { throw .frameTooLarge(length: length, limit: maxFramePayload) }
+
+        var maskingKey: (UInt8, UInt8, UInt8, UInt8)?
+        if masked {
+            guard bytes.count >= headerSize + 4 else { return nil }
+            maskingKey = (bytes[headerSize], bytes[headerSize + 1], bytes[headerSize + 2], bytes[headerSize + 3])
+            headerSize += 4
+        }
+        // Compared by subtraction: `headerSize + length` could overflow for a huge limit.
+        guard bytes.count - headerSize >= length else { return nil }
+
+        let source = UnsafeRawBufferPointer(rebasing: bytes[headerSize..<(headerSize + length)])
+        let payload = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            let destination = UnsafeMutableRawBufferPointer(buffer)
+            if let maskingKey {
+                WebSocketMasking.apply(key: maskingKey, from: source, to: destination)
+            } else if length > 0 {
+                destination.copyMemory(from: source)
+            }
+            initialized = length
+        }
+        let frame = WebSocketFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, payload: payload)
+        return (frame, headerSize + length)
+    }
+}

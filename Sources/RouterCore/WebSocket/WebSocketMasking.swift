@@ -1,0 +1,40 @@
+/// XOR masking of frame payloads (RFC 6455 §5.3), eight bytes at a time.
+enum WebSocketMasking {
+    /// Writes `source` XOR the repeating 4-byte `key` into `destination`, starting at key byte 0.
+    ///
+    /// `destination` must be at least as long as `source`; the two may be the same memory (masking in place).
+    static func apply(
+        key: (UInt8, UInt8, UInt8, UInt8), from source: UnsafeRawBufferPointer,
+        to destination: UnsafeMutableRawBufferPointer
+    ) {
+        let count = source.count
+        precondition(destination.count >= count, "masking destination is shorter than its source")
+        guard count > 0 else { return }
+        // RFC 6455 §5.3: octet i of the payload is XORed with octet (i mod 4) of the masking key.
+        // Two copies of the key in memory order make an 8-byte word that lines up with any 8-byte block.
+        var word: UInt64 = 0
+        withUnsafeMutableBytes(of: &word) { bytes in
+            bytes[0] = key.0
+            bytes[1] = key.1
+            bytes[2] = key.2
+            bytes[3] = key.3
+            bytes[4] = key.0
+            bytes[5] = key.1
+            bytes[6] = key.2
+            bytes[7] = key.3
+        }
+        var index = 0
+        while count - index >= 8 {
+            let value = source.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ word
+            destination.storeBytes(of: value, toByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        // Fewer than 8 bytes remain and `index` is a multiple of 8, so key byte (index mod 4) restarts at 0.
+        withUnsafeBytes(of: &word) { keyBytes in
+            while index < count {
+                destination[index] = source[index] ^ keyBytes[index & 3]
+                index += 1
+            }
+        }
+    }
+}

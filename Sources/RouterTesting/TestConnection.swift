@@ -1,0 +1,56 @@
+public import RouterCore
+
+/// A WebSocket connection to a ``RouterService`` without sockets: what the transport would do,
+/// in memory. Messages are delivered like the event loop delivers them.
+public final class TestConnection {
+    public let sink: InMemorySink
+    private let receiver: any WebSocketReceiver
+
+    /// Opens a connection; the service queues its `welcome` immediately. The service's `run()` must be running
+    /// for messages to be handled.
+    public init(to service: RouterService, query: [String: String] = [:], usesPerMessageDeflate: Bool = false) {
+        sink = InMemorySink(usesPerMessageDeflate: usesPerMessageDeflate)
+        receiver = service.connectionOpened(
+            sink, request: UpgradeRequest(path: "/ws/memory", query: query, headers: [], remoteAddress: "127.0.0.1:1"))
+    }
+
+    /// Delivers a text message.
+    public func send(_ text: String) { receiver.received(.text(Array(text.utf8))) }
+    /// Delivers a binary message.
+    public func sendBinary(_ bytes: [UInt8]) { receiver.received(.binary(bytes)) }
+    /// Reports the connection closed, as the transport does after a close or a drop.
+    public func close(code: CloseCode = .normal) {
+        sink.close(code: code, reason: "")
+        receiver.closed(code: code)
+    }
+
+    /// Messages sent to this client so far (parsed).
+    public var messages: [JSONValue] { sink.messages }
+
+    /// The messages tied to request `id`.
+    public func messages(for id: String) -> [JSONValue] {
+        sink.messages.filter { $0["id"] == .string(id) }
+    }
+
+    /// Waits until a final message (`*_complete` or `error`) for `id` has arrived.
+    @discardableResult
+    public func waitForFinal(_ id: String, timeout: Duration = .seconds(10)) async -> Bool {
+        await sink.waitFor(timeout: timeout) { messages in
+            messages.contains { $0["id"] == .string(id) && $0.isFinalMessage }
+        }
+    }
+}
+
+extension JSONValue {
+    /// Whether this server message ends its request (`<prefix>_complete` or `error`).
+    public var isFinalMessage: Bool {
+        guard case .string(let type)? = self["type"] else { return false }
+        return type == "error" || type.hasSuffix("_complete")
+    }
+
+    /// The `type` member as a string.
+    public var messageType: String? {
+        if case .string(let type)? = self["type"] { return type }
+        return nil
+    }
+}

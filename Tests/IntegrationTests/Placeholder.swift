@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderIntegrationTests() { #expect(Bool(true)) }

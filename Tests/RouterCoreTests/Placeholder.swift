@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderRouterCoreTests() { #expect(Bool(true)) }

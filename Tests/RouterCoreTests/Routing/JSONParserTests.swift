@@ -1,0 +1,50 @@
+import Testing
+
+@testable import RouterCore
+
+@Suite struct JSONParserTests {
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try JSONValue(jsonText: #" {"a":[1,-2.5e1,true,false,null],"b":"x\"\u00e9\ud83d\ude00\n","c":{}} "#)
+        #expect(
+            value
+                == .object([
+                    "a": .array([.number(1), .number(-25), .bool(true), .bool(false), .null]),
+                    "b": .string("x\"é😀\n"), "c": .object([:]),
+                ]))
+    }
+
+    @Test(arguments: [
+        (#"{"type":"x",}"#, 12, "unexpected '}', expected a string key"),
+        (#"{"type" "x"}"#, 8, "unexpected '\"', expected ':'"),
+        (#"{"a":1"#, 6, "unexpected end of input, expected ',' or '}'"),
+        (#"[1,2"#, 4, "unexpected end of input, expected ',' or ']'"),
+        (#"{"a":tru}"#, 8, "unexpected '}' in literal true"),
+        (#"{"a":01}"#, 6, "leading zero in number"),
+        (#"{"a":"\x"}"#, 7, "invalid escape \\'x'"),
+        (#"{} x"#, 3, "unexpected 'x' after the top-level value"),
+        ("", 0, "unexpected end of input, expected a value"),
+        (#"{"a":"\ud800"}"#, 12, "lone high surrogate in \\u escape"),
+    ])
+    func reportsTheByteOffsetOfTheFirstError(input: String, offset: Int, reason: String) {
+        #expect(throws: JSONParseError(offset: offset, reason: reason)) { try JSONValue(jsonText: input) }
+    }
+
+    @Test func rejectsControlCharactersInStrings() {
+        #expect(throws: JSONParseError(offset: 3, reason: "unescaped control character in string")) {
+            try JSONValue(jsonBytes: [0x22, 0x61, 0x62, 0x0A, 0x22])
+        }
+    }
+
+    @Test func limitsNestingDepth() {
+        let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
+        #expect(throws: JSONParseError(offset: 256, reason: "nesting deeper than 256 levels")) { try JSONValue(jsonText: deep) }
+    }
+
+    @Test func writesCompactSortedJSONWithIntegralNumbersAsIntegers() throws {
+        let value: JSONValue = .object([
+            "b": .number(10), "a": .array([.number(0.5), .number(-3), .string("q\"\\\n\u{01}")]), "c": .null,
+        ])
+        #expect(value.jsonText == #"{"a":[0.5,-3,"q\"\\\n\u0001"],"b":10,"c":null}"#)
+        #expect(try JSONValue(jsonText: value.jsonText) == value)
+    }
+}

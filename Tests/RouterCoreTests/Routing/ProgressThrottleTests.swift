@@ -1,0 +1,35 @@
+import Testing
+
+@testable import RouterCore
+
+@Suite struct ProgressThrottleTests {
+    let stages = [ProgressStage("load", weight: 1), ProgressStage("score", weight: 3)]
+
+    @Test func overallProgressUsesWeights() {
+        #expect(ProgressStage.overall(stages, stageIndex: 0, fraction: 1) == 0.25)
+        #expect(ProgressStage.overall(stages, stageIndex: 1, fraction: 0.5) == 0.625)
+        #expect(ProgressStage.overall(stages, stageIndex: 1, fraction: 7) == 1)
+        let zero = [ProgressStage("a", weight: 0), ProgressStage("b", weight: 0)]
+        #expect(ProgressStage.overall(zero, stageIndex: 1, fraction: 0) == 0.5)
+    }
+
+    @Test func coalescesWithinTheIntervalButAlwaysSendsStageChanges() {
+        var throttle = ProgressThrottle(stages: stages, minInterval: .milliseconds(100))
+        #expect(throttle.report(stage: "load", fraction: 0, now: .zero) == .send(stageIndex: 0, progress: 0))
+        #expect(throttle.report(stage: "load", fraction: 0.5, now: .milliseconds(50)) == .coalesced)
+        #expect(throttle.report(stage: "load", fraction: 0.8, now: .milliseconds(100)) == .send(stageIndex: 0, progress: 0.2))
+        #expect(throttle.report(stage: "score", fraction: 0, now: .milliseconds(101)) == .send(stageIndex: 1, progress: 0.25))
+        #expect(throttle.report(stage: "score", fraction: 0.5, now: .milliseconds(150)) == .coalesced)
+        #expect(throttle.report(stage: "score", fraction: 1, now: .milliseconds(160)) == .send(stageIndex: 1, progress: 1))
+        #expect(throttle.report(stage: "score", fraction: 1, now: .milliseconds(170)) == .coalesced)
+    }
+
+    @Test func progressNeverDecreasesAndStagesNeverGoBack() {
+        var throttle = ProgressThrottle(stages: stages, minInterval: .milliseconds(100))
+        _ = throttle.report(stage: "score", fraction: 0.5, now: .zero)
+        #expect(throttle.report(stage: "score", fraction: 0.1, now: .seconds(1)) == .send(stageIndex: 1, progress: 0.625))
+        #expect(throttle.report(stage: "load", fraction: 1, now: .seconds(2)) == .staleStage(reached: 1))
+        #expect(throttle.report(stage: "nope", fraction: 1, now: .seconds(3)) == .unknownStage)
+        #expect(throttle.reachedStage == 1)
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderRouterTestingTests() { #expect(Bool(true)) }
