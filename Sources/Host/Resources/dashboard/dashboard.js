@@ -488,7 +488,10 @@ function renderMetrics({ columns, rows, other }) {
       h('tr', { dataset: { op } }, h('th', { scope: 'row' }, h('code', {}, op)),
         columns.map((column) => h('td', { dataset: { metric: column } }, column in values ? formatNumber(values[column]) : '–')))));
   }
-  $('metrics-server').textContent = other.map((sample) => `${shortName(sample.name).replace(/_/g, ' ')}: ${formatNumber(sample.value)}`).join(' · ');
+  $('metrics-server').textContent = other.map((sample) => {
+    const labels = Object.entries(sample.labels).map(([key, value]) => `${key}=${value}`).join(',');
+    return `${shortName(sample.name).replace(/_/g, ' ')}${labels ? ` {${labels}}` : ''}: ${formatNumber(sample.value)}`;
+  }).join(' · ');
 }
 
 refreshMetrics();
