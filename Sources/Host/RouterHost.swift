@@ -1,4 +1,100 @@
+import Foundation
+import RouterCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `router-host`: parse the command line, load and validate the configuration, build the router from
+/// its plugins, serve, and stop gracefully on SIGINT/SIGTERM.
 @main
 enum RouterHost {
-    static func main() {}
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let options: CommandLineOptions
+        do {
+            options = try CommandLineOptions.parse(arguments)
+        } catch {
+            writeStderr("router-host: \(error)\n")
+            exit(2)
+        }
+        if options.help {
+            print(CommandLineOptions.helpText)
+            exit(0)
+        }
+        let catalog = BuiltInPlugins.catalog
+        var configuration: RouterConfiguration
+        switch loadConfiguration(options, knownPlugins: catalog.names) {
+        case .success(let loaded): configuration = loaded
+        case .failure(let errors):
+            writeStderr("router-host: invalid configuration (\(errors.issues.count) problem\(errors.issues.count == 1 ? "" : "s")):\n")
+            for issue in errors.issues { writeStderr("  \(issue)\n") }
+            exit(2)
+        }
+        if let port = options.port { configuration.server.port = port }
+        if let data = options.dataDirectory { configuration.memory.dataDirectory = data }
+        if options.checkConfig {
+            print("configuration is valid")
+            exit(0)
+        }
+        do {
+            try await serve(configuration, catalog: catalog)
+        } catch {
+            writeStderr("router-host: \(error)\n")
+            exit(1)
+        }
+    }
+
+    static func loadConfiguration(_ options: CommandLineOptions, knownPlugins: [String]) -> Result<RouterConfiguration, ConfigurationErrors> {
+        guard let path = options.configPath else { return .success(.embeddedDefault) }
+        return RouterConfiguration.load(file: path, knownPlugins: knownPlugins)
+    }
+
+    static func serve(_ configuration: RouterConfiguration, catalog: PluginCatalog) async throws {
+        let logger = HostLogging.logger(configuration.logging)
+        let services = try await HostServices.make(configuration, logger: logger)
+        let builder = RouterBuilder()
+        try catalog.register(configuration.plugins, into: builder)
+        let router = builder.build()
+
+        var transport = configuration.transportConfiguration()
+        let staticFiles = configuration.server.staticDirectory.map { StaticFiles(root: URL(fileURLWithPath: $0)) } ?? StaticFiles.embedded()
+        let signals = TerminationSignals()
+        let server = try RouterServer.start(
+            router: router, path: configuration.server.path, transport: transport,
+            settings: configuration.routerSettings(), services: services, logger: logger,
+            httpResponder: { head in staticFiles?.respond(to: head) })
+        transport.port = server.port
+        let host = configuration.server.host.contains(":") ? "[\(configuration.server.host)]" : configuration.server.host
+        let operations = router.operations.map(\.messageType).joined(separator: ", ")
+        logger.info("listening on http://\(host):\(server.port)/ (WebSocket ws://\(host):\(server.port)\(configuration.server.path))")
+        logger.info("operations: \(operations.isEmpty ? "none" : operations)")
+        if let echo = configuration.server.echoPath { logger.info("echo endpoint ws://\(host):\(server.port)\(echo)") }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await server.run() }
+            group.addTask {
+                // First signal: graceful shutdown; a second one while it runs: exit at once.
+                var received = 0
+                for await signal in signals.signals {
+                    received += 1
+                    guard received == 1 else {
+                        logger.warning("received signal \(signal) again: exiting now")
+                        exit(1)
+                    }
+                    logger.notice("received signal \(signal): stopping (grace \(configuration.shutdown.graceMs) ms; send it again to exit now)")
+                    Task {
+                        await server.shutdown(grace: .milliseconds(configuration.shutdown.graceMs))
+                        logger.info("stopped")
+                        signals.finish()
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    static func writeStderr(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    }
 }

@@ -8,6 +8,7 @@ import Glibc
 /// and a second one can be handled as "exit now".
 final class TerminationSignals: @unchecked Sendable {  // sources are only touched in init and deinit
     private let sources: [any DispatchSourceSignal]
+    private let continuation: AsyncStream<Int32>.Continuation
     /// The signals as they arrive.
     let signals: AsyncStream<Int32>
 
@@ -23,6 +24,12 @@ final class TerminationSignals: @unchecked Sendable {  // sources are only touch
             sources.append(source)
         }
         self.sources = sources
+        self.continuation = continuation
+    }
+
+    /// Ends ``signals`` (after shutdown completed).
+    func finish() {
+        continuation.finish()
     }
 
     deinit {

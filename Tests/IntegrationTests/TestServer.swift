@@ -82,3 +82,42 @@ func upgradeRequest(path: String = "/ws/echo", overriding: [String: String?] = [
     text += "\r\n"
     return Array(text.utf8)
 }
+
+/// A blocking raw client that can upgrade and then stop reading (a slow consumer).
+final class RawClient {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var size: Int32 = 64 << 10
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RawSocketError(description: "connect failed: errno \(errno)") }
+    }
+
+    deinit { close(fd) }
+
+    /// Sends the upgrade and reads the 101 response head (and nothing more).
+    func upgrade(path: String) throws {
+        let request = upgradeRequest(path: path)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var head: [UInt8] = []
+        var byte: UInt8 = 0
+        while !(head.count >= 4 && Array(head.suffix(4)) == [13, 10, 13, 10]) {
+            guard recv(fd, &byte, 1, 0) == 1 else { throw RawSocketError(description: "no upgrade response") }
+            head.append(byte)
+        }
+        guard head.text.hasPrefix("HTTP/1.1 101") else { throw RawSocketError(description: head.text) }
+    }
+
+    func sendText(_ text: String) throws {
+        let frame = FrameEncoder.encode(WebSocketFrame(opcode: .text, payload: Array(text.utf8)), maskingKey: (9, 8, 7, 6))
+        _ = frame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}

@@ -60,7 +60,12 @@ public final class RouterService: WebSocketService {
             continuation: continuation, backlog: backlog, limit: settings.maxQueuedInboundMessages, sink: connection)
     }
 
-    /// Runs every session's task until cancelled (call once).
+    /// Ends ``run()``: sessions still running are cancelled. Called after the transport has stopped.
+    public func stop() {
+        pendingContinuation.finish()
+    }
+
+    /// Runs every session's task until cancelled or ``stop()`` (call once).
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await next in pending {

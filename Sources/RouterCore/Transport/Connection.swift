@@ -392,11 +392,14 @@ final class Connection: SelectableChannel {
         }
     }
 
+    /// Sends a 1008 close frame on a best-effort basis and drops the connection: a peer that does not
+    /// read would never see it in time, and its backlog must not keep growing.
     private func closeSlowConsumer(_ reason: String) {
         guard case .open = stage else { return }
         writeQueue.discardUnstarted()
         initiateClose(code: .policyViolation, reason: "slow consumer: " + reason)
-        flush()
+        _ = try? writeQueue.flush(to: fd)
+        finish()
     }
 
     // MARK: Heartbeat

@@ -1,0 +1,38 @@
+extension RouterConfiguration {
+    /// The transport settings this configuration asks for (services and the HTTP responder are added by the caller).
+    public func transportConfiguration() -> TransportConfiguration {
+        var transport = TransportConfiguration()
+        transport.host = server.host
+        transport.port = server.port
+        transport.eventLoops = server.eventLoops
+        transport.echoPath = server.echoPath
+        transport.handshakeTimeout = .milliseconds(server.handshakeTimeoutMs)
+        transport.closeTimeout = .milliseconds(server.closeTimeoutMs)
+        transport.maxHeaderBytes = limits.maxHeaderBytes
+        transport.maxFrameBytes = limits.maxFrameBytes
+        transport.maxMessageBytes = limits.maxMessageBytes
+        transport.maxConnections = limits.maxConnections
+        transport.writeHighWaterBytes = limits.writeHighWaterBytes
+        transport.writeLowWaterBytes = limits.writeLowWaterBytes
+        transport.slowConsumerTimeout = .milliseconds(limits.slowConsumerTimeoutMs)
+        transport.heartbeatInterval = .milliseconds(heartbeat.intervalMs)
+        transport.heartbeatTimeout = .milliseconds(heartbeat.timeoutMs)
+        transport.handshakePolicy = WebSocketHandshakePolicy(allowedOrigins: server.allowedOrigins, bearerToken: auth.token)
+        transport.perMessageDeflate.enabled = compression.permessageDeflate
+        transport.perMessageDeflate.threshold = compression.thresholdBytes
+        transport.perMessageDeflate.compressionLevel = compression.level
+        return transport
+    }
+
+    /// The router settings this configuration asks for.
+    public func routerSettings() -> RouterSettings {
+        var settings = RouterSettings()
+        settings.heartbeatInterval = .milliseconds(heartbeat.intervalMs)
+        settings.heartbeatTimeout = .milliseconds(heartbeat.timeoutMs)
+        settings.maxMessageBytes = limits.maxMessageBytes
+        settings.maxInFlightPerConnection = limits.maxInFlightPerConnection
+        settings.maxInFlightTotal = limits.maxInFlightTotal
+        settings.compressionThreshold = compression.thresholdBytes
+        return settings
+    }
+}

@@ -1,0 +1,102 @@
+import Synchronization
+
+/// The framework's entry point: the transport serving a ``Router`` on a WebSocket path, with
+/// `GET /healthz` and `GET /metrics` on the same port.
+///
+/// ```swift
+/// let router = try RouterBuilder().register(MemorySearchHandler()).build()
+/// let server = try RouterServer.start(router: router, transport: transportConfiguration)
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { await server.run() }
+///     // … on SIGTERM:
+///     await server.shutdown(grace: .seconds(10))
+/// }
+/// ```
+public final class RouterServer: Sendable {
+    /// The listening transport (its ``WebSocketServer/port`` is the bound port).
+    public let transport: WebSocketServer
+    /// The router endpoint.
+    public let service: RouterService
+    /// The WebSocket path the router is served on.
+    public let path: String
+
+    private init(transport: WebSocketServer, service: RouterService, path: String) {
+        self.transport = transport
+        self.service = service
+        self.path = path
+    }
+
+    /// Binds and starts serving `router` on `path`. Plain HTTP requests go to `/healthz`, `/metrics`,
+    /// then `httpResponder` (e.g. the dashboard's static files), else 404.
+    public static func start(
+        router: Router,
+        path: String = "/ws/memory",
+        transport configuration: TransportConfiguration,
+        settings: RouterSettings = RouterSettings(),
+        services: ServiceRegistry = ServiceRegistry(),
+        metrics: OperationMetrics = OperationMetrics(),
+        logger: Logger = Logger(label: "router"),
+        httpResponder: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil
+    ) throws(SocketError) -> RouterServer {
+        var settings = settings
+        if settings.gzip == nil { settings.gzip = { GzipPayload.compress($0) } }
+        settings.maxMessageBytes = configuration.maxMessageBytes
+        let service = RouterService(router: router, settings: settings, services: services, metrics: metrics, logger: logger)
+        var configuration = configuration
+        configuration.services[path] = service
+        let extra = httpResponder
+        let box = TransportBox()
+        configuration.httpResponder = { head in
+            guard head.method == "GET" || head.method == "HEAD" else {
+                return .methodNotAllowed("\(head.method) is not supported here")
+            }
+            switch head.path {
+            case "/healthz":
+                let open = box.server?.openConnections ?? 0
+                return .json(#"{"status":"ok","connections":\#(open),"inFlight":\#(service.inFlightTotal)}"#)
+            case "/metrics":
+                var text = metrics.prometheusText()
+                if let server = box.server {
+                    text += "# HELP memory_router_transport_connections Open WebSocket connections (all endpoints).\n"
+                    text += "# TYPE memory_router_transport_connections gauge\n"
+                    text += "memory_router_transport_connections \(server.openConnections)\n"
+                }
+                return .ok(Array(text.utf8), contentType: PrometheusText.contentType)
+            default:
+                return extra?(head)
+            }
+        }
+        let transport = try WebSocketServer.start(configuration)
+        box.server = transport
+        return RouterServer(transport: transport, service: service, path: path)
+    }
+
+    /// The bound port.
+    public var port: Int { transport.port }
+
+    /// Runs the router's sessions until the task is cancelled or ``shutdown(grace:)`` completes.
+    public func run() async {
+        await service.run()
+    }
+
+    /// Graceful shutdown (DESIGN §6): stop accepting, let in-flight operations finish for up to
+    /// `grace`, then close every connection with 1001 and stop the event loops.
+    public func shutdown(grace: Duration, closeTimeout: Duration = .seconds(2)) async {
+        transport.stopAccepting()
+        let deadline = ContinuousClock.now + grace
+        while service.inFlightTotal > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        await transport.shutdown(closeCode: .goingAway, reason: "server shutting down", drainTimeout: closeTimeout)
+        service.stop()
+    }
+}
+
+/// Lets the HTTP responder read the transport's counters once it exists.
+private final class TransportBox: Sendable {
+    private let value = Mutex<WebSocketServer?>(nil)
+    var server: WebSocketServer? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
