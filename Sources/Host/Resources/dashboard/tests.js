@@ -415,7 +415,11 @@ test('fake: browser offline → state offline without retries; online → reconn
   const server = new FakeServer({ refuse: true });
   const client = fakeClient(server, { reconnect: { minMs: 5000, maxMs: 5000 } });
   const states = recordStates(client);
-  await waitFor(() => client.state === 'reconnecting' && states.length > 1, 'waiting between attempts');
+  let waiting = false; // the latest state event is the wait before a retry (it carries delayMs)
+  client.addEventListener('state', (event) => {
+    waiting = event.detail.state === 'reconnecting' && event.detail.delayMs !== undefined;
+  });
+  await waitFor(() => waiting, 'the wait between attempts');
   let online = false;
   Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => online });
   try {
