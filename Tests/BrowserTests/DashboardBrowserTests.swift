@@ -257,6 +257,27 @@ struct DashboardBrowserTests {
         }
     }
 
+    @Test("gzip+base64 envelope: with permessage-deflate off, ?compress=gzip results over 10 KiB are decoded in the browser")
+    func gzipEnvelopeWithoutDeflate() async throws {
+        try await withBrowser("gzip") { page, hosts in
+            // Chromium always offers permessage-deflate; the envelope is only used when the host declines it.
+            let config = try BrowserEnvironment.temporaryDirectory("router-host-config").appendingPathComponent("no-deflate.json")
+            try Data(#"{"compression": {"permessageDeflate": false}}"#.utf8).write(to: config)
+            let host = try await hosts.start(label: "gzip", extraArguments: ["--config", config.path])
+            try await page.navigate(to: host.baseURL + "tests.html?filter=gzip")
+            try await page.waitUntil(
+                "window.testsDone === true", "the gzip tests to finish", timeout: .seconds(90), diagnostics: "window.testResults")
+            let results = try await page.evaluate("window.testResults", as: [ClientTestResult].self)
+            try await page.screenshot("results")
+            let live = try #require(results.first { $0.name.hasPrefix("live:") && $0.name.contains("gzip") }, "\(results.map(\.name))")
+            #expect(live.ok, "\(live.detail)")
+            #expect(live.detail.hasPrefix("compression gzip+base64") && !live.detail.contains(" 0 envelope"), "\(live.detail)")
+            for result in results where !result.ok {
+                Issue.record("\(result.name): \(result.detail)")
+            }
+        }
+    }
+
     // MARK: Helpers
 
     private func waitForIndicator(_ page: BrowserPage, _ state: String, timeout: Duration = .seconds(15)) async throws {
@@ -340,8 +361,8 @@ struct DashboardBrowserTests {
 final class HostPool {
     private(set) var started: [RouterHostProcess] = []
 
-    func start(label: String, port: Int? = nil) async throws -> RouterHostProcess {
-        let host = try await RouterHostProcess.start(label: label, port: port)
+    func start(label: String, port: Int? = nil, extraArguments: [String] = []) async throws -> RouterHostProcess {
+        let host = try await RouterHostProcess.start(label: label, port: port, extraArguments: extraArguments)
         started.append(host)
         return host
     }
