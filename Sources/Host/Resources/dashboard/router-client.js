@@ -152,7 +152,10 @@ export class RouterClient extends EventTarget {
     this._inbox = Promise.resolve();
     this._readyWaiters = [];
     this._onOnline = () => {
-      if (this.state === 'offline' && !this._closedByUser) this._open();
+      if (this.state === 'offline' && !this._closedByUser) {
+        this._attempt = 0;
+        this._open();
+      }
     };
     this._onOffline = () => {
       // Waiting between attempts: stop retrying until the browser is back online.
@@ -200,6 +203,7 @@ export class RouterClient extends EventTarget {
     if (this._closedByUser) {
       this.connect();
     } else if (this.state !== 'connected' && !this._ws) {
+      if (this.state === 'offline') this._attempt = 0; // gave up earlier: start the backoff afresh
       this._open();
     }
   }
