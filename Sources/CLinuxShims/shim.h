@@ -1,8 +1,5 @@
 #ifndef CLINUXSHIMS_H
 #define CLINUXSHIMS_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 /* Linux APIs that Glibc's Swift overlay does not export. */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -11,13 +8,18 @@
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
-/* The number of CPUs in this process's affinity mask (honours taskset), at least 1. */
+/* The number of CPUs in this process's affinity mask (honours taskset), at least 1.
+   Uses the raw system call: defining _GNU_SOURCE here for cpu_set_t would give glibc types
+   (fd_set) a different shape than in other modules and break clang's module merging. */
 static inline int clinux_available_cpus(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-    int count = CPU_COUNT(&set);
+    unsigned long mask[64];
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+    if (bytes <= 0) return 1;
+    int count = 0;
+    for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
     return count > 0 ? count : 1;
 }
 

@@ -51,7 +51,7 @@ enum RouterHost {
 
     static func serve(_ configuration: RouterConfiguration, catalog: PluginCatalog) async throws {
         let logger = HostLogging.logger(configuration.logging)
-        let services = try await HostServices.make(configuration, logger: logger)
+        let (services, _) = try await HostServices.make(configuration, logger: logger)
         let builder = RouterBuilder()
         try catalog.register(configuration.plugins, into: builder)
         let router = builder.build()

@@ -57,9 +57,9 @@ public final class RouterServer: Sendable {
             case "/metrics":
                 var text = metrics.prometheusText()
                 if let server = box.server {
-                    text += "# HELP memory_router_transport_connections Open WebSocket connections (all endpoints).\n"
-                    text += "# TYPE memory_router_transport_connections gauge\n"
-                    text += "memory_router_transport_connections \(server.openConnections)\n"
+                    text += "# HELP router_transport_connections Open WebSocket connections (all endpoints).\n"
+                    text += "# TYPE router_transport_connections gauge\n"
+                    text += "router_transport_connections \(server.openConnections)\n"
                 }
                 return .ok(Array(text.utf8), contentType: PrometheusText.contentType)
             default:

@@ -27,9 +27,10 @@ public enum UpgradeHandshake {
         Base64.encode(SHA1.hash(Array((clientKey + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
     }
 
-    /// Whether the request asks for a protocol upgrade at all (otherwise it is plain HTTP).
+    /// Whether the request asks for a WebSocket (otherwise it is plain HTTP). Other upgrades, such as
+    /// `Upgrade: h2c` sent by `curl --http2`, are served as plain HTTP.
     public static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
-        head.header("upgrade") != nil || head.header("sec-websocket-key") != nil
+        head.hasToken("websocket", inHeader: "upgrade") || head.header("sec-websocket-key") != nil
     }
 
     /// Checks, in order: method GET (405), `Upgrade: websocket` and `Connection: upgrade` (400),
@@ -59,7 +60,7 @@ public enum UpgradeHandshake {
             return .reject(.badRequest("invalid Sec-WebSocket-Key: must be base64 of 16 bytes"))
         }
         if let origin = head.header("origin"), !policy.allowedOrigins.isEmpty, !policy.allowedOrigins.contains("*"),
-            !policy.allowedOrigins.contains(origin)
+            !policy.allowedOrigins.contains(where: { Self.sameOrigin($0, origin) })
         {
             return .reject(.forbidden("origin \(origin) is not allowed"))
         }
@@ -73,6 +74,16 @@ public enum UpgradeHandshake {
             }
         }
         return .accept(acceptKey: acceptKey(for: key), extensionOffers: head.headerValues("sec-websocket-extensions"))
+    }
+
+    /// Origins compare case-insensitively, ignoring a trailing "/" (RFC 6454 §6.2 serialization).
+    static func sameOrigin(_ allowed: String, _ presented: String) -> Bool {
+        func normalized(_ text: String) -> String {
+            var text = text.lowercased()
+            while text.hasSuffix("/") { text.removeLast() }
+            return text
+        }
+        return normalized(allowed) == normalized(presented)
     }
 
     private static func bearerToken(in head: HTTPRequestHead) -> String? {

@@ -9,6 +9,18 @@ public struct OperationDescriptor: Sendable, Hashable {
     public var stages: [ProgressStage]
     /// The plugin that provided the handler, if registered through one.
     public var pluginName: String?
+
+    public init(
+        messageType: String, eventPrefix: String? = nil, timeout: Duration, declaredTimeout: Duration? = nil,
+        stages: [ProgressStage], pluginName: String? = nil
+    ) {
+        self.messageType = messageType
+        self.eventPrefix = eventPrefix ?? messageType
+        self.timeout = timeout
+        self.declaredTimeout = declaredTimeout ?? timeout
+        self.stages = stages
+        self.pluginName = pluginName
+    }
 }
 
 /// A request whose `data` decoded: ready to run.
@@ -31,6 +43,24 @@ public struct AnyOperation: Sendable {
         decodeAndBind = { data in
             let request = try data.decode(H.Request.self, rootName: "data")
             return Self.bind(handler, request)
+        }
+    }
+
+    /// An operation defined at run time rather than by a Swift type (e.g. served by an external process):
+    /// `handle` receives the request's `data` as JSON and returns the result's fields (a JSON object).
+    /// Use `context.progress` / `context.emit` as a typed handler would.
+    public init(
+        descriptor: OperationDescriptor,
+        handle: @escaping @Sendable (_ data: JSONValue, _ context: OperationContext) async throws -> JSONValue
+    ) {
+        self.descriptor = descriptor
+        handlerTypeName = "dynamic(\(descriptor.messageType))"
+        decodeAndBind = { data in
+            PreparedOperation { context in
+                let result = try await handle(data, context)
+                if case .object(let fields) = result { return fields }
+                return ["value": result]
+            }
         }
     }
 

@@ -51,6 +51,12 @@ public final class RouterBuilder {
         try add(AnyOperation(handler, timeout: timeout))
     }
 
+    /// Registers a type-erased operation (see ``AnyOperation/init(descriptor:handle:)``).
+    @discardableResult
+    public func register(operation: AnyOperation) throws(RouterBuilderError) -> RouterBuilder {
+        try add(operation)
+    }
+
     /// Registers an existential handler (e.g. from a plugin's factory).
     @discardableResult
     public func register(any handler: any OperationHandler, timeout: Duration? = nil, pluginName: String? = nil)

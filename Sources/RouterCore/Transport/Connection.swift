@@ -103,6 +103,10 @@ final class Connection: SelectableChannel {
         if inbound.isEmpty {
             let consumed = consume(bytes)
             if consumed < bytes.count, !isClosedOrDraining {
+                // A large frame is arriving: reserve its whole size once instead of growing read by read.
+                if let needed = decoder.pendingFrameBytes, needed > bytes.count - consumed {
+                    inbound.reserveCapacity(needed)
+                }
                 inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
             }
         } else {

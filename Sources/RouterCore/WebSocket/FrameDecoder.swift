@@ -31,6 +31,10 @@ public struct FrameDecoder: Sendable {
     /// - Throws: a ``WebSocketProtocolError`` as soon as the header breaks a rule: reserved bits not negotiated,
     ///   a reserved opcode, the wrong masking for ``role``, a fragmented or over-125-byte control frame, RSV1 on a
     ///   control frame, a 64-bit length with its top bit set (all 1002), or a payload over ``maxFramePayload`` (1009).
+    /// When the last ``decode(_:)`` returned nil after a complete length field: the whole frame's size in
+    /// bytes, so a caller can reserve its buffer once instead of growing it read by read.
+    public private(set) var pendingFrameBytes: Int?
+
     public mutating func decode(
         _ bytes: UnsafeRawBufferPointer
     ) throws(WebSocketProtocolError) -> (frame: WebSocketFrame, consumed: Int)? {
@@ -92,12 +96,19 @@ public struct FrameDecoder: Sendable {
 
         var maskingKey: (UInt8, UInt8, UInt8, UInt8)?
         if masked {
-            guard bytes.count >= headerSize + 4 else { return nil }
+            guard bytes.count >= headerSize + 4 else {
+                pendingFrameBytes = headerSize + 4 + length
+                return nil
+            }
             maskingKey = (bytes[headerSize], bytes[headerSize + 1], bytes[headerSize + 2], bytes[headerSize + 3])
             headerSize += 4
         }
         // Compared by subtraction: `headerSize + length` could overflow for a huge limit.
-        guard bytes.count - headerSize >= length else { return nil }
+        guard bytes.count - headerSize >= length else {
+            pendingFrameBytes = headerSize + length
+            return nil
+        }
+        pendingFrameBytes = nil
 
         let source = UnsafeRawBufferPointer(rebasing: bytes[headerSize..<(headerSize + length)])
         let payload = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in

@@ -1,0 +1,30 @@
+/// An array split into fixed blocks of 4,096 elements, each its own copy-on-write buffer.
+///
+/// Why: a ``SearchSnapshot`` shares the index with the store. With one flat array, the first write after a
+/// snapshot would copy every entry; with blocks, it copies the outer array of block references and the one
+/// block it touches.
+struct BlockedArray<Element> {
+    static var blockShift: Int { 12 }
+    static var blockSize: Int { 1 << blockShift }
+    static var blockMask: Int { blockSize - 1 }
+
+    private(set) var blocks: [[Element]] = []
+    private(set) var count = 0
+
+    subscript(index: Int) -> Element {
+        get { blocks[index >> Self.blockShift][index & Self.blockMask] }
+        set { blocks[index >> Self.blockShift][index & Self.blockMask] = newValue }
+    }
+
+    mutating func append(_ element: Element) {
+        if count & Self.blockMask == 0 {
+            var block: [Element] = []
+            block.reserveCapacity(Self.blockSize)
+            blocks.append(block)
+        }
+        blocks[blocks.count - 1].append(element)
+        count += 1
+    }
+}
+
+extension BlockedArray: Sendable where Element: Sendable {}

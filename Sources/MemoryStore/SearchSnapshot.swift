@@ -1,0 +1,368 @@
+public import Foundation
+
+/// An entry with its ranking scores.
+public struct ScoredEntry: Sendable, Equatable {
+    /// The matching entry.
+    public var entry: MemoryEntry
+    /// The ranking score, results are sorted by it, descending. With both a text query and an embedding it
+    /// is the reciprocal-rank-fusion score (see ``SearchSnapshot/rrfK``); with only one signal it is that
+    /// signal's score (BM25, or cosine similarity in −1…1).
+    public var score: Double
+    /// The BM25 score, when the entry matched a query term.
+    public var bm25: Double?
+    /// The cosine similarity with the query embedding, when both exist.
+    public var cosine: Double?
+
+    /// Creates a scored entry.
+    public init(entry: MemoryEntry, score: Double, bm25: Double? = nil, cosine: Double? = nil) {
+        self.entry = entry
+        self.score = score
+        self.bm25 = bm25
+        self.cosine = cosine
+    }
+}
+
+/// Query terms resolved against a snapshot's vocabulary, with their IDF: prepare once, score many slices.
+public struct BM25Query: Sendable {
+    struct Term: Sendable {
+        var id: Int
+        var idf: Float
+    }
+
+    /// The distinct normalized query terms, in first-seen order.
+    public let terms: [String]
+    let resolved: [Term]
+    let lengthNormalization: Float
+
+    /// True when no query term occurs in the corpus (every score would be 0).
+    public var isEmpty: Bool { resolved.isEmpty }
+}
+
+/// A normalized query vector, padded for the SIMD scan.
+public struct VectorQuery: Sendable {
+    let padded: [Float]
+}
+
+/// The set of documents a search may return: live entries that carry every requested tag and were created
+/// at or after `since`.
+public struct DocumentFilter: Sendable {
+    let bits: [UInt64]?
+
+    /// True when the filter lets every live document through.
+    public var isUnfiltered: Bool { bits == nil }
+
+    /// Whether `doc` passes (dead documents never score, so callers need not check them).
+    @inline(__always)
+    public func contains(_ doc: Int) -> Bool {
+        guard let bits else { return true }
+        return bits[doc >> 6] & (1 << UInt64(doc & 63)) != 0
+    }
+}
+
+/// An immutable, `Sendable` view of the store at one version: cheap to take (it shares the store's
+/// copy-on-write index), safe to use from any task while writers continue.
+///
+/// Documents are addressed by internal numbers `0..<documentCount` (deleted slots included, they never
+/// score), so a caller can score the corpus in slices — reporting progress and checking cancellation
+/// between them — and then rank:
+///
+/// ```swift
+/// let snapshot = store.searchSnapshot()
+/// let query = snapshot.prepareBM25(queryTerms: snapshot.queryTerms("coffee preferences"))
+/// var bm25 = [Float](repeating: 0, count: snapshot.documentCount)
+/// for start in stride(from: 0, to: snapshot.documentCount, by: 50_000) {
+///     try Task.checkCancellation()
+///     snapshot.bm25Scores(query, docRange: start..<min(start + 50_000, snapshot.documentCount), into: &bm25)
+///     // report progress
+/// }
+/// let results = snapshot.rank(bm25: bm25, cosine: nil, filter: snapshot.filter(tags: [], since: nil), limit: 10)
+/// ```
+///
+/// **BM25** (Robertson–Spärck Jones, Lucene's variant): for each distinct query term `q` in document `D`,
+/// `idf(q) · tf · (k1 + 1) / (tf + k1 · (1 − b + b · |D| / avgdl))` with `idf(q) = ln(1 + (N − n(q) + 0.5) /
+/// (n(q) + 0.5))`, ``bm25K1`` = 1.2, ``bm25B`` = 0.75, `N` the live documents, `n(q)` the live documents
+/// containing `q`, `|D|` the document's term count after tokenization and `avgdl` the live average.
+/// Scoring iterates postings lists only, never all documents.
+///
+/// **Hybrid ranking** uses reciprocal rank fusion: `score(d) = Σ 1 / (``rrfK`` + rank(d))` over the BM25
+/// and cosine rankings (rank from 1), each cut to its best `max(limit, ``rrfWindow``)` candidates.
+public struct SearchSnapshot: Sendable {
+    /// BM25 term-frequency saturation.
+    public static let bm25K1: Float = 1.2
+    /// BM25 length normalization.
+    public static let bm25B: Float = 0.75
+    /// Reciprocal-rank-fusion constant (Cormack et al. 2009).
+    public static let rrfK: Double = 60
+    /// Candidates taken from each ranking before fusion (at least `limit`).
+    public static let rrfWindow = 100
+
+    let index: IndexState
+    /// The tokenizer the index was built with; use it (or ``queryTerms(_:)``) for queries.
+    public let tokenizer: Tokenizer
+    /// Increases with every change to the store; equal versions mean equal content.
+    public let version: UInt64
+
+    init(index: IndexState, tokenizer: Tokenizer, version: UInt64) {
+        self.index = index
+        self.tokenizer = tokenizer
+        self.version = version
+    }
+
+    /// Upper bound of document numbers (deleted slots included): score ranges within `0..<documentCount`.
+    public var documentCount: Int { index.docCount }
+    /// Number of live entries.
+    public var liveCount: Int { index.liveCount }
+    /// The embedding dimension, once known.
+    public var dimension: Int? { index.vectors.dimension }
+
+    /// The entry with internal number `doc`, or nil if deleted.
+    public func entry(at doc: Int) -> MemoryEntry? {
+        guard doc >= 0, doc < index.docCount, index.alive[doc] else { return nil }
+        return index.entries[doc]
+    }
+
+    /// Live document numbers ordered by `createdAt`, then `id`: the deterministic order for streamed analyses
+    /// (chunk `i` of a given snapshot is always the same entries).
+    public func orderedDocuments() -> [Int] {
+        var docs: [Int] = []
+        docs.reserveCapacity(index.liveCount)
+        for doc in 0..<index.docCount where index.alive[doc] { docs.append(doc) }
+        return docs.sorted { lhs, rhs in
+            let left = index.createdAt[lhs]
+            let right = index.createdAt[rhs]
+            if left != right { return left < right }
+            return index.entries[lhs]!.id < index.entries[rhs]!.id
+        }
+    }
+
+    /// All live entries ordered by `createdAt`, then `id`.
+    public func entries() -> [MemoryEntry] {
+        orderedDocuments().map { index.entries[$0]! }
+    }
+
+    /// The normalized terms of a query string (the index's tokenizer).
+    public func queryTerms(_ query: String) -> [String] {
+        tokenizer.terms(query)
+    }
+
+    // MARK: - BM25
+
+    /// Resolves terms (normalized again through the tokenizer, deduplicated) and computes their IDF.
+    public func prepareBM25(queryTerms: [String]) -> BM25Query {
+        var seen: Set<String> = []
+        var terms: [String] = []
+        for raw in queryTerms {
+            for term in tokenizer.terms(raw) where seen.insert(term).inserted { terms.append(term) }
+        }
+        let live = Float(index.liveCount)
+        var resolved: [BM25Query.Term] = []
+        for term in terms {
+            guard let id = index.termIDs[term] else { continue }
+            let df = Float(index.documentFrequency[Int(id)])
+            guard df > 0 else { continue }
+            let idf = Float(log(1 + (Double(live) - Double(df) + 0.5) / (Double(df) + 0.5)))
+            resolved.append(.init(id: Int(id), idf: idf))
+        }
+        let averageLength = index.liveCount > 0 ? Float(index.totalLength / Double(index.liveCount)) : 1
+        return BM25Query(
+            terms: terms, resolved: resolved,
+            lengthNormalization: averageLength > 0 ? Self.bm25K1 * Self.bm25B / averageLength : 0)
+    }
+
+    /// Adds the BM25 score of every live document in `docRange` to `scores[doc]` (documents without a query
+    /// term are untouched). `scores` must hold at least `docRange.upperBound` values, zero-initialized by
+    /// the caller. Cost: the query terms' postings inside the range, found by binary search.
+    public func bm25Scores(_ query: BM25Query, docRange: Range<Int>, into scores: inout [Float]) {
+        precondition(scores.count >= docRange.upperBound, "scores must hold at least \(docRange.upperBound) values")
+        let k1 = Self.bm25K1
+        let base = k1 * (1 - Self.bm25B)
+        let perLength = query.lengthNormalization
+        let lower = UInt32(clamping: docRange.lowerBound)
+        let upper = UInt32(clamping: docRange.upperBound)
+        scores.withUnsafeMutableBufferPointer { out in
+            index.alive.withUnsafeBufferPointer { alive in
+                index.docLength.withUnsafeBufferPointer { lengths in
+                    for term in query.resolved {
+                        let postings = index.postings[term.id]
+                        postings.docs.withUnsafeBufferPointer { docs in
+                            postings.frequencies.withUnsafeBufferPointer { frequencies in
+                                var position = Self.lowerBound(docs, lower)
+                                while position < docs.count {
+                                    let doc = docs[position]
+                                    if doc >= upper { break }
+                                    let d = Int(doc)
+                                    if alive[d] {
+                                        let tf = Float(frequencies[position])
+                                        out[d] += term.idf * tf * (k1 + 1) / (tf + base + perLength * lengths[d])
+                                    }
+                                    position += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Convenience: ``prepareBM25(queryTerms:)`` then ``bm25Scores(_:docRange:into:)``.
+    public func bm25Scores(queryTerms: [String], docRange: Range<Int>, into scores: inout [Float]) {
+        bm25Scores(prepareBM25(queryTerms: queryTerms), docRange: docRange, into: &scores)
+    }
+
+    private static func lowerBound(_ docs: UnsafeBufferPointer<UInt32>, _ value: UInt32) -> Int {
+        var low = 0
+        var high = docs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if docs[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    // MARK: - Cosine
+
+    /// Normalizes a query embedding.
+    /// - Throws: ``MemoryStoreError`` `.dimensionMismatch` if its length is not ``dimension`` (or the store has
+    ///   no vectors yet), `.invalidEntry` if it is zero or not finite.
+    public func prepareVector(_ embedding: [Float]) throws(MemoryStoreError) -> VectorQuery {
+        guard let dimension = index.vectors.dimension else {
+            throw MemoryStoreError(.dimensionMismatch, "query embedding: the store holds no embeddings yet")
+        }
+        guard embedding.count == dimension else {
+            throw MemoryStoreError(
+                .dimensionMismatch, "query embedding has \(embedding.count) values, the store's dimension is \(dimension)")
+        }
+        let norm = VectorSlab.norm(embedding)
+        guard norm.isFinite, norm > 0 else {
+            throw MemoryStoreError(.invalidEntry, "query embedding must be finite and non-zero")
+        }
+        return VectorQuery(padded: index.vectors.paddedUnit(embedding))
+    }
+
+    /// Writes the cosine similarity of every document in `docRange` into `scores[doc]` (overwriting), and
+    /// `-infinity` for deleted documents and those without an embedding. A linear SIMD scan.
+    public func cosineScores(_ query: VectorQuery, docRange: Range<Int>, into scores: inout [Float]) {
+        index.vectors.scores(query.padded, range: docRange, into: &scores)
+    }
+
+    /// Convenience: the cosine scores of `docRange`, indexed from 0 (`result[i]` is doc `docRange.lowerBound + i`).
+    public func cosineScores(query: [Float], docRange: Range<Int>) throws(MemoryStoreError) -> [Float] {
+        let prepared = try prepareVector(query)
+        var scores = [Float](repeating: 0, count: docRange.upperBound)
+        cosineScores(prepared, docRange: docRange, into: &scores)
+        return Array(scores[docRange])
+    }
+
+    // MARK: - Filters and ranking
+
+    /// The documents carrying all of `tags` (exact, case-sensitive) and created at or after `since`.
+    public func filter(tags: [String], since: Date?) -> DocumentFilter {
+        let required = Array(Set(tags))
+        if required.isEmpty && since == nil { return DocumentFilter(bits: nil) }
+        let words = (index.docCount + 63) / 64
+        var bits: [UInt64]
+        if required.isEmpty {
+            bits = [UInt64](repeating: 0, count: words)
+            for doc in 0..<index.docCount where index.alive[doc] { bits[doc >> 6] |= 1 << UInt64(doc & 63) }
+        } else {
+            let lists = required.map { index.tagDocs[$0] ?? [] }.sorted { $0.count < $1.count }
+            bits = [UInt64](repeating: 0, count: words)
+            for doc in lists[0] where index.alive[Int(doc)] { bits[Int(doc) >> 6] |= 1 << UInt64(doc & 63) }
+            for list in lists.dropFirst() {
+                var other = [UInt64](repeating: 0, count: words)
+                for doc in list { other[Int(doc) >> 6] |= 1 << UInt64(doc & 63) }
+                for word in 0..<words { bits[word] &= other[word] }
+            }
+        }
+        if let since {
+            let threshold = since.timeIntervalSince1970
+            for word in 0..<words where bits[word] != 0 {
+                var remaining = bits[word]
+                while remaining != 0 {
+                    let bit = remaining.trailingZeroBitCount
+                    remaining &= remaining - 1
+                    if index.createdAt[word * 64 + bit] < threshold { bits[word] &= ~(1 << UInt64(bit)) }
+                }
+            }
+        }
+        return DocumentFilter(bits: bits)
+    }
+
+    /// Ranks scored documents: the top `limit` by BM25 (documents with score > 0), by cosine (documents
+    /// with an embedding), or fused by reciprocal rank when both are given. `bm25` and `cosine` are indexed
+    /// by document number (as filled by the scoring functions over `0..<documentCount`).
+    public func rank(bm25: [Float]?, cosine: [Float]?, filter: DocumentFilter, limit: Int) -> [ScoredEntry] {
+        guard limit > 0 else { return [] }
+        let count = index.docCount
+        let window = bm25 != nil && cosine != nil ? max(limit, Self.rrfWindow) : limit
+        func top(_ scores: [Float], include: (Float) -> Bool) -> [TopK.Item] {
+            var heap = TopK(k: window)
+            scores.withUnsafeBufferPointer { scores in
+                for doc in 0..<min(count, scores.count) {
+                    let score = scores[doc]
+                    guard include(score), index.alive[doc], filter.contains(doc) else { continue }
+                    if let threshold = heap.threshold, score < threshold.score { continue }
+                    heap.insert(score: score, doc: doc)
+                }
+            }
+            return heap.sorted()
+        }
+        let textRanking = bm25.map { top($0) { $0 > 0 } }
+        let vectorRanking = cosine.map { top($0) { $0 > -.infinity } }
+        func make(_ doc: Int, score: Double) -> ScoredEntry {
+            let bm25Score = bm25.flatMap { $0[doc] > 0 ? Double($0[doc]) : nil }
+            let cosineScore = cosine.flatMap { $0[doc] > -.infinity ? Double($0[doc]) : nil }
+            return ScoredEntry(entry: index.entries[doc]!, score: score, bm25: bm25Score, cosine: cosineScore)
+        }
+        switch (textRanking, vectorRanking) {
+        case (let text?, let vector?):
+            var fused: [Int: Double] = [:]
+            for (rank, item) in text.enumerated() { fused[Int(item.doc), default: 0] += 1 / (Self.rrfK + Double(rank + 1)) }
+            for (rank, item) in vector.enumerated() { fused[Int(item.doc), default: 0] += 1 / (Self.rrfK + Double(rank + 1)) }
+            let ordered = fused.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key > $1.key }
+            return ordered.prefix(limit).map { make($0.key, score: $0.value) }
+        case (let text?, nil):
+            return text.map { make(Int($0.doc), score: Double($0.score)) }
+        case (nil, let vector?):
+            return vector.map { make(Int($0.doc), score: Double($0.score)) }
+        case (nil, nil):
+            return []
+        }
+    }
+
+    /// Hybrid search in one call: BM25 over `query`'s terms and/or cosine against `embedding`, filtered,
+    /// fused (see the type's documentation) and cut to `limit`. An empty query (no terms after tokenization)
+    /// with no embedding returns `[]`.
+    /// - Throws: ``MemoryStoreError`` if `embedding` has the wrong dimension or is zero.
+    public func search(
+        query: String, limit: Int = 10, tags: [String] = [], since: Date? = nil, embedding: [Float]? = nil
+    ) throws(MemoryStoreError) -> [ScoredEntry] {
+        let count = index.docCount
+        let vector = try embedding.map { embedding throws(MemoryStoreError) in try prepareVector(embedding) }
+        let prepared = prepareBM25(queryTerms: queryTerms(query))
+        var bm25: [Float]?
+        if !prepared.terms.isEmpty {
+            var scores = [Float](repeating: 0, count: count)
+            bm25Scores(prepared, docRange: 0..<count, into: &scores)
+            bm25 = scores
+        }
+        var cosine: [Float]?
+        if let vector {
+            var scores = [Float](repeating: 0, count: count)
+            cosineScores(vector, docRange: 0..<count, into: &scores)
+            cosine = scores
+        }
+        return rank(bm25: bm25, cosine: cosine, filter: filter(tags: tags, since: since), limit: limit)
+    }
+
+    /// Short snippets of `entry.text` around the query terms it contains, in text order: each snippet spans
+    /// about `context` characters either side of its matches, snapped to word boundaries, with `…` where text
+    /// was cut; overlapping windows merge; whitespace collapses to single spaces. `[]` if no term matches.
+    public func highlights(for entry: MemoryEntry, queryTerms: [String], maxSnippets: Int = 3, context: Int = 40)
+        -> [String]
+    {
+        Highlighter(tokenizer: tokenizer).snippets(
+            entry.text, queryTerms: queryTerms, maxSnippets: maxSnippets, context: context)
+    }
+}

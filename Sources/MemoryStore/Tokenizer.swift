@@ -1,0 +1,181 @@
+import Foundation
+
+/// Splits text into search terms, the same way for documents and queries.
+///
+/// Rules, in order:
+/// - A token is a maximal run of Unicode letters (categories L*), combining marks (M*, inside a word) and
+///   decimal digits (Nd). Everything else separates tokens: spaces, punctuation, symbols, `-`, `_`.
+/// - An apostrophe (`'` or `’`) between two letters stays inside the word; then a trailing possessive `'s`
+///   is dropped and other apostrophes are removed (`user's` → `user`, `don't` → `dont`).
+/// - Ideographs (Han, and kana) have no spaces between words, so each one is a token of its own.
+/// - Terms are lower-cased (Unicode-aware, `String.lowercased()`) and, if not ASCII, normalized to NFC, so
+///   precomposed and decomposed accents match (`café` == `cafe\u{301}`).
+/// - Stop words (``englishStopWords`` by default) and tokens longer than ``maxTokenLength`` UTF-8 bytes are
+///   dropped. There is no stemming: `prefers` does not match `prefer`.
+public struct Tokenizer: Sendable {
+    /// A term and where it came from in the original text (for highlighting).
+    public struct Token: Sendable, Equatable {
+        /// The normalized term (lower-cased, NFC, apostrophes handled).
+        public var term: String
+        /// Its range in the original text.
+        public var range: Range<String.Index>
+    }
+
+    /// The shared default tokenizer (English stop words, 64-byte limit).
+    public static let standard = Tokenizer()
+
+    /// Lucene's classic English stop set plus common pronouns and auxiliaries (57 words).
+    public static let englishStopWords: Set<String> = [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
+        "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
+        "will", "with", "i", "me", "my", "we", "our", "you", "your", "he", "she", "him", "her", "his", "its",
+        "them", "from", "has", "have", "had", "do", "does", "did", "so", "were", "been",
+    ]
+
+    /// Words never indexed nor searched.
+    public var stopWords: Set<String>
+    /// Longer tokens (in UTF-8 bytes) are dropped as noise (hashes, base64, URLs without separators).
+    public var maxTokenLength: Int
+
+    /// Creates a tokenizer.
+    public init(stopWords: Set<String> = Tokenizer.englishStopWords, maxTokenLength: Int = 64) {
+        self.stopWords = stopWords
+        self.maxTokenLength = maxTokenLength
+    }
+
+    /// The terms of `text`, in order, duplicates kept.
+    public func terms(_ text: String) -> [String] {
+        var result: [String] = []
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            asciiTerms(text) { result.append($0) }
+        } else {
+            for token in tokens(text) { result.append(token.term) }
+        }
+        return result
+    }
+
+    /// The tokens of `text` with their ranges in `text`.
+    public func tokens(_ text: String) -> [Token] {
+        var result: [Token] = []
+        let scalars = text.unicodeScalars
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            if Self.isIdeograph(scalar) {
+                let next = scalars.index(after: index)
+                appendToken(String(scalars[index..<next]).lowercased(), range: index..<next, to: &result)
+                index = next
+                continue
+            }
+            guard Self.isWordStart(scalar) else {
+                index = scalars.index(after: index)
+                continue
+            }
+            let start = index
+            var end = scalars.index(after: index)
+            var hasApostrophe = false
+            while end < scalars.endIndex {
+                let current = scalars[end]
+                if Self.isIdeograph(current) { break }
+                if Self.isWordPart(current) {
+                    end = scalars.index(after: end)
+                } else if Self.isApostrophe(current), Self.isLetter(scalars[scalars.index(before: end)]),
+                    scalars.index(after: end) < scalars.endIndex,
+                    Self.isLetter(scalars[scalars.index(after: end)])
+                {
+                    hasApostrophe = true
+                    end = scalars.index(after: end)
+                } else {
+                    break
+                }
+            }
+            var term = String(scalars[start..<end]).lowercased()
+            if hasApostrophe { term = Self.stripApostrophes(term) }
+            appendToken(term, range: start..<end, to: &result)
+            index = end
+        }
+        return result
+    }
+
+    private func appendToken(_ raw: String, range: Range<String.Index>, to result: inout [Token]) {
+        var term = raw
+        if !term.utf8.allSatisfy({ $0 < 0x80 }) { term = term.precomposedStringWithCanonicalMapping }
+        guard !term.isEmpty, term.utf8.count <= maxTokenLength, !stopWords.contains(term) else { return }
+        result.append(Token(term: term, range: range))
+    }
+
+    /// ASCII fast path (no allocation per byte, no Unicode tables); same rules as ``tokens(_:)``.
+    private func asciiTerms(_ text: String, _ body: (String) -> Void) {
+        var text = text
+        text.withUTF8 { bytes in
+            var word: [UInt8] = []
+            var index = 0
+            func isAlnum(_ byte: UInt8) -> Bool {
+                (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+            }
+            func isAlpha(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
+            while index < bytes.count {
+                guard isAlnum(bytes[index]) else {
+                    index += 1
+                    continue
+                }
+                word.removeAll(keepingCapacity: true)
+                var hasApostrophe = false
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if isAlnum(byte) {
+                        word.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                    } else if byte == 0x27, index > 0, isAlpha(bytes[index - 1]), index + 1 < bytes.count,
+                        isAlpha(bytes[index + 1])
+                    {
+                        hasApostrophe = true
+                        word.append(byte)
+                    } else {
+                        break
+                    }
+                    index += 1
+                }
+                var term = String(decoding: word, as: UTF8.self)
+                if hasApostrophe { term = Self.stripApostrophes(term) }
+                if !term.isEmpty, term.utf8.count <= maxTokenLength, !stopWords.contains(term) { body(term) }
+            }
+        }
+    }
+
+    private static func stripApostrophes(_ term: String) -> String {
+        var term = term
+        for suffix in ["'s", "’s"] where term.hasSuffix(suffix) {
+            term.removeLast(2)
+        }
+        term.removeAll { $0 == "'" || $0 == "’" }
+        return term
+    }
+
+    private static func isApostrophe(_ scalar: Unicode.Scalar) -> Bool { scalar == "'" || scalar == "\u{2019}" }
+
+    private static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: true
+        default: false
+        }
+    }
+
+    private static func isWordStart(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) }
+        return isLetter(scalar) || scalar.properties.generalCategory == .decimalNumber
+    }
+
+    private static func isWordPart(_ scalar: Unicode.Scalar) -> Bool {
+        if isWordStart(scalar) { return true }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    private static func isIdeograph(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value < 0x3000 { return false }
+        if scalar.properties.isIdeographic { return true }
+        return (0x3040...0x30FF).contains(scalar.value)  // Hiragana and Katakana
+    }
+}

@@ -1,0 +1,67 @@
+/// Keeps the `k` best `(score, doc)` pairs seen, with a binary min-heap (O(n log k)).
+///
+/// "Better" means a higher score; equal scores prefer the higher doc number (the more recently written
+/// entry), which makes every ranking deterministic.
+struct TopK {
+    struct Item {
+        var score: Float
+        var doc: Int32
+    }
+
+    let k: Int
+    private(set) var heap: [Item] = []
+
+    init(k: Int) {
+        self.k = max(0, k)
+        heap.reserveCapacity(min(self.k, 1 << 16))
+    }
+
+    @inline(__always)
+    static func isWorse(_ lhs: Item, _ rhs: Item) -> Bool {
+        lhs.score < rhs.score || (lhs.score == rhs.score && lhs.doc < rhs.doc)
+    }
+
+    /// The worst kept item when full: a candidate that is not better can be skipped cheaply.
+    var threshold: Item? { heap.count == k ? heap.first : nil }
+
+    mutating func insert(score: Float, doc: Int) {
+        guard k > 0 else { return }
+        let item = Item(score: score, doc: Int32(doc))
+        if heap.count < k {
+            heap.append(item)
+            siftUp(heap.count - 1)
+        } else if Self.isWorse(heap[0], item) {
+            heap[0] = item
+            siftDown(0)
+        }
+    }
+
+    /// Best first.
+    func sorted() -> [Item] {
+        heap.sorted { Self.isWorse($1, $0) }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.isWorse(heap[child], heap[parent]) else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var worst = parent
+            if left < heap.count && Self.isWorse(heap[left], heap[worst]) { worst = left }
+            if right < heap.count && Self.isWorse(heap[right], heap[worst]) { worst = right }
+            if worst == parent { return }
+            heap.swapAt(parent, worst)
+            parent = worst
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+public import RouterCore
+import MemoryStore
+
+/// `memory_search`: hybrid BM25 + cosine search over the shared ``MemoryStore`` (DESIGN §8).
+///
+/// Request `data`: `{"query": String, "limit": Int?, "tags": [String]?, "since": String?, "embedding": [Float]?}`.
+/// - `query`: free text, tokenized like the stored memories; may be empty only when `embedding` is given.
+/// - `limit`: results wanted, `1...maxLimit` (``SearchOptions``; default `defaultLimit`).
+/// - `tags`: only entries carrying *all* of them (exact, case-sensitive).
+/// - `since`: only entries created at or after this ISO 8601 date-time (or calendar date, midnight UTC).
+/// - `embedding`: a query vector of the store's dimension. It is used when entries have embeddings; on a
+///   store that holds none yet it is ignored (there is nothing to compare it with).
+///
+/// Response (`search_complete`): `{"results": [{"id", "text", "score", "tags", "createdAt", "highlights"}],
+/// "total": Int}`, results by descending `score`; `total` counts the entries that matched (passed the
+/// filters and scored: a query term for BM25, an embedding for cosine) before the cut to `limit`.
+///
+/// **Ranking.** BM25 (k1 = 1.2, b = 0.75) over the store's inverted index; with an embedding, also cosine
+/// similarity against the store's vectors. When both signals are present they are fused by **reciprocal
+/// rank fusion** (Cormack, Clarke & Büttcher 2009): `score(d) = Σ 1 / (k + rank(d))` over the BM25 ranking and
+/// the cosine ranking (ranks from 1, each ranking cut to its best `max(limit, 100)` candidates), with
+/// **k = 60** (``SearchSnapshot/rrfK``). RRF needs no score normalization (BM25 is unbounded, cosine is in
+/// −1…1) and rewards entries both signals rank well. With one signal, `score` is that signal's value.
+///
+/// **Progress and cancellation.** Stages `parsing` → `scoring` → `ranking` (weights 1, 8, 1). The corpus is
+/// scored in slices of ``sliceSize`` documents; after each slice the handler reports `scoring` progress as
+/// the fraction of documents scored, yields to other tasks and checks `Task.checkCancellation()`, so a cancel
+/// or timeout stops it within one slice (a few milliseconds) even on a million entries.
+///
+/// Validation failures are `bad_request` with the path: `data.limit: must be between 1 and 1000`,
+/// `data.since: expected an ISO 8601 date, got "yesterday"`, `data.embedding: expected 384 dimensions, got 3`.
+public struct MemorySearchHandler: OperationHandler {
+    /// The request's `data`.
+    public struct Request: Decodable, Sendable, Equatable {
+        public var query: String
+        public var limit: Int?
+        public var tags: [String]?
+        public var since: String?
+        public var embedding: [Float]?
+
+        public init(query: String, limit: Int? = nil, tags: [String]? = nil, since: String? = nil, embedding: [Float]? = nil) {
+            self.query = query
+            self.limit = limit
+            self.tags = tags
+            self.since = since
+            self.embedding = embedding
+        }
+    }
+
+    /// One search result.
+    public struct Result: Encodable, Sendable, Equatable {
+        public var id: String
+        public var text: String
+        /// BM25, cosine, or the RRF score (see the type's documentation); descending across results.
+        public var score: Double
+        public var tags: [String]
+        /// ISO 8601, UTC, milliseconds: `2024-03-01T09:00:00.000Z`.
+        public var createdAt: String
+        /// Snippets of `text` around the query terms it contains (empty for a match by embedding only).
+        public var highlights: [String]
+    }
+
+    /// The fields of `search_complete`.
+    public struct Response: Encodable, Sendable, Equatable {
+        public var results: [Result]
+        /// Entries that matched before the cut to `limit`.
+        public var total: Int
+    }
+
+    public static let messageType = "memory_search"
+    public static let eventPrefix = "search"
+    public static let timeout: Duration = .seconds(120)
+    public static let stages = [
+        ProgressStage("parsing", weight: 1), ProgressStage("scoring", weight: 8), ProgressStage("ranking", weight: 1),
+    ]
+    /// Documents scored between two progress reports and cancellation checks.
+    public static let sliceSize = 16_384
+
+    public let options: SearchOptions
+
+    /// Awaited after each scored slice with the number of documents scored so far: lets tests observe that
+    /// a cancelled search stops scoring, and act (advance a clock) in the middle of a search.
+    var onSliceScored: (@Sendable (Int) async -> Void)?
+
+    /// A handler with the plugin's options (limits).
+    public init(options: SearchOptions = SearchOptions()) {
+        self.options = options
+    }
+
+    public func handle(_ request: Request, context: OperationContext) async throws -> Response {
+        let store = try context.services.require(MemoryStore.self)
+        let snapshot = store.searchSnapshot()
+        let parameters = try Parameters(request, options: options, dimension: snapshot.dimension)
+
+        context.advance(to: "parsing")
+        let terms = snapshot.queryTerms(request.query)
+        let textQuery = terms.isEmpty ? nil : snapshot.prepareBM25(queryTerms: terms)
+        let vectorQuery: VectorQuery?
+        do {
+            vectorQuery = try parameters.embedding.map { embedding throws(MemoryStoreError) in
+                try snapshot.prepareVector(embedding)
+            }
+        } catch {
+            // Validated against this snapshot's dimension above, so only a store inconsistency lands here.
+            throw OperationError.badRequest(path: "data.embedding", error.message)
+        }
+        let filter = snapshot.filter(tags: parameters.tags, since: parameters.since)
+        guard textQuery != nil || vectorQuery != nil else {
+            context.progress("ranking", 1)
+            return Response(results: [], total: 0)
+        }
+
+        context.advance(to: "scoring")
+        let count = snapshot.documentCount
+        var bm25 = textQuery.map { _ in [Float](repeating: 0, count: count) }
+        var cosine = vectorQuery.map { _ in [Float](repeating: 0, count: count) }
+        var total = 0
+        var start = 0
+        while start < count {
+            // Yield between slices: a long search must not hold a cooperative-pool thread (two on this
+            // machine) for its whole duration, starving other requests and the runner's own cancel watcher.
+            await Task.yield()
+            try Task.checkCancellation()
+            let range = start..<min(start + Self.sliceSize, count)
+            if let textQuery, !textQuery.isEmpty { snapshot.bm25Scores(textQuery, docRange: range, into: &bm25!) }
+            if let vectorQuery { snapshot.cosineScores(vectorQuery, docRange: range, into: &cosine!) }
+            total += Self.countMatches(in: range, bm25: bm25, cosine: cosine, filter: filter)
+            start = range.upperBound
+            await onSliceScored?(start)
+            context.progress("scoring", Double(start) / Double(count))
+        }
+        try Task.checkCancellation()
+
+        context.advance(to: "ranking")
+        let ranked = snapshot.rank(bm25: bm25, cosine: cosine, filter: filter, limit: parameters.limit)
+        var results: [Result] = []
+        results.reserveCapacity(ranked.count)
+        for (position, scored) in ranked.enumerated() {
+            if position % 64 == 63 { try Task.checkCancellation() }
+            let entry = scored.entry
+            results.append(
+                Result(
+                    id: entry.id, text: entry.text, score: scored.score, tags: entry.tags,
+                    createdAt: ISO8601.format(entry.createdAt),
+                    highlights: terms.isEmpty ? [] : snapshot.highlights(for: entry, queryTerms: terms)))
+        }
+        context.progress("ranking", 1)
+        return Response(results: results, total: total)
+    }
+
+    /// Documents in `range` that pass `filter` and scored (BM25 > 0, or a cosine, i.e. an embedding).
+    /// Deleted documents never score, so they are never counted.
+    private static func countMatches(in range: Range<Int>, bm25: [Float]?, cosine: [Float]?, filter: DocumentFilter) -> Int {
+        var matches = 0
+        let none: [Float] = []
+        (bm25 ?? none).withUnsafeBufferPointer { text in
+            (cosine ?? none).withUnsafeBufferPointer { vector in
+                for doc in range {
+                    let scored = (!text.isEmpty && text[doc] > 0) || (!vector.isEmpty && vector[doc] > -.infinity)
+                    if scored && filter.contains(doc) { matches += 1 }
+                }
+            }
+        }
+        return matches
+    }
+}
+
+extension MemorySearchHandler {
+    /// A request checked against the options and the store's embedding dimension.
+    struct Parameters {
+        var limit: Int
+        var tags: [String]
+        var since: Date?
+        /// nil when none was given, or when the store holds no embeddings.
+        var embedding: [Float]?
+
+        init(_ request: Request, options: SearchOptions, dimension: Int?) throws(OperationError) {
+            limit = request.limit ?? options.defaultLimit
+            guard (1...options.maxLimit).contains(limit) else {
+                throw .badRequest(path: "data.limit", "must be between 1 and \(options.maxLimit)")
+            }
+            tags = request.tags ?? []
+            if let empty = tags.firstIndex(where: \.isEmpty) {
+                throw .badRequest(path: "data.tags[\(empty)]", "must not be empty")
+            }
+            if let text = request.since {
+                guard let date = ISO8601.parse(text) else {
+                    throw .badRequest(path: "data.since", "expected an ISO 8601 date, got \(Self.quoted(text))")
+                }
+                since = date
+            }
+            if let embedding = request.embedding {
+                try Self.validate(embedding, path: "data.embedding", dimension: dimension)
+                self.embedding = dimension == nil ? nil : embedding
+            }
+            let hasText = request.query.contains { !$0.isWhitespace }
+            guard hasText || request.embedding != nil else {
+                throw .badRequest(path: "data.query", "must not be empty")
+            }
+        }
+
+        /// Checks an embedding's length (when the dimension is known), finiteness and norm.
+        static func validate(_ embedding: [Float], path: String, dimension: Int?) throws(OperationError) {
+            if let dimension, embedding.count != dimension {
+                throw .badRequest(path: path, "expected \(dimension) dimensions, got \(embedding.count)")
+            }
+            guard !embedding.isEmpty else { throw .badRequest(path: path, "must not be empty") }
+            guard embedding.allSatisfy(\.isFinite) else {
+                throw .badRequest(path: path, "values must be finite 32-bit floats")
+            }
+            guard embedding.contains(where: { $0 != 0 }) else {
+                throw .badRequest(path: path, "must not be all zeros (cosine similarity is undefined)")
+            }
+        }
+
+        /// A string as it would appear in JSON, shortened if long.
+        static func quoted(_ text: String) -> String {
+            let shown = text.count > 64 ? String(text.prefix(64)) + "…" : text
+            var writer = ""
+            for character in shown.unicodeScalars {
+                switch character {
+                case "\"": writer += "\\\""
+                case "\\": writer += "\\\\"
+                case "\n": writer += "\\n"
+                default: writer.unicodeScalars.append(character)
+                }
+            }
+            return "\"\(writer)\""
+        }
+    }
+}

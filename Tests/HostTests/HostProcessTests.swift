@@ -1,0 +1,187 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the built `router-host` binary (next to the test bundle) as a child process.
+struct HostProcess {
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("router-host")
+    }
+
+    let process: Process
+    let stderr: Pipe
+
+    /// Runs to completion; returns the exit status and what it printed.
+    static func run(_ arguments: [String], timeout: Duration = .seconds(20)) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Starts the host and waits until it logs the URL it listens on; returns the port.
+    /// With `openFileLimit`, the host runs under `ulimit -n` (through /bin/sh, which then execs it).
+    static func start(_ arguments: [String], openFileLimit: Int? = nil) throws -> (HostProcess, port: Int) {
+        let process = Process()
+        if let openFileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let data = err.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+                let port = Int(text[range].split(separator: ":").last!.dropLast())!
+                return (HostProcess(process: process, stderr: err), port)
+            }
+        }
+        process.terminate()
+        throw HostTestError(description: "router-host did not report its URL: \(text)")
+    }
+
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    /// Waits for exit (killing it after `timeout`) and returns the status and the rest of its log.
+    func wait(timeout: TimeInterval = 20) -> (status: Int32, log: String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let rest = stderr.fileHandleForReading.readDataToEndOfFile()
+        return (process.terminationStatus, String(decoding: rest, as: UTF8.self))
+    }
+}
+
+/// A plain TCP connection to the host (no protocol), for descriptor-exhaustion tests.
+func openTCP(port: Int) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if result != 0 {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// GET `path` with a fresh connection; the status code, or nil if no answer came within 5 s.
+func httpStatus(port: Int, path: String) -> Int? {
+    guard let fd = openTCP(port: port) else { return nil }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    guard count > 12 else { return nil }
+    return Int(String(decoding: buffer[9..<12], as: UTF8.self))
+}
+
+struct HostTestError: Error, CustomStringConvertible {
+    let description: String
+}
+
+@Suite("router-host as a process", .serialized)
+struct HostProcessTests {
+    @Test func anUnknownOptionFailsWithOneLineAndExitCode2() throws {
+        let result = try HostProcess.run(["--prot", "9000"])
+        #expect(result.status == 2)
+        #expect(result.stderr == "router-host: unknown option '--prot' (did you mean '--port'?)\n")
+    }
+
+    @Test func anInvalidConfigIsReportedInFullBeforeListening() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).json")
+        try Data(#"{"server": {"port": "x"}, "plugins": [{"name": "serch"}], "heartbeat": {"timeoutMs": 0}}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try HostProcess.run(["--config", file.path, "--check-config"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("server.port: expected integer, found string"))
+        #expect(result.stderr.contains("heartbeat.timeoutMs: must be > 0"))
+        #expect(result.stderr.contains(#"plugins[0].name: unknown plugin "serch""#))
+        #expect(!result.stderr.contains("listening"))
+    }
+
+    @Test func checkConfigAcceptsTheExampleConfig() throws {
+        let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/default.json")
+        let result = try HostProcess.run(["--config", config.path, "--check-config"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("configuration is valid"))
+    }
+
+    @Test func helpDocumentsTheOptions() throws {
+        let result = try HostProcess.run(["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("--check-config"))
+    }
+
+    @Test func outOfDescriptorsTheHostBacksOffAndKeepsServing() async throws {
+        let (host, port) = try HostProcess.start(["--port", "0", "--config", benchConfigPath], openFileLimit: 64)
+        defer { host.signal(SIGKILL) }
+        // Far more connections than descriptors: accept4 fails with EMFILE while they are open.
+        var held: [Int32] = []
+        for _ in 0..<150 {
+            if let fd = openTCP(port: port) { held.append(fd) }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(host.process.isRunning)
+        for fd in held { close(fd) }
+        // Descriptors freed: after the backoff the host accepts again and answers.
+        var status: Int?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while status != 200, ContinuousClock.now < deadline {
+            status = httpStatus(port: port, path: "/healthz")
+            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(status == 200)
+        host.signal(SIGTERM)
+        #expect(host.wait().status == 0)
+    }
+
+    var benchConfigPath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/bench.json").path
+    }
+
+    @Test func theEmbeddedDefaultServesHealthAndStopsCleanlyOnSIGTERM() async throws {
+        let (host, port) = try HostProcess.start(["--port", "0"])
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: data, as: UTF8.self).contains(#""status":"ok""#))
+        host.signal(SIGTERM)
+        let (status, log) = host.wait()
+        #expect(status == 0)
+        #expect(log.contains("stopped"))
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+
+@testable import MemoryStore
+
+@Suite("Memory store")
+struct MemoryStoreTests {
+    @Test func upsertReplacesByIdAndDeleteRemoves() throws {
+        let store = MemoryStore.inMemory()
+        try store.upsert([entry("a", "user likes green tea"), entry("b", "project atlas ships in march")])
+        try store.upsert(entry("a", "user switched to black coffee"))
+        #expect(store.count == 2)
+        #expect(store.get(id: "a")?.text == "user switched to black coffee")
+        // The replaced text no longer matches; the new one does.
+        #expect(try store.search(query: "green tea").isEmpty)
+        #expect(try store.search(query: "coffee").map(\.entry.id) == ["a"])
+
+        #expect(try store.delete(ids: ["a", "missing", "a"]) == 1)
+        #expect(store.get(id: "a") == nil)
+        #expect(store.count == 1)
+        #expect(try store.search(query: "coffee").isEmpty)
+        #expect(try store.delete(ids: ["a"]) == 0)
+
+        // Within one batch the last occurrence of an id wins.
+        try store.upsert([entry("c", "first version"), entry("c", "second version")])
+        #expect(store.get(id: "c")?.text == "second version")
+        #expect(store.count == 2)
+    }
+
+    @Test func deleteAndReplaceSurviveReopen() async throws {
+        try await withTemporaryDirectory { directory in
+            do {
+                let (store, _) = try MemoryStore.open(directory: directory)
+                try store.upsert([entry("a", "one"), entry("b", "two"), entry("c", "three")])
+                try store.upsert(entry("b", "two, edited", tags: ["edited"]))
+                try store.delete(ids: ["c"])
+                try store.close()
+            }
+            let (store, report) = try MemoryStore.open(directory: directory)
+            #expect(report.recordsLoaded == 5)
+            #expect(report.entriesLoaded == 2)
+            #expect(store.get(id: "b") == entry("b", "two, edited", tags: ["edited"]))
+            #expect(store.get(id: "c") == nil)
+            #expect(store.allEntries().map(\.id) == ["a", "b"])
+        }
+    }
+
+    @Test func dimensionMismatchIsRejectedAndNothingIsWritten() async throws {
+        try await withTemporaryDirectory { directory in
+            let (store, _) = try MemoryStore.open(directory: directory, dimension: 4)
+            try store.upsert(entry("ok", "fine", embedding: [1, 2, 3, 4]))
+            let size = store.logSize
+            #expect {
+                try store.upsert([entry("good", "would be fine"), entry("bad", "wrong size", embedding: [1, 2, 3])])
+            } throws: { error in
+                let error = error as? MemoryStoreError
+                return error?.code == .dimensionMismatch
+                    && error?.message == "entries[1] (id \"bad\"): embedding has 3 values, the store's dimension is 4"
+            }
+            #expect(store.count == 1)
+            #expect(store.get(id: "good") == nil)
+            #expect(store.logSize == size)
+            #expect(throws: MemoryStoreError.self) { try store.search(query: "", embedding: [1, 0]) }
+            try store.close()
+
+            // The log's embeddings contradict another dimension: refuse to open rather than drop entries.
+            #expect {
+                _ = try MemoryStore.open(directory: directory, dimension: 8)
+            } throws: { ($0 as? MemoryStoreError)?.code == .dimensionMismatch }
+            // Unspecified: the log fixes it.
+            let (reopened, _) = try MemoryStore.open(directory: directory)
+            #expect(reopened.dimension == 4)
+        }
+    }
+
+    @Test func firstEmbeddingFixesAnUnspecifiedDimension() throws {
+        let store = MemoryStore.inMemory()
+        #expect(store.dimension == nil)
+        try store.upsert(entry("a", "x", embedding: [0, 1]))
+        #expect(store.dimension == 2)
+        #expect { try store.upsert(entry("b", "y", embedding: [0, 1, 2])) } throws: {
+            ($0 as? MemoryStoreError)?.code == .dimensionMismatch
+        }
+    }
+
+    @Test(arguments: [
+        (entry("", "empty id"), "entries[0]: id is empty"),
+        (entry(String(repeating: "x", count: 1025), "long id"), "id is longer than 1024 bytes"),
+        (entry("t", "empty tag", tags: ["ok", ""]), "tags[1] is empty"),
+        (entry("n", "nan", embedding: [1, .nan]), "embedding contains NaN or infinity"),
+        (entry("z", "zero", embedding: [0, 0]), "embedding is all zeros"),
+    ])
+    func invalidEntriesAreRejected(invalid: MemoryEntry, message: String) {
+        let store = MemoryStore.inMemory(dimension: 2)
+        #expect {
+            try store.upsert(invalid)
+        } throws: { error in
+            guard let error = error as? MemoryStoreError else { return false }
+            return error.code == .invalidEntry && error.message.contains(message)
+        }
+        #expect(store.count == 0)
+    }
+
+    @Test func snapshotsAreIsolatedFromLaterWrites() throws {
+        let store = MemoryStore.inMemory()
+        try store.upsert([entry("a", "alpha coffee"), entry("b", "beta coffee")])
+        let snapshot = store.searchSnapshot()
+        #expect(store.searchSnapshot().version == snapshot.version)  // cached until a write
+        try store.upsert(entry("c", "gamma coffee"))
+        try store.delete(ids: ["a"])
+        try store.upsert(entry("b", "beta tea"))
+        #expect(snapshot.liveCount == 2)
+        #expect(try snapshot.search(query: "coffee").map(\.entry.id).sorted() == ["a", "b"])
+        #expect(snapshot.entries().map(\.text) == ["alpha coffee", "beta coffee"])
+        let now = store.searchSnapshot()
+        #expect(now.version > snapshot.version)
+        #expect(try now.search(query: "coffee").map(\.entry.id) == ["c"])
+    }
+
+    @Test func allEntriesOrderIsCreatedAtThenId() throws {
+        let store = MemoryStore.inMemory()
+        try store.upsert([entry("b", "x", at: 20), entry("c", "x", at: 10), entry("a", "x", at: 20), entry("d", "x", at: 5)])
+        #expect(store.allEntries().map(\.id) == ["d", "c", "a", "b"])
+        let snapshot = store.searchSnapshot()
+        #expect(snapshot.orderedDocuments().compactMap { snapshot.entry(at: $0)?.id } == ["d", "c", "a", "b"])
+    }
+
+    @Test func indexIsRebuiltAfterManyReplacementsWithoutChangingResults() throws {
+        let store = MemoryStore.inMemory()
+        let items = (0..<100).map { entry("e\($0)", "note \($0) about coffee", at: Double($0)) }
+        for _ in 0..<60 { try store.upsert(items) }  // 6,000 dead slots > max(4096, 100) triggers a rebuild
+        let snapshot = store.searchSnapshot()
+        #expect(snapshot.documentCount < 6000)
+        #expect(store.count == 100)
+        #expect(try store.search(query: "coffee", limit: 200).count == 100)
+        #expect(store.allEntries() == items)
+    }
+
+    @Test func concurrentWritersAndReadersReachAConsistentState() async throws {
+        try await withTemporaryDirectory { directory in
+            let (store, _) = try MemoryStore.open(directory: directory, dimension: 4, fsync: .never)
+            let writers = 4
+            let perWriter = 120
+            func item(_ writer: Int, _ index: Int, _ version: Int) -> MemoryEntry {
+                entry(
+                    "w\(writer)-\(index)", "writer \(writer) item \(index) version \(version) coffee",
+                    tags: ["w\(writer)"], at: Double(writer * 1000 + index),
+                    embedding: [Float(writer + 1), Float(index % 7 + 1), Float(version), 1])
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        for start in stride(from: 0, to: perWriter, by: 6) {
+                            try store.upsert((start..<start + 6).map { item(writer, $0, 1) })
+                        }
+                        for index in stride(from: 0, to: perWriter, by: 2) { try store.upsert(item(writer, index, 2)) }
+                        try store.delete(ids: stride(from: 0, to: perWriter, by: 4).map { "w\(writer)-\($0)" })
+                    }
+                }
+                for _ in 0..<3 {
+                    group.addTask {
+                        for _ in 0..<150 {
+                            let snapshot = store.searchSnapshot()
+                            // A snapshot is internally consistent whatever the writers are doing.
+                            let entries = snapshot.entries()
+                            guard entries.count == snapshot.liveCount, Set(entries.map(\.id)).count == entries.count else {
+                                throw MemoryStoreError(.failed, "inconsistent snapshot")
+                            }
+                            let vector: [Float]? = snapshot.dimension == nil ? nil : [1, 1, 1, 1]
+                            let hits = try snapshot.search(query: "coffee", limit: 1000, embedding: vector)
+                            guard hits.count == snapshot.liveCount else { throw MemoryStoreError(.failed, "search missed entries") }
+                            _ = store.get(id: "w0-1")
+                            await Task.yield()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var expected: [MemoryEntry] = []
+            for writer in 0..<writers {
+                for index in 0..<perWriter where index % 4 != 0 {
+                    expected.append(item(writer, index, index % 2 == 0 ? 2 : 1))
+                }
+            }
+            expected.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+            #expect(store.count == expected.count)
+            #expect(store.allEntries() == expected)
+            #expect(try store.search(query: "coffee", limit: 1000, tags: ["w2"]).count == expected.count / writers)
+            try store.close()
+            let (reopened, report) = try MemoryStore.open(directory: directory, dimension: 4)
+            #expect(report.isClean)
+            #expect(reopened.allEntries() == expected)
+        }
+    }
+
+    @Test func jsonUsesISO8601AndRoundTrips() throws {
+        let original = MemoryEntry(
+            id: "mem-1", text: "User prefers dark roast coffee", tags: ["preference"],
+            createdAt: date(1_700_000_000.123), embedding: [0.5, -1])
+        let data = try JSONEncoder().encode(original)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["createdAt"] as? String == "2023-11-14T22:13:20.123Z")
+        #expect(try JSONDecoder().decode(MemoryEntry.self, from: data) == original)
+
+        let minimal = #"{"id": "x", "text": "t", "createdAt": "2024-03-01T10:00:00+01:00"}"#
+        let decoded = try JSONDecoder().decode(MemoryEntry.self, from: Data(minimal.utf8))
+        #expect(decoded == MemoryEntry(id: "x", text: "t", tags: [], createdAt: date(1_709_283_600)))
+        #expect(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(decoded)) as? [String: Any] != nil)
+        #expect(String(decoding: try JSONEncoder().encode(decoded), as: UTF8.self).contains("embedding") == false)
+
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(MemoryEntry.self, from: Data(#"{"id": "x", "text": "t", "createdAt": "March 1st"}"#.utf8))
+        }
+    }
+}

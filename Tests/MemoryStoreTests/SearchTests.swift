@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+
+@testable import MemoryStore
+
+@Suite("Search")
+struct SearchTests {
+    /// d0 "coffee coffee tea" (3 terms), d1 "tea with milk" (2: "with" is a stop word),
+    /// d2 "dark roast coffee beans" (4), d3 "green tea and lemon" (3). N = 4, avgdl = 12 / 4 = 3.
+    func smallCorpus() throws -> MemoryStore {
+        let store = MemoryStore.inMemory()
+        try store.upsert([
+            entry("d0", "coffee coffee tea"),
+            entry("d1", "tea with milk"),
+            entry("d2", "dark roast coffee beans"),
+            entry("d3", "green tea and lemon"),
+        ])
+        return store
+    }
+
+    @Test func bm25MatchesHandComputedScores() throws {
+        let results = try smallCorpus().search(query: "coffee")
+        #expect(results.map(\.entry.id) == ["d0", "d2"])
+        // idf(coffee) = ln(1 + (4 − 2 + 0.5) / (2 + 0.5)) = ln 2.
+        // d0: tf 2, |D| = 3 = avgdl: 2 · 2.2 / (2 + 1.2) = 1.375 → 0.953077.
+        // d2: tf 1, |D| = 4: 2.2 / (1 + 1.2 · (0.25 + 0.75 · 4/3)) = 2.2 / 2.5 = 0.88 → 0.609970.
+        #expect(abs(results[0].score - 0.953_077) < 1e-5)
+        #expect(abs(results[1].score - 0.609_970) < 1e-5)
+        #expect(results[0].bm25 == results[0].score)
+        #expect(results[0].cosine == nil)
+    }
+
+    @Test func bm25OrderForAMultiTermQuery() throws {
+        // idf(tea) = ln(1 + 1.5/3.5) = 0.356675, idf(milk) = ln(1 + 3.5/1.5) = 1.203973.
+        // d1 (|D| = 2): (0.356675 + 1.203973) · 2.2 / (1 + 1.2 · (0.25 + 0.75 · 2/3)) = 1.807066.
+        // d0 and d3 (|D| = 3, tf(tea) 1): 0.356675 each; the tie goes to the later document, d3.
+        let results = try smallCorpus().search(query: "Milk? TEA!")
+        #expect(results.map(\.entry.id) == ["d1", "d3", "d0"])
+        #expect(abs(results[0].score - 1.807_066) < 1e-5)
+        #expect(abs(results[1].score - 0.356_675) < 1e-5)
+        #expect(results[1].score == results[2].score)
+    }
+
+    @Test func bm25IgnoresDeletedDocumentsInStatistics() throws {
+        let store = try smallCorpus()
+        try store.delete(ids: ["d3"])
+        // N = 3, df(tea) = 2, avgdl = 3: idf = ln(1 + 1.5/2.5); d0: tf 1, |D| 3 → factor 1.
+        let results = try store.search(query: "tea")
+        #expect(results.map(\.entry.id) == ["d1", "d0"])
+        #expect(abs(results[1].score - log(1.6)) < 1e-5)
+    }
+
+    @Test func slicedScoringEqualsWholeCorpusScoring() throws {
+        let store = MemoryStore.inMemory(dimension: 16)
+        try store.upsert(SyntheticMemories.generate(count: 3000, seed: 11, dimension: 16))
+        try store.delete(ids: (1...3000).filter { $0 % 9 == 0 }.map { String(format: "mem-%06d", $0) })
+        let snapshot = store.searchSnapshot()
+        let query = snapshot.prepareBM25(queryTerms: snapshot.queryTerms("project atlas migration postgres"))
+        #expect(query.terms == ["project", "atlas", "migration", "postgres"])
+        var whole = [Float](repeating: 0, count: snapshot.documentCount)
+        snapshot.bm25Scores(query, docRange: 0..<snapshot.documentCount, into: &whole)
+        var sliced = [Float](repeating: 0, count: snapshot.documentCount)
+        for start in stride(from: 0, to: snapshot.documentCount, by: 257) {
+            snapshot.bm25Scores(query, docRange: start..<min(start + 257, snapshot.documentCount), into: &sliced)
+        }
+        #expect(whole == sliced)
+        #expect(whole.contains { $0 > 0 })
+
+        let vector = try snapshot.prepareVector(SyntheticMemories.centroid(for: "travel", dimension: 16))
+        var cosineWhole = [Float](repeating: 0, count: snapshot.documentCount)
+        snapshot.cosineScores(vector, docRange: 0..<snapshot.documentCount, into: &cosineWhole)
+        var cosineSliced = [Float](repeating: 0, count: snapshot.documentCount)
+        for start in stride(from: 0, to: snapshot.documentCount, by: 1000) {
+            snapshot.cosineScores(vector, docRange: start..<min(start + 1000, snapshot.documentCount), into: &cosineSliced)
+        }
+        #expect(cosineWhole == cosineSliced)
+        #expect(cosineWhole[8] == -.infinity)  // mem-000009 was deleted
+        let slice = try snapshot.cosineScores(query: SyntheticMemories.centroid(for: "travel", dimension: 16), docRange: 100..<200)
+        #expect(slice == Array(cosineWhole[100..<200]))
+    }
+
+    @Test func cosineRanking() throws {
+        let store = MemoryStore.inMemory(dimension: 3)
+        try store.upsert([
+            entry("same", "a", embedding: [2, 0, 0]),
+            entry("close", "b", embedding: [0.9, 0.1, 0]),
+            entry("orthogonal", "c", embedding: [0, 5, 0]),
+            entry("opposite", "d", embedding: [-1, 0, 0]),
+            entry("none", "e"),
+        ])
+        let results = try store.search(query: "", limit: 10, embedding: [3, 0, 0])
+        #expect(results.map(\.entry.id) == ["same", "close", "orthogonal", "opposite"])
+        #expect(abs(results[0].score - 1) < 1e-6)
+        #expect(abs(results[1].score - 0.9 / 0.82.squareRoot()) < 1e-5)
+        #expect(abs(results[2].score) < 1e-6)
+        #expect(abs(results[3].score + 1) < 1e-6)
+        #expect(results[1].cosine == results[1].score)
+    }
+
+    @Test func simdDotProductMatchesScalarForOddDimensions() throws {
+        for dimension in [1, 7, 8, 9, 16, 17, 33, 384] {
+            var random = SplitMix64(seed: UInt64(dimension))
+            let a = (0..<dimension).map { _ in random.nextGaussian() }
+            let b = (0..<dimension).map { _ in random.nextGaussian() }
+            let store = MemoryStore.inMemory(dimension: dimension)
+            try store.upsert(entry("a", "x", embedding: a))
+            let score = try store.searchSnapshot().cosineScores(query: b, docRange: 0..<1)[0]
+            var dot = 0.0, na = 0.0, nb = 0.0
+            for i in 0..<dimension {
+                dot += Double(a[i]) * Double(b[i])
+                na += Double(a[i]) * Double(a[i])
+                nb += Double(b[i]) * Double(b[i])
+            }
+            #expect(abs(Double(score) - dot / (na * nb).squareRoot()) < 1e-4, "dimension \(dimension)")
+        }
+    }
+
+    @Test func reciprocalRankFusionOrder() throws {
+        // BM25 for "coffee": A (tf 2) > B (tf 1); C and D do not match.
+        // Cosine with [1, 0]: B (1.0) > C (0.894) > A (0.196) > D (−1).
+        // RRF (k = 60): B = 1/62 + 1/61, A = 1/61 + 1/63, C = 1/62, D = 1/64.
+        let store = MemoryStore.inMemory(dimension: 2)
+        try store.upsert([
+            entry("A", "coffee coffee", embedding: [0.2, 1]),
+            entry("B", "coffee notes", embedding: [1, 0]),
+            entry("C", "tea notes", embedding: [1, 0.5]),
+            entry("D", "water", embedding: [-1, 0]),
+        ])
+        let results = try store.search(query: "coffee", limit: 10, embedding: [1, 0])
+        #expect(results.map(\.entry.id) == ["B", "A", "C", "D"])
+        #expect(abs(results[0].score - (1.0 / 62 + 1.0 / 61)) < 1e-12)
+        #expect(abs(results[1].score - (1.0 / 61 + 1.0 / 63)) < 1e-12)
+        #expect(abs(results[3].score - 1.0 / 64) < 1e-12)
+        #expect(results[1].bm25 != nil && results[1].cosine != nil)
+        #expect(results[2].bm25 == nil)
+        #expect(try store.search(query: "coffee", limit: 2, embedding: [1, 0]).map(\.entry.id) == ["B", "A"])
+    }
+
+    @Test func tagAndSinceFilters() throws {
+        let store = MemoryStore.inMemory()
+        try store.upsert([
+            entry("old-food", "coffee beans", tags: ["food", "preference"], at: 100),
+            entry("new-food", "coffee order", tags: ["preference", "food"], at: 300),
+            entry("new-pref", "coffee mug", tags: ["preference"], at: 300),
+            entry("newest", "coffee again", tags: ["food", "preference", "extra"], at: 500),
+        ])
+        #expect(try store.search(query: "coffee", tags: ["food", "preference"]).map(\.entry.id).sorted() == [
+            "new-food", "newest", "old-food",
+        ])
+        #expect(try store.search(query: "coffee", tags: ["food"], since: date(300)).map(\.entry.id).sorted() == [
+            "new-food", "newest",
+        ])
+        #expect(try store.search(query: "coffee", since: date(301)).map(\.entry.id) == ["newest"])
+        #expect(try store.search(query: "coffee", tags: ["missing"]).isEmpty)
+        #expect(try store.search(query: "coffee", tags: ["Food"]).isEmpty)  // tags are case-sensitive
+        try store.delete(ids: ["newest"])
+        #expect(try store.search(query: "coffee", tags: ["extra"]).isEmpty)
+        let snapshot = store.searchSnapshot()
+        let filter = snapshot.filter(tags: ["preference"], since: date(200))
+        #expect((0..<snapshot.documentCount).filter { filter.contains($0) }.compactMap { snapshot.entry(at: $0)?.id } == [
+            "new-food", "new-pref",
+        ])
+        #expect(snapshot.filter(tags: [], since: nil).isUnfiltered)
+    }
+
+    @Test func limitKeepsTheBestAndEmptyQueriesReturnNothing() throws {
+        let store = MemoryStore.inMemory()
+        try store.upsert((0..<50).map { entry("e\($0)", String(repeating: "coffee ", count: $0 % 10 + 1) + "filler words here") })
+        let all = try store.search(query: "coffee", limit: 50)
+        let top = try store.search(query: "coffee", limit: 5)
+        #expect(top == Array(all.prefix(5)))
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.score >= $1.score })
+        #expect(try store.search(query: "the and of").isEmpty)
+        #expect(try store.search(query: "coffee", limit: 0).isEmpty)
+    }
+
+    @Test func highlightsShowContextAroundMatches() throws {
+        let store = MemoryStore.inMemory()
+        let snapshot = store.searchSnapshot()
+        let text = "Project Atlas: migration to Postgres 16 scheduled for March. After a long discussion about staffing, "
+            + "the team agreed that postgres upgrades only happen after the release freeze."
+        let memory = entry("p", text)
+        let snippets = snapshot.highlights(for: memory, queryTerms: ["Postgres"], context: 20)
+        #expect(snippets == [
+            "…Atlas: migration to Postgres 16 scheduled for…",
+            "…team agreed that postgres upgrades only…",
+        ])
+        // Nearby matches merge into one snippet; the start of the text gets no ellipsis.
+        #expect(snapshot.highlights(for: memory, queryTerms: ["atlas migration"], context: 10) == ["Project Atlas: migration to…"])
+        #expect(snapshot.highlights(for: memory, queryTerms: ["postgres"], maxSnippets: 1, context: 5) == ["…to Postgres 16…"])
+        #expect(snapshot.highlights(for: memory, queryTerms: ["kubernetes"]).isEmpty)
+        #expect(snapshot.highlights(for: entry("s", "Short note about tea."), queryTerms: ["tea"]) == ["Short note about tea."])
+    }
+}
