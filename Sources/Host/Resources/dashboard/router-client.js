@@ -143,6 +143,7 @@ export class RouterClient extends EventTarget {
     this._generation = 0;
     this._attempt = 0; // failed attempts since the last welcome
     this._everConnected = false;
+    this._failedSinceConnect = false; // an attempt failed since connect(): later attempts are `reconnecting`
     this._closedByUser = true;
     this._retryTimer = null;
     this._connectTimer = null;
@@ -179,6 +180,7 @@ export class RouterClient extends EventTarget {
       globalThis.addEventListener('offline', this._onOffline);
     }
     this._attempt = 0;
+    this._failedSinceConnect = false;
     this._open();
   }
 
@@ -305,7 +307,8 @@ export class RouterClient extends EventTarget {
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
     if (this._closedByUser) return;
-    this._setState(this._everConnected || this._attempt > 0 ? 'reconnecting' : 'connecting', { attempt: this._attempt });
+    const retrying = this._everConnected || this._failedSinceConnect;
+    this._setState(retrying ? 'reconnecting' : 'connecting', { attempt: this._attempt });
     const generation = ++this._generation;
     let ws;
     try {
@@ -449,6 +452,7 @@ export class RouterClient extends EventTarget {
       }
     }
     if (this._closedByUser) return;
+    this._failedSinceConnect = true;
     if (!wasConnected) this._attempt++;
     const { minMs, maxMs, maxAttempts } = this.options.reconnect;
     if (this._attempt > maxAttempts) {
