@@ -180,7 +180,7 @@ struct BrowserPage: Sendable {
         }
         try await waitUntil(
             "document.readyState === 'complete' && location.href === \(Self.jsString(url))", "\(url) to load",
-            timeout: .seconds(20))
+            timeout: .seconds(30))
     }
 
     /// Evaluates JavaScript (awaiting a promise) and returns its value as JSON; a thrown exception fails.

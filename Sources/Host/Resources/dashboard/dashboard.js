@@ -309,17 +309,21 @@ function spanText(span) {
   return String(span.text ?? span.content ?? span.sentence ?? span.span ?? JSON.stringify(span));
 }
 
-function renderSpan(span) {
-  const role = typeof span === 'object' ? span.role : undefined;
-  const index = typeof span === 'object' ? span.messageIndex ?? span.message ?? span.index : undefined;
-  const tokens = typeof span === 'object' ? span.tokens : undefined;
-  const reason = typeof span === 'object' ? span.reason : undefined;
+/** One kept or dropped span; `messages` (what was sent) supplies the role when the span only has an index. */
+function renderSpan(span, messages) {
+  const object = typeof span === 'object' && span !== null ? span : {};
+  const index = object.messageIndex ?? object.message ?? object.index;
+  const role = object.role ?? (typeof index === 'number' ? messages[index]?.role : undefined);
+  const reason = typeof object.reason === 'string' ? object.reason : undefined;
+  // `duplicate_of 1:0` → "duplicate of msg 1, sentence 0"; other reasons with spaces for underscores.
+  const readable = reason?.replace(/^duplicate_of (\d+):(\d+)$/, 'duplicate of msg $1, sentence $2').replace(/_/g, ' ');
   return h('li', { class: 'span', dataset: { reason: reason ?? '' } },
     h('div', { class: 'span-head' },
       role && h('span', { class: 'role' }, role),
-      typeof index === 'number' && h('span', { class: 'msg-index' }, `msg ${index}`),
-      typeof tokens === 'number' && h('span', { class: 'tokens' }, `${tokens} tok`),
-      reason && h('span', { class: 'reason' }, reason)),
+      typeof index === 'number' && h('span', { class: 'msg-index' },
+        `msg ${index}${typeof object.sentence === 'number' ? ` · sentence ${object.sentence}` : ''}`),
+      typeof object.tokens === 'number' && h('span', { class: 'tokens' }, `${object.tokens} tok`),
+      readable && h('span', { class: 'reason', title: reason }, readable)),
     h('p', { class: 'span-text' }, spanText(span)));
 }
 
@@ -347,8 +351,8 @@ $('compress-form').addEventListener('submit', async (event) => {
   $('compress-output').textContent = typeof result.compressed === 'string' ? result.compressed : JSON.stringify(result.compressed, null, 2);
   const kept = Array.isArray(result.kept) ? result.kept : [];
   const dropped = Array.isArray(result.dropped) ? result.dropped : [];
-  $('compress-kept').replaceChildren(...kept.map(renderSpan));
-  $('compress-dropped').replaceChildren(...dropped.map(renderSpan));
+  $('compress-kept').replaceChildren(...kept.map((span) => renderSpan(span, messages)));
+  $('compress-dropped').replaceChildren(...dropped.map((span) => renderSpan(span, messages)));
   $('compress-kept-count').textContent = `(${kept.length})`;
   $('compress-dropped-count').textContent = `(${dropped.length})`;
   $('compress-result').hidden = false;
@@ -373,16 +377,50 @@ function renderValue(value) {
   return h('span', { class: 'scalar' }, typeof value === 'number' ? formatNumber(value) : String(value));
 }
 
+const MAX_ITEM_ROWS = 50;
+
+/** An array of objects as a compact table (columns: the union of their keys, in first-seen order). */
+function renderItems(items) {
+  const columns = [];
+  for (const item of items) for (const key of Object.keys(item)) if (!columns.includes(key)) columns.push(key);
+  const cell = (value) => {
+    if (Array.isArray(value)) return value.join(', ');
+    if (value && typeof value === 'object') return JSON.stringify(value);
+    if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) return value.slice(0, 10); // full value in the title
+    return typeof value === 'number' ? formatNumber(value) : String(value ?? '');
+  };
+  const shown = items.slice(0, MAX_ITEM_ROWS);
+  return h('table', { class: 'items' },
+    h('thead', {}, h('tr', {}, columns.map((column) => h('th', {}, column)))),
+    h('tbody', {}, shown.map((item) => h('tr', {}, columns.map((column) =>
+      h('td', { class: typeof item[column] === 'number' ? 'number' : '', title: String(item[column] ?? '') }, cell(item[column])))))),
+    items.length > shown.length && h('tfoot', {}, h('tr', {}, h('td', { colspan: columns.length }, `… ${items.length - shown.length} more`))));
+}
+
 function renderChunk(message) {
-  const fields = Object.entries(message).filter(([key]) => !HIDDEN_KEYS.has(key));
+  const items = Array.isArray(message.items) && message.items.every((item) => item && typeof item === 'object') ? message.items : null;
+  const fields = Object.entries(message).filter(([key]) => !HIDDEN_KEYS.has(key) && !(items && key === 'items'));
+  const position = typeof message.part === 'number' && typeof message.totalChunks === 'number'
+    ? `part ${message.part + 1}/${message.totalChunks}` : null;
   return h('div', { class: 'chunk', dataset: { chunk: message.chunk } },
     h('span', { class: 'chunk-index' }, `#${message.chunk}`),
-    h('div', { class: 'chunk-fields' }, fields.map(([key, value]) => h('span', { class: 'field' }, h('span', { class: 'key' }, key), renderValue(value)))));
+    h('div', { class: 'chunk-body' },
+      h('div', { class: 'chunk-fields' },
+        position && h('span', { class: 'field' }, position),
+        items && h('span', { class: 'field' }, `${items.length} item${items.length === 1 ? '' : 's'}`),
+        fields.filter(([key]) => !(position && (key === 'part' || key === 'totalChunks')))
+          .map(([key, value]) => h('span', { class: 'field' }, h('span', { class: 'key' }, key), renderValue(value)))),
+      items && items.length > 0 && renderItems(items)));
 }
 
 $('stream-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const analysis = $('stream-analysis').value;
+  const data = { analysis };
+  const chunkSize = Number.parseInt($('stream-chunk-size').value, 10);
+  if (chunkSize > 0) data.chunkSize = chunkSize;
+  const tags = $('stream-tags').value.split(',').map((tag) => tag.trim()).filter(Boolean);
+  if (tags.length > 0) data.filter = { tags };
   const container = $('stream-chunks');
   let count = 0;
   container.replaceChildren();
@@ -390,7 +428,7 @@ $('stream-form').addEventListener('submit', async (event) => {
   $('stream-count').textContent = '0';
   $('stream-start').disabled = true;
   const result = await runOperation({
-    type: 'memory_stream', data: { analysis }, panel: 'stream', progress: streamProgress,
+    type: 'memory_stream', data, panel: 'stream', progress: streamProgress,
     onChunk: (message) => {
       count++;
       $('stream-count').textContent = String(count);
