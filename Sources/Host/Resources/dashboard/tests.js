@@ -1,0 +1,658 @@
+// tests.js: unit tests of router-client.js, run in the browser by tests.html (and by the
+// BrowserTests suite in headless Chromium, which reads `window.testResults`).
+//
+// Two kinds of tests:
+//   - `fake:` tests drive the client against an in-page fake WebSocket server, so timing-dependent
+//     behaviour (heartbeat loss, backoff, local timeouts, envelope ordering) is deterministic;
+//   - `live:` tests talk to the router-host that served this page (same origin, /ws/memory).
+// `runTests({live: false})` runs only the first kind (no server needed).
+
+import { RouterClient, RouterError, backoffDelay, decodeEnvelope, toWebSocketURL, DEFAULT_PATH } from './router-client.js';
+
+// MARK: Helpers
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class AssertionError extends Error {}
+
+function assert(condition, message) {
+  if (!condition) throw new AssertionError(message);
+}
+
+function assertEqual(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new AssertionError(`${what}: expected ${e}, got ${a}`);
+}
+
+async function waitFor(predicate, what, timeoutMs = 3000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = predicate();
+    if (value) return value;
+    await sleep(5);
+  }
+  throw new AssertionError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Awaits a promise that must reject; returns the error. */
+async function rejection(promise, what) {
+  try {
+    const value = await promise;
+    throw new AssertionError(`${what}: expected a rejection, got ${JSON.stringify(value)?.slice(0, 200)}`);
+  } catch (error) {
+    if (error instanceof AssertionError) throw error;
+    return error;
+  }
+}
+
+async function gzipBase64(text) {
+  const stream = new Blob([new TextEncoder().encode(text)]).stream().pipeThrough(new CompressionStream('gzip'));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+// MARK: Fake server
+
+const OPERATIONS = [
+  { type: 'memory_search', prefix: 'search', timeout: 120000, stages: ['parsing', 'scoring', 'ranking'] },
+  { type: 'memory_stream', prefix: 'stream', timeout: 300000, stages: ['scanning', 'streaming'] },
+];
+
+/**
+ * An in-page stand-in for router-host: `server.WebSocket` is a WebSocket class whose instances
+ * connect to it. Each connection gets a welcome (unless `silent`), messages are delivered
+ * asynchronously and in order, and `onRequest(message, connection)` answers requests.
+ */
+class FakeServer {
+  constructor({ silent = false, refuse = false, autoPong = true, onRequest = null } = {}) {
+    Object.assign(this, { silent, refuse, autoPong, onRequest });
+    this.connections = [];
+    this.received = [];
+    const server = this;
+    this.WebSocket = class FakeWebSocket {
+      constructor(url) {
+        this.url = url;
+        this.readyState = 0;
+        this.closedWith = null;
+        server.connections.push(this);
+        this.seq = 0;
+        setTimeout(() => server._accept(this), 0);
+      }
+      send(text) {
+        if (this.readyState !== 1) throw new Error('InvalidStateError: not open');
+        const message = JSON.parse(text);
+        server.received.push(message);
+        server._handle(message, this);
+      }
+      close(code, reason) {
+        if (this.readyState === 3) return;
+        this.readyState = 3;
+        this.closedWith = { code, reason };
+        setTimeout(() => this.onclose?.({ code: 1005, reason: '' }), 0);
+      }
+    };
+  }
+
+  get current() {
+    return this.connections[this.connections.length - 1];
+  }
+
+  _accept(socket) {
+    if (socket.readyState !== 0) return;
+    if (this.refuse) {
+      socket.readyState = 3;
+      socket.onerror?.({});
+      socket.onclose?.({ code: 1006, reason: '' });
+      return;
+    }
+    socket.readyState = 1;
+    socket.onopen?.({});
+    if (!this.silent) {
+      this.emit({
+        type: 'welcome', session: `s-fake-${this.connections.length}`, token: `t-${this.connections.length}`,
+        heartbeat: { interval: 25000, timeout: 20000 }, operations: OPERATIONS, limits: { maxInFlight: 16 },
+        compression: 'none',
+      }, socket);
+    }
+  }
+
+  _handle(message, socket) {
+    if (message.type === 'ping') {
+      if (this.autoPong) this.emit({ type: 'pong', id: message.id }, socket);
+      return;
+    }
+    if (message.type === 'cancel') return;
+    this.onRequest?.(message, socket);
+  }
+
+  /** Sends a message (with the next seq) on `socket` (default: the newest connection). */
+  emit(message, socket = this.current) {
+    socket.seq += 1;
+    this.emitRaw(JSON.stringify({ ...message, seq: socket.seq }), socket);
+    return socket.seq;
+  }
+
+  emitRaw(text, socket = this.current) {
+    setTimeout(() => {
+      if (socket.readyState === 1) socket.onmessage?.({ data: text });
+    }, 0);
+  }
+
+  /** Drops the newest connection as a dead TCP connection would (close 1006). */
+  drop(socket = this.current) {
+    socket.readyState = 3;
+    setTimeout(() => socket.onclose?.({ code: 1006, reason: '' }), 0);
+  }
+
+  requests(type) {
+    return this.received.filter((message) => (type ? message.type === type : message.type !== 'ping'));
+  }
+}
+
+function fakeClient(server, options = {}) {
+  return new RouterClient('ws://fake.test/ws/memory', { WebSocket: server.WebSocket, heartbeatMs: 0, ...options });
+}
+
+function recordStates(client) {
+  const states = [];
+  client.addEventListener('state', (event) => states.push(event.detail.state));
+  return states;
+}
+
+// MARK: Tests without a server
+
+const tests = [];
+const test = (name, body, { live = false } = {}) => tests.push({ name, body, live });
+
+test('backoff: full jitter within min(maxMs, minMs·2^attempt)', () => {
+  const caps = [0, 1, 2, 3, 4, 5, 6, 7, 40].map((attempt) => backoffDelay(attempt, 500, 30000, () => 0.999999));
+  assertEqual(caps, [499, 999, 1999, 3999, 7999, 15999, 29999, 29999, 29999], 'upper bounds');
+  assertEqual(backoffDelay(5, 500, 30000, () => 0), 0, 'lower bound');
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const delay = backoffDelay(attempt, 500, 30000);
+    assert(delay >= 0 && delay < Math.min(30000, 500 * 2 ** attempt), `attempt ${attempt}: ${delay} out of range`);
+  }
+  return 'caps 500 → 1000 → … → 30000 ms';
+});
+
+test('url: relative and http(s) URLs become ws(s) URLs; compress adds ?compress=gzip', () => {
+  assertEqual(toWebSocketURL(DEFAULT_PATH, { href: 'http://127.0.0.1:8765/index.html' }), 'ws://127.0.0.1:8765/ws/memory', 'http');
+  assertEqual(toWebSocketURL('/ws/memory', { href: 'https://example.org/a/b' }), 'wss://example.org/ws/memory', 'https');
+  assertEqual(toWebSocketURL('ws://h:1/x'), 'ws://h:1/x', 'ws stays');
+  const server = new FakeServer();
+  const client = fakeClient(server, { compress: 'gzip', autoConnect: false });
+  assertEqual(client.url, 'ws://fake.test/ws/memory?compress=gzip', 'gzip URL');
+});
+
+test('decodeEnvelope: gzip+base64 to the inner message; unknown encodings rejected', async () => {
+  const inner = { type: 'search_complete', id: 'x', results: [{ id: 'm1', text: 'é✓'.repeat(100) }] };
+  const decoded = await decodeEnvelope({ compressed: true, encoding: 'gzip+base64', data: await gzipBase64(JSON.stringify(inner)) });
+  assertEqual(decoded, inner, 'decoded message');
+  const error = await rejection(decodeEnvelope({ compressed: true, encoding: 'brotli', data: '' }), 'brotli');
+  assertEqual(error.code, 'decode_error', 'code');
+});
+
+test('fake: welcome → connected; session, token, seq and operations remembered', async () => {
+  const server = new FakeServer();
+  const client = fakeClient(server);
+  const states = recordStates(client);
+  let connectedEvents = 0;
+  client.addEventListener('connected', () => connectedEvents++);
+  const welcome = await client.ready();
+  assertEqual(client.state, 'connected', 'state');
+  assertEqual(states, ['connected'], 'state events after construction');
+  assertEqual(connectedEvents, 1, 'connected events');
+  assertEqual(client.resumeState, { session: 's-fake-1', token: 't-1', lastSeq: 1 }, 'resume state');
+  assertEqual(client.operations.get('memory_search').prefix, 'search', 'prefix');
+  assertEqual(welcome.type, 'welcome', 'ready() value');
+  client.close();
+});
+
+test('fake: request → progress and chunks in order → result; ids generated by the client', async () => {
+  const server = new FakeServer({
+    onRequest: (message) => {
+      const base = { id: message.id, op: message.type };
+      server.emit({ ...base, type: 'search_progress', stage: 'parsing', stageIndex: 0, stages: 3, progress: 0 });
+      server.emit({ ...base, type: 'search_chunk', chunk: 0, part: 'a' });
+      server.emit({ ...base, type: 'search_progress', stage: 'scoring', stageIndex: 1, stages: 3, progress: 0.5, message: 'half' });
+      server.emit({ ...base, type: 'search_chunk', chunk: 1, part: 'b' });
+      server.emit({ ...base, type: 'search_complete', results: [{ id: 'm1', score: 1 }], elapsedMs: 12 });
+    },
+  });
+  const client = fakeClient(server);
+  const seen = [];
+  const result = await client.request('memory_search', { query: 'q', limit: 3 }, {
+    onProgress: (p) => seen.push(`progress:${p.stage}:${p.progress}`),
+    onChunk: (c) => seen.push(`chunk:${c.chunk}:${c.part}`),
+  });
+  assertEqual(seen, ['progress:parsing:0', 'chunk:0:a', 'progress:scoring:0.5', 'chunk:1:b'], 'callbacks');
+  assertEqual(result, { results: [{ id: 'm1', score: 1 }], elapsedMs: 12 }, 'result');
+  const [sent] = server.requests('memory_search');
+  assertEqual(Object.keys(sent).sort(), ['data', 'id', 'type'], 'request keys');
+  assert(typeof sent.id === 'string' && sent.id.length > 2, 'client-generated id');
+  assertEqual(sent.data, { query: 'q', limit: 3 }, 'data');
+  const second = client.request('memory_search', { query: 'r' });
+  await waitFor(() => server.requests('memory_search').length === 2, 'second request');
+  assert(server.requests('memory_search')[1].id !== sent.id, 'ids are unique');
+  await second;
+  assertEqual(client.lastSeq, 11, 'lastSeq follows seq');
+  client.close();
+});
+
+test('fake: error → RouterError {code, message, id, op}', async () => {
+  const server = new FakeServer({
+    onRequest: (message) => server.emit({
+      type: 'error', id: message.id, op: message.type, code: 'bad_request', message: 'data.limit: expected integer, found string',
+    }),
+  });
+  const client = fakeClient(server);
+  const error = await rejection(client.request('memory_search', { query: 'q', limit: 'x' }), 'bad request');
+  assert(error instanceof RouterError && error instanceof Error, 'is a RouterError');
+  assertEqual([error.code, error.message, error.op], ['bad_request', 'data.limit: expected integer, found string', 'memory_search'], 'fields');
+  assertEqual(error.id, server.requests('memory_search')[0].id, 'id');
+  assertEqual(client.inFlight, 0, 'nothing left in flight');
+  client.close();
+});
+
+test('fake: AbortSignal sends {type:"cancel", id}, rejects with cancelled, ignores what follows', async () => {
+  const server = new FakeServer({
+    onRequest: (message) => server.emit({ type: 'stream_chunk', id: message.id, op: message.type, chunk: 0 }),
+  });
+  const client = fakeClient(server);
+  const controller = new AbortController();
+  const chunks = [];
+  const pending = client.request('memory_stream', { analysis: 'export' }, {
+    signal: controller.signal,
+    onChunk: (chunk) => {
+      chunks.push(chunk.chunk);
+      controller.abort();
+    },
+  });
+  const error = await rejection(pending, 'aborted request');
+  assertEqual([error.code, error.name], ['cancelled', 'AbortError'], 'error');
+  const id = server.requests('memory_stream')[0].id;
+  assertEqual(server.requests('cancel'), [{ type: 'cancel', id }], 'cancel sent');
+  // The server's final message for it and anything else are dropped without effect.
+  server.emit({ type: 'stream_chunk', id, op: 'memory_stream', chunk: 1 });
+  server.emit({ type: 'error', id, op: 'memory_stream', code: 'cancelled', message: 'cancelled' });
+  await sleep(20);
+  assertEqual(chunks, [0], 'no chunk after the abort');
+  assertEqual(client.inFlight, 0, 'in flight');
+  client.close();
+});
+
+test('fake: a request aborted before it was sent sends nothing', async () => {
+  const server = new FakeServer({ silent: true });
+  const client = fakeClient(server);
+  const controller = new AbortController();
+  const pending = client.request('memory_search', { query: 'q' }, { signal: controller.signal });
+  await sleep(10);
+  controller.abort();
+  assertEqual((await rejection(pending, 'aborted')).code, 'cancelled', 'code');
+  const early = await rejection(client.request('memory_search', {}, { signal: AbortSignal.abort() }), 'pre-aborted');
+  assertEqual(early.code, 'cancelled', 'pre-aborted code');
+  assertEqual(server.requests().length, 0, 'messages sent');
+  client.close();
+});
+
+test('fake: a request made before welcome is sent once connected', async () => {
+  const server = new FakeServer({
+    onRequest: (message) => server.emit({ type: 'search_complete', id: message.id, op: message.type, results: [], elapsedMs: 1 }),
+  });
+  const client = fakeClient(server);
+  assertEqual(client.state, 'connecting', 'initial state');
+  const result = await client.request('memory_search', { query: 'early' });
+  assertEqual(result.results, [], 'result');
+  client.close();
+});
+
+test('fake: timeout is sent with the request; a silent server → local <type>_timeout and cancel', async () => {
+  const server = new FakeServer();
+  const client = fakeClient(server, { timeoutGraceMs: 40 });
+  await client.ready();
+  const started = Date.now();
+  const error = await rejection(client.request('memory_search', { query: 'q' }, { timeout: 80 }), 'timed out');
+  const waited = Date.now() - started;
+  assertEqual(error.code, 'memory_search_timeout', 'code');
+  assert(waited >= 110 && waited < 1000, `rejected after ${waited} ms (timeout 80 + grace 40)`);
+  const [sent] = server.requests('memory_search');
+  assert(sent.timeout > 0 && sent.timeout <= 80, `timeout field ${sent.timeout}`);
+  assertEqual(server.requests('cancel').map((m) => m.id), [sent.id], 'cancel sent');
+  client.close();
+  return `rejected after ${waited} ms`;
+});
+
+test('fake: a dropped socket rejects in-flight requests with disconnected, then reconnects', async () => {
+  const server = new FakeServer();
+  const client = fakeClient(server, { reconnect: { minMs: 10, maxMs: 40 } });
+  const states = recordStates(client);
+  const reconnecting = [];
+  client.addEventListener('reconnecting', (event) => reconnecting.push(event.detail));
+  await client.ready();
+  const pending = client.request('memory_search', { query: 'q' });
+  await waitFor(() => server.requests('memory_search').length === 1, 'request sent');
+  server.drop();
+  const error = await rejection(pending, 'in-flight request');
+  assertEqual(error.code, 'disconnected', 'code');
+  await waitFor(() => client.state === 'connected' && server.connections.length === 2, 'reconnected');
+  assertEqual(states, ['connected', 'reconnecting', 'reconnecting', 'connected'], 'states');
+  assert(typeof reconnecting[0].delayMs === 'number' && reconnecting[0].delayMs < 10, `first retry delay ${reconnecting[0].delayMs}`);
+  assertEqual(client.session, 's-fake-2', 'new session');
+  assertEqual(client.previousSession?.session, 's-fake-1', 'previous session kept for resume');
+  assertEqual([client.stats.connects, client.stats.drops], [2, 1], 'stats');
+  client.close();
+});
+
+test('fake: no pong within heartbeatTimeoutMs → the connection is treated as dead and reopened', async () => {
+  const server = new FakeServer({ autoPong: false });
+  const client = fakeClient(server, { heartbeatMs: 40, heartbeatTimeoutMs: 60, reconnect: { minMs: 5, maxMs: 10 } });
+  const reasons = [];
+  client.addEventListener('reconnecting', (event) => event.detail.reason && reasons.push(event.detail.reason));
+  await client.ready();
+  const first = server.current;
+  await waitFor(() => server.connections.length >= 2, 'a new connection', 2000);
+  assert(server.requests('ping').length >= 1, 'a ping was sent');
+  assert(first.closedWith !== null, 'the dead socket was closed by the client');
+  assert(reasons.some((reason) => reason.includes('pong')), `reason: ${reasons.join('; ')}`);
+  client.close();
+  return reasons[0];
+});
+
+test('fake: an answered heartbeat keeps the connection', async () => {
+  const server = new FakeServer();
+  const client = fakeClient(server, { heartbeatMs: 20, heartbeatTimeoutMs: 40 });
+  await client.ready();
+  await waitFor(() => client.stats.pongs >= 5, 'five heartbeats answered', 5000);
+  assertEqual([server.connections.length, client.stats.drops, client.state], [1, 0, 'connected'], 'one connection');
+  assert(await client.ping() >= 0, 'ping() resolves with a round-trip time');
+  client.close();
+});
+
+test('fake: gzip+base64 envelopes are decoded and keep message order', async () => {
+  const big = 'x'.repeat(20000);
+  const server = new FakeServer({
+    onRequest: async (message) => {
+      const base = { id: message.id, op: message.type };
+      const seq = server.current.seq + 1;
+      const inner = JSON.stringify({ type: 'stream_chunk', ...base, seq, chunk: 0, text: big });
+      server.current.seq = seq;
+      server.emitRaw(JSON.stringify({ type: 'stream_chunk', ...base, seq, compressed: true, encoding: 'gzip+base64', data: await gzipBase64(inner) }));
+      server.emit({ type: 'stream_chunk', ...base, chunk: 1, text: 'small' });
+      server.emit({ type: 'stream_complete', ...base, chunks: 2, elapsedMs: 3 });
+    },
+  });
+  const client = fakeClient(server, { compress: 'gzip' });
+  const chunks = [];
+  const result = await client.request('memory_stream', { analysis: 'export' }, { onChunk: (c) => chunks.push([c.chunk, c.text.length]) });
+  assertEqual(chunks, [[0, 20000], [1, 5]], 'chunks in order, decoded');
+  assertEqual(result, { chunks: 2, elapsedMs: 3 }, 'result');
+  assertEqual(client.stats.envelopesDecoded, 1, 'envelopes decoded');
+  assert(server.current.url.endsWith('?compress=gzip'), 'asked for gzip');
+  client.close();
+});
+
+test('fake: refused connections back off, then go offline after maxAttempts', async () => {
+  const server = new FakeServer({ refuse: true });
+  const client = fakeClient(server, { reconnect: { minMs: 2, maxMs: 8, maxAttempts: 3 } });
+  const attempts = [];
+  client.addEventListener('reconnecting', (event) => event.detail.delayMs !== undefined && attempts.push(event.detail.attempt));
+  const offline = new Promise((resolve) => client.addEventListener('offline', (event) => resolve(event.detail)));
+  const detail = await offline;
+  assertEqual(attempts, [1, 2, 3], 'attempts');
+  assertEqual(server.connections.length, 4, 'sockets opened');
+  assert(detail.reason.includes('gave up'), detail.reason);
+  server.refuse = false;
+  client.reconnect();
+  await client.ready();
+  client.close();
+});
+
+test('fake: browser offline → state offline without retries; online → reconnects at once', async () => {
+  if (typeof window === 'undefined' || typeof navigator === 'undefined') return 'skipped: needs window events';
+  const server = new FakeServer({ refuse: true });
+  const client = fakeClient(server, { reconnect: { minMs: 5000, maxMs: 5000 } });
+  const states = recordStates(client);
+  let waiting = false; // the latest state event is the wait before a retry (it carries delayMs)
+  client.addEventListener('state', (event) => {
+    waiting = event.detail.state === 'reconnecting' && event.detail.delayMs !== undefined;
+  });
+  await waitFor(() => waiting, 'the wait between attempts');
+  let online = false;
+  Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => online });
+  try {
+    window.dispatchEvent(new Event('offline'));
+    assertEqual(client.state, 'offline', 'state after the offline event');
+    const opened = server.connections.length;
+    server.refuse = false;
+    online = true;
+    window.dispatchEvent(new Event('online'));
+    await client.ready();
+    assertEqual(server.connections.length, opened + 1, 'one new attempt, right away');
+    assertEqual(states.slice(-3), ['offline', 'reconnecting', 'connected'], 'states');
+  } finally {
+    delete navigator.onLine;
+    client.close();
+  }
+});
+
+test('fake: close() rejects waiting requests with offline and stops reconnecting', async () => {
+  const server = new FakeServer({ silent: true });
+  const client = fakeClient(server);
+  const pending = client.request('memory_search', { query: 'q' });
+  client.close();
+  assertEqual((await rejection(pending, 'pending')).code, 'offline', 'code');
+  assertEqual(client.state, 'offline', 'state');
+  assertEqual((await rejection(client.request('memory_search', {}), 'after close')).code, 'offline', 'after close');
+  await sleep(30);
+  assertEqual(server.connections.length, 1, 'no reconnect');
+});
+
+// MARK: Live tests (the router-host that served this page)
+
+function liveClient(options = {}) {
+  return new RouterClient({ heartbeatMs: 5000, ...options });
+}
+
+const liveQuery = () => new URLSearchParams(globalThis.location?.search || '').get('q') || 'project deadline';
+
+test('live: connects to the default URL; welcome lists the operations with prefixes and stages', async () => {
+  const client = liveClient();
+  const welcome = await client.ready();
+  assertEqual(client.url, toWebSocketURL('/ws/memory'), 'default URL');
+  assert(typeof welcome.session === 'string' && typeof welcome.token === 'string', 'session and token');
+  assert(welcome.seq === 1 && client.lastSeq === 1, `welcome seq ${welcome.seq}`);
+  const search = client.operations.get('memory_search');
+  assert(search, `memory_search in ${[...client.operations.keys()].join(', ')}`);
+  assertEqual(search.prefix, 'search', 'search prefix');
+  assert(Array.isArray(search.stages) && search.stages.length > 0, 'search stages');
+  assert(typeof search.timeout === 'number' && search.timeout > 0, 'timeout');
+  client.close();
+  return [...client.operations.values()].map((op) => `${op.type}→${op.prefix}[${op.stages.join(',')}]`).join(' ');
+}, { live: true });
+
+test('live: memory_search request/response (ranked results)', async () => {
+  const client = liveClient();
+  const result = await client.request('memory_search', { query: liveQuery(), limit: 5 });
+  assert(Array.isArray(result.results), 'results array');
+  assert(result.results.length > 0 && result.results.length <= 5, `${result.results.length} results`);
+  for (const entry of result.results) {
+    assert(typeof entry.id === 'string' && typeof entry.text === 'string' && typeof entry.score === 'number', `entry ${JSON.stringify(entry).slice(0, 120)}`);
+    assert(Array.isArray(entry.tags), 'tags');
+  }
+  for (let i = 1; i < result.results.length; i++) {
+    assert(result.results[i - 1].score >= result.results[i].score, 'descending scores');
+  }
+  assert(typeof result.elapsedMs === 'number', 'elapsedMs');
+  assert(!('type' in result) && !('seq' in result), 'envelope keys removed');
+  client.close();
+  return `${result.results.length} results, top ${result.results[0].id} (${result.results[0].score.toFixed(3)}) in ${result.elapsedMs} ms`;
+}, { live: true });
+
+test('live: progress callbacks arrive before the result, monotonic, with the welcome stages', async () => {
+  const client = liveClient();
+  await client.ready();
+  const stages = client.operations.get('memory_search').stages;
+  const progress = [];
+  let resolvedAfter = -1;
+  const result = await client.request('memory_search', { query: liveQuery(), limit: 10 }, { onProgress: (p) => progress.push(p) });
+  resolvedAfter = progress.length;
+  assert(progress.length >= 1, 'at least one progress event');
+  assertEqual(resolvedAfter, progress.length, 'no progress after the result');
+  for (let i = 0; i < progress.length; i++) {
+    const p = progress[i];
+    assertEqual(p.type, 'search_progress', 'type');
+    assertEqual(p.stages, stages.length, 'stage count');
+    assertEqual(p.stage, stages[p.stageIndex], `stage name at ${p.stageIndex}`);
+    assert(p.progress >= 0 && p.progress <= 1, `progress ${p.progress}`);
+    if (i > 0) {
+      assert(p.progress >= progress[i - 1].progress, 'progress never decreases');
+      assert(p.stageIndex >= progress[i - 1].stageIndex, 'stages in order');
+    }
+  }
+  assert(Array.isArray(result.results), 'result');
+  client.close();
+  return progress.map((p) => `${p.stage}:${Math.round(p.progress * 100)}%`).join(' ');
+}, { live: true });
+
+test('live: errors carry code and message (bad_request with the path, unknown_operation)', async () => {
+  const client = liveClient();
+  const bad = await rejection(client.request('memory_search', { query: 'x', limit: 'ten' }), 'bad limit');
+  assertEqual(bad.code, 'bad_request', 'code');
+  assert(bad.message.includes('limit'), `message names the field: ${bad.message}`);
+  assertEqual(bad.op, 'memory_search', 'op');
+  const unknown = await rejection(client.request('memory_nonexistent', {}), 'unknown operation');
+  assertEqual(unknown.code, 'unknown_operation', 'unknown code');
+  assertEqual(client.state, 'connected', 'connection lives on');
+  client.close();
+  return `${bad.code}: ${bad.message} | ${unknown.code}: ${unknown.message}`;
+}, { live: true });
+
+test('live: cancel through AbortSignal', async () => {
+  const client = liveClient();
+  await client.ready();
+  const controller = new AbortController();
+  const forID = [];
+  let requestID = null;
+  client.addEventListener('outgoing', (event) => {
+    if (event.detail.type === 'memory_stream') requestID = event.detail.id;
+  });
+  client.addEventListener('message', (event) => {
+    if (requestID && event.detail.id === requestID) forID.push(event.detail);
+  });
+  const pending = client.request('memory_stream', { analysis: 'export', chunkSize: 1 }, {
+    signal: controller.signal,
+    onChunk: () => controller.abort(),
+  });
+  // A stream that finishes before its first chunk arrives cannot be cancelled; abort right after sending then.
+  setTimeout(() => controller.abort(), 0);
+  const error = await rejection(pending, 'cancelled stream');
+  assertEqual(error.code, 'cancelled', 'code');
+  await waitFor(() => client.stats.messages > 0 && forID.some((m) => m.type === 'error' || m.type.endsWith('_complete')), 'the final message', 5000);
+  const finalIndex = forID.findIndex((m) => m.type === 'error' || m.type.endsWith('_complete'));
+  const final = forID[finalIndex];
+  await sleep(200);
+  const after = forID.slice(finalIndex + 1);
+  let outcome;
+  if (final.type === 'error') {
+    assertEqual(final.code, 'cancelled', 'final error code');
+    assertEqual(after.length, 0, 'nothing after the final message');
+    outcome = `server confirmed: error cancelled after ${finalIndex} message(s)`;
+  } else {
+    // The stream finished before the cancel reached the server: the cancel is then unknown.
+    assert(after.every((m) => m.type === 'error' && m.code === 'unknown_request'), `after complete: ${JSON.stringify(after)}`);
+    outcome = 'stream completed before the cancel arrived (unknown_request)';
+  }
+  client.close();
+  return outcome;
+}, { live: true });
+
+test('live: timeout is sent and honoured (short timeout on a long analysis, huge timeout clamped)', async () => {
+  const client = liveClient({ timeoutGraceMs: 5000 });
+  await client.ready();
+  // A huge timeout is clamped by the server to the declared one, not refused.
+  const clamped = await client.request('memory_search', { query: liveQuery(), limit: 3 }, { timeout: 1e9 });
+  assert(Array.isArray(clamped.results), 'clamped request succeeds');
+  let outcome;
+  try {
+    await client.request('memory_stream', { analysis: 'export', chunkSize: 1 }, { timeout: 1 });
+    outcome = 'export finished within 1 ms; the timeout was not observable';
+  } catch (error) {
+    assertEqual(error.code, 'memory_stream_timeout', `code (${error.message})`);
+    outcome = `${error.code}: ${error.message}`;
+  }
+  client.close();
+  return outcome;
+}, { live: true });
+
+test('live: concurrent requests are routed by id', async () => {
+  const client = liveClient();
+  const limits = [1, 2, 3, 4];
+  const results = await Promise.all(limits.map((limit) => client.request('memory_search', { query: liveQuery(), limit })));
+  results.forEach((result, index) => assert(result.results.length <= limits[index], `request ${index}: ${result.results.length} results`));
+  assert(results.some((result) => result.results.length > 1), 'distinct results');
+  client.close();
+}, { live: true });
+
+test('live: ping → pong round trip', async () => {
+  const client = liveClient();
+  await client.ready();
+  const rtt = await client.ping(3000);
+  client.close();
+  return `${rtt.toFixed(1)} ms`;
+}, { live: true });
+
+test('live: gzip+base64 envelope with ?compress=gzip on a result over 10 KiB', async () => {
+  const client = liveClient({ compress: 'gzip' });
+  const welcome = await client.ready();
+  assert(client.url.includes('compress=gzip'), 'URL asks for gzip');
+  let raw = 0;
+  client.addEventListener('message', () => raw++);
+  const chunks = [];
+  const result = await client.request('memory_stream', { analysis: 'export' }, { onChunk: (chunk) => chunks.push(chunk) });
+  const search = await client.request('memory_search', { query: liveQuery(), limit: 1000 });
+  const exportBytes = JSON.stringify(chunks).length;
+  const searchBytes = JSON.stringify(search).length;
+  assert(exportBytes + searchBytes > 10 * 1024, `payload ${exportBytes}+${searchBytes} bytes`);
+  assert(search.results.length > 0, 'search results');
+  if (welcome.compression === 'gzip+base64') {
+    assert(client.stats.envelopesDecoded > 0, `envelopes decoded: ${client.stats.envelopesDecoded}`);
+  } else {
+    // permessage-deflate (negotiated by the browser itself) makes the envelope unnecessary.
+    assert(welcome.compression === 'permessage-deflate', `compression ${welcome.compression}`);
+  }
+  client.close();
+  return `compression ${welcome.compression}: ${client.stats.envelopesDecoded} envelope(s) decoded; ${chunks.length} chunks (${exportBytes} B), search ${search.results.length} results (${searchBytes} B); stream result ${JSON.stringify(result).slice(0, 80)}`;
+}, { live: true });
+
+// MARK: Runner
+
+/** Runs the tests; `onResult` sees each result as it comes. Returns [{name, ok, detail, ms}]. */
+export async function runTests({ live = true, filter = null, onResult = () => {}, timeoutMs = 15000 } = {}) {
+  const results = [];
+  for (const { name, body, live: needsServer } of tests) {
+    if (needsServer && !live) continue;
+    if (filter && !name.includes(filter)) continue;
+    const started = performance.now();
+    let result;
+    try {
+      let timer;
+      const detail = await Promise.race([
+        Promise.resolve().then(body),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new AssertionError(`test timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      result = { name, ok: true, detail: detail === undefined ? '' : String(detail) };
+    } catch (error) {
+      const where = error instanceof AssertionError ? '' : `${error?.name || 'Error'}${error?.code ? ` (${error.code})` : ''}: `;
+      result = { name, ok: false, detail: `${where}${error?.message ?? error}` };
+    }
+    result.ms = Math.round(performance.now() - started);
+    results.push(result);
+    onResult(result, results);
+  }
+  return results;
+}
