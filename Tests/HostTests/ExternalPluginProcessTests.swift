@@ -110,7 +110,7 @@ import Glibc
 
         let started = ContinuousClock.now
         let events = await run(operation, ["hang": true])
-        #expect(ContinuousClock.now - started < .seconds(2), "the router's timeout ends the request, not the plugin")
+        #expect(ContinuousClock.now - started < .seconds(20), "the router's timeout ends the request, not the plugin")
         let failure = try #require(events.last?.failure)
         #expect(failure.code == "hang_op_timeout")
 

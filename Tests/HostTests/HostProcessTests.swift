@@ -14,7 +14,8 @@ struct HostProcess {
     }
 
     let process: Process
-    let stderr: Pipe
+    /// Everything the host wrote to stderr so far.
+    let log: LogCollector
 
     /// Runs to completion; returns the exit status and what it printed.
     static func run(_ arguments: [String], timeout: Duration = .seconds(20)) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -26,10 +27,16 @@ struct HostProcess {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let stdout = LogCollector(out.fileHandleForReading)
+        let stderr = LogCollector(err.fileHandleForReading)
+        let seconds = Double(timeout.components.seconds)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        stdout.waitUntilClosed(timeout: 5)
+        stderr.waitUntilClosed(timeout: 5)
+        return (process.terminationStatus, stdout.text, stderr.text)
     }
 
     /// Starts the host and waits until it logs the URL it listens on; returns the port.
@@ -47,19 +54,19 @@ struct HostProcess {
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(20)
+        let log = LogCollector(err.fileHandleForReading)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let data = err.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
+            let text = log.text
             if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
                 let port = Int(text[range].split(separator: ":").last!.dropLast())!
-                return (HostProcess(process: process, stderr: err), port)
+                return (HostProcess(process: process, log: log), port)
             }
+            if log.isClosed { break }
+            usleep(10_000)
         }
         process.terminate()
-        throw HostTestError(description: "router-host did not report its URL: \(text)")
+        throw HostTestError(description: "router-host did not report its URL: \(log.text)")
     }
 
     func signal(_ number: Int32) {
@@ -72,8 +79,48 @@ struct HostProcess {
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        let rest = stderr.fileHandleForReading.readDataToEndOfFile()
-        return (process.terminationStatus, String(decoding: rest, as: UTF8.self))
+        log.waitUntilClosed(timeout: 5)
+        return (process.terminationStatus, log.text)
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own (never on the test's cooperative threads).
+final class LogCollector: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var data = Data()
+    private var closed = false
+
+    init(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            while true {
+                let chunk = handle.availableData
+                lock.lock()
+                if chunk.isEmpty { closed = true } else { data.append(chunk) }
+                lock.broadcast()
+                lock.unlock()
+                if chunk.isEmpty { return }
+            }
+        }
+        thread.start()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    var isClosed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return closed
+    }
+
+    func waitUntilClosed(timeout: TimeInterval) {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        while !closed, lock.wait(until: deadline) {}
+        lock.unlock()
     }
 }
 
@@ -132,9 +179,10 @@ struct HostProcessTests {
         #expect(!result.stderr.contains("listening"))
     }
 
-    @Test func checkConfigAcceptsTheExampleConfig() throws {
+    @Test(arguments: ["default.json", "production.example.json", "bench.json", "external-plugin.example.json"])
+    func checkConfigAcceptsEachShippedConfig(_ name: String) throws {
         let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("config/default.json")
+            .deletingLastPathComponent().appendingPathComponent("config/\(name)")
         let result = try HostProcess.run(["--config", config.path, "--check-config"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("configuration is valid"))

@@ -4,19 +4,35 @@ final class CancelSignal: Sendable {
     private struct State {
         var fired = false
         var waiter: CheckedContinuation<Bool, Never>?
+        var actions: [@Sendable () -> Void] = []
     }
 
     private let state = Locked(State())
 
     /// Fires the signal; idempotent.
     func fire() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+        let (waiter, actions) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, [@Sendable () -> Void]) in
+            guard !state.fired else { return (nil, []) }
             state.fired = true
-            defer { state.waiter = nil }
-            return state.waiter
+            defer {
+                state.waiter = nil
+                state.actions = []
+            }
+            return (state.waiter, state.actions)
         }
-        // Resume outside the lock.
+        // Outside the lock, and on the firing thread: the actions do not wait for a free executor thread.
+        for action in actions { action() }
         waiter?.resume(returning: true)
+    }
+
+    /// Runs `action` synchronously when the signal fires (at once if it already has).
+    func onFire(_ action: @escaping @Sendable () -> Void) {
+        let firedAlready = state.withLock { state -> Bool in
+            if state.fired { return true }
+            state.actions.append(action)
+            return false
+        }
+        if firedAlready { action() }
     }
 
     var isFired: Bool { state.withLock { $0.fired } }

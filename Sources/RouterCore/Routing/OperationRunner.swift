@@ -29,8 +29,18 @@ struct OperationRunner {
         let clock = self.clock
         return await withTaskGroup(of: RunOutcome?.self) { group in
             group.addTask {
+                // The handler runs in a task of its own that the cancel signal cancels synchronously: a
+                // CPU-bound handler checking `Task.checkCancellation()` stops at its next check even when
+                // every executor thread is busy and the cancel waiter below cannot be scheduled yet.
+                let work = Task { try await operation.run(context) }
+                cancelSignal.onFire { work.cancel() }
                 do {
-                    return .finished(.success(try await operation.run(context)))
+                    let fields = try await withTaskCancellationHandler {
+                        try await work.value
+                    } onCancel: {
+                        work.cancel()
+                    }
+                    return .finished(.success(fields))
                 } catch {
                     return .finished(.failure(error))
                 }

@@ -237,7 +237,8 @@ struct UpgradeHandshakeTests {
     @Test func isWebSocketUpgrade() {
         #expect(UpgradeHandshake.isWebSocketUpgrade(Self.base.head))
         #expect(UpgradeHandshake.isWebSocketUpgrade(UpgradeRequestBuilder(headers: [("Sec-WebSocket-Key", "k")]).head))
-        #expect(UpgradeHandshake.isWebSocketUpgrade(UpgradeRequestBuilder(headers: [("Upgrade", "h2c")]).head))
+        // Other upgrades (curl --http2 sends `Upgrade: h2c`) are plain HTTP requests.
+        #expect(!UpgradeHandshake.isWebSocketUpgrade(UpgradeRequestBuilder(headers: [("Upgrade", "h2c")]).head))
         #expect(!UpgradeHandshake.isWebSocketUpgrade(UpgradeRequestBuilder(headers: [("Host", "x"), ("Connection", "Upgrade")]).head))
     }
 

@@ -1,0 +1,157 @@
+import Foundation
+import RouterClient
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `router-host` as a process with a real WebSocket client: graceful shutdown with an operation in
+/// flight, and external plugins that crash or hang next to a built-in plugin.
+@Suite("router-host lifecycle over WebSocket", .serialized)
+struct HostLifecycleTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func script(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
+
+    /// Writes a config file (port 0, the search plugin, plus `plugins`) and returns its path.
+    static func writeConfig(plugins: [[String: Any]], graceMs: Int = 10_000) throws -> URL {
+        let config: [String: Any] = [
+            "server": ["port": 0],
+            "shutdown": ["graceMs": graceMs],
+            "plugins": [["name": "search"]] + plugins,
+        ]
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("host-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: config).write(to: file)
+        return file
+    }
+
+    @Test func sigtermLetsAnInFlightOperationFinishThenClosesWith1001AndExits0() async throws {
+        let textStats: [String: Any] = [
+            "name": "text-stats", "command": ["python3", Self.script("examples/text_stats_plugin.py")],
+            "messageTypes": ["text_stats"],
+        ]
+        let config = try Self.writeConfig(plugins: [textStats])
+        defer { try? FileManager.default.removeItem(at: config) }
+        let (host, port) = try HostProcess.start(["--config", config.path])
+        defer { host.signal(SIGKILL) }
+
+        let client = try WebSocketClient.connect(port: port, path: "/ws/memory")
+        let welcome = try await client.nextMessage()
+        #expect(welcome["type"] as? String == "welcome")
+        // Four paragraphs with a 400 ms pause each: about 1.6 s of work.
+        let text = "One. Two.\n\nThree.\n\nFour five.\n\nSix."
+        try client.send(text: try jsonText(["type": "text_stats", "id": "s1", "data": ["text": text, "delayMs": 400]]))
+        let first = try await client.nextMessage()
+        #expect(first["type"] as? String == "stats_progress", "\(first)")
+
+        host.signal(SIGTERM)
+        // The listener closes at once: a new connection is refused while the operation still runs.
+        var refused = false
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !refused, ContinuousClock.now < deadline {
+            if let fd = openTCP(port: port) { close(fd); try await Task.sleep(for: .milliseconds(20)) } else { refused = true }
+        }
+        #expect(refused, "the host still accepted connections after SIGTERM")
+
+        // The in-flight request runs to its result; only then does the server close with 1001.
+        var types: [String] = []
+        var closeCode: UInt16?
+        while closeCode == nil {
+            guard let event = try await client.next(timeout: .seconds(15)) else { break }
+            switch event {
+            case .text(let text):
+                let message = try jsonObject(text)
+                types.append(message["type"] as? String ?? "?")
+                if message["type"] as? String == "stats_complete" {
+                    #expect(message["id"] as? String == "s1")
+                    #expect(message["paragraphs"] as? Int == 4)
+                }
+            case .close(let code, _): closeCode = code
+            case .disconnected: closeCode = 0
+            default: continue
+            }
+        }
+        #expect(types.last == "stats_complete", "events before the close: \(types)")
+        #expect(closeCode == 1001)
+        try? client.close(code: 1001)
+        let (status, log) = host.wait()
+        #expect(status == 0, "\(log)")
+        #expect(log.contains("stopped"))
+    }
+
+    @Test func crashingAndHangingPluginsFailTheirRequestsWhileABuiltInCompletesAndTheCrashedOneRestarts() async throws {
+        let fixture = Self.script("examples/test-fixtures/misbehaving_plugin.py")
+        let config = try Self.writeConfig(plugins: [
+            ["name": "crashy", "command": ["python3", fixture, "crash"], "messageTypes": ["crash_op"]],
+            ["name": "hangy", "command": ["python3", fixture, "hang"], "messageTypes": ["hang_op"], "timeoutMs": 1000],
+        ])
+        defer { try? FileManager.default.removeItem(at: config) }
+        let (host, port) = try HostProcess.start(["--config", config.path])
+        defer { host.signal(SIGKILL) }
+
+        let client = try WebSocketClient.connect(port: port, path: "/ws/memory")
+        _ = try await client.nextMessage()
+        try client.send(text: #"{"type":"crash_op","id":"c1","data":{"crash":true}}"#)
+        try client.send(text: #"{"type":"hang_op","id":"h1","data":{"hang":true}}"#)
+        try client.send(text: #"{"type":"memory_search","id":"m1","data":{"query":"coffee","limit":3}}"#)
+
+        var finals: [String: [String: Any]] = [:]
+        while finals.count < 3 {
+            let message = try await client.nextMessage(timeout: .seconds(20))
+            let type = message["type"] as? String ?? ""
+            if type == "error" || type.hasSuffix("_complete"), let id = message["id"] as? String { finals[id] = message }
+        }
+        #expect(finals["m1"]?["type"] as? String == "memory_search_complete")
+        #expect((finals["m1"]?["results"] as? [Any])?.count == 3)
+        #expect(finals["c1"]?["code"] as? String == "crash_op_error")
+        #expect((finals["c1"]?["message"] as? String)?.contains("exited with status 3") == true, "\(finals["c1"] ?? [:])")
+        #expect(finals["h1"]?["code"] as? String == "hang_op_timeout")
+
+        // The crashed plugin is restarted (with backoff): a later request is answered by a new process.
+        var answer: [String: Any] = [:]
+        let deadline = ContinuousClock.now + .seconds(15)
+        var attempt = 0
+        while answer["type"] as? String != "crash_op_complete", ContinuousClock.now < deadline {
+            attempt += 1
+            try client.send(text: #"{"type":"crash_op","id":"again\#(attempt)","data":{}}"#)
+            repeat {
+                answer = try await client.nextMessage(timeout: .seconds(10))
+            } while answer["id"] as? String != "again\(attempt)" || (answer["type"] as? String)?.hasSuffix("_progress") == true
+                || (answer["type"] as? String)?.hasSuffix("_chunk") == true
+            if answer["type"] as? String != "crash_op_complete" { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(answer["type"] as? String == "crash_op_complete", "\(answer)")
+        #expect(host.log.text.contains("crash: exiting with status 3"), "the plugin's stderr goes to the host log")
+        host.signal(SIGTERM)
+        #expect(host.wait().status == 0)
+    }
+}
+
+struct UnexpectedMessage: Error, CustomStringConvertible {
+    let description: String
+}
+
+func jsonText(_ object: [String: Any]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+}
+
+func jsonObject(_ text: String) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw UnexpectedMessage(description: "not a JSON object: \(text)")
+    }
+    return object
+}
+
+extension WebSocketClient {
+    /// The next text message as a JSON object, skipping pings and pongs; throws on anything else.
+    func nextMessage(timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+        while true {
+            switch try await next(timeout: timeout) {
+            case .text(let text)?: return try jsonObject(text)
+            case .ping?, .pong?: continue
+            case let other: throw UnexpectedMessage(description: "expected a text message, got \(String(describing: other))")
+            }
+        }
+    }
+}
