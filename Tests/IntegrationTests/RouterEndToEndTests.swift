@@ -233,14 +233,19 @@ struct RouterEndToEndTests {
     @Test func heartbeatPingsFlowWhileAHandlerRuns() async throws {
         try await LiveRouter.with(try testRouter(), configure: { transport, _ in
             transport.heartbeatInterval = .milliseconds(100)
-            transport.heartbeatTimeout = .milliseconds(100)
+            transport.heartbeatTimeout = .seconds(5)
         }) { server in
             let client = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             _ = try await client.nextJSON()
             try client.send(text: #"{"type":"slow","id":"h","data":{"ms":800}}"#)
             var pings = 0
             var completed = false
+            let deadline = ContinuousClock.now + .seconds(30)
             while !completed {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("no slow_complete within 30 s (\(pings) pings)")
+                    return
+                }
                 switch try await client.next() {
                 case .ping: pings += 1
                 case .text(let text): completed = text.contains("slow_complete")
