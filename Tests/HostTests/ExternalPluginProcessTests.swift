@@ -122,7 +122,7 @@ import Glibc
         #expect(logs.messages(at: .warning).contains { $0.contains("did not finish cancelled request r1") })
 
         let next = await run(operation, ["hang": false])
-        #expect(next.last?.completeFields?["echo"] == ["hang": false])
+        #expect(next.last?.completeFields?["echo"] == ["hang": false], "\(next)")
     }
 
     @Test func cancelIsForwardedAndAPluginThatHonoursItIsNotKilled() async throws {

@@ -102,7 +102,7 @@ struct HostLifecycleTests {
             let type = message["type"] as? String ?? ""
             if type == "error" || type.hasSuffix("_complete"), let id = message["id"] as? String { finals[id] = message }
         }
-        #expect(finals["m1"]?["type"] as? String == "memory_search_complete")
+        #expect(finals["m1"]?["type"] as? String == "search_complete")
         #expect((finals["m1"]?["results"] as? [Any])?.count == 3)
         #expect(finals["c1"]?["code"] as? String == "crash_op_error")
         #expect((finals["c1"]?["message"] as? String)?.contains("exited with status 3") == true, "\(finals["c1"] ?? [:])")
