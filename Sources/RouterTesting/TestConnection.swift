@@ -34,7 +34,7 @@ public final class TestConnection {
 
     /// Waits until a final message (`*_complete` or `error`) for `id` has arrived.
     @discardableResult
-    public func waitForFinal(_ id: String, timeout: Duration = .seconds(10)) async -> Bool {
+    public func waitForFinal(_ id: String, timeout: Duration = .seconds(30)) async -> Bool {
         await sink.waitFor(timeout: timeout) { messages in
             messages.contains { $0["id"] == .string(id) && $0.isFinalMessage }
         }

@@ -101,12 +101,12 @@ import Glibc
     @Test func hangPastItsTimeoutTimesOutThenTheProcessIsKilledAndRestarted() async throws {
         let logs = CapturingLogHandler()
         let plugin = ExternalPluginProcess(
-            entry: PluginScripts.fixtureEntry("hang", timeoutMs: 300), settings: .fast, logger: .capturing(logs))
+            entry: PluginScripts.fixtureEntry("hang", timeoutMs: 10000), settings: .fast, logger: .capturing(logs))
         defer { Task { await plugin.stop() } }
         _ = await plugin.start()
         let firstPID = try #require(plugin.status.pid)
         let operation = try plugin.operation("hang_op")
-        #expect(operation.descriptor.timeout == .milliseconds(300))
+        #expect(operation.descriptor.timeout == .milliseconds(10000))
 
         let started = ContinuousClock.now
         let events = await run(operation, ["hang": true])

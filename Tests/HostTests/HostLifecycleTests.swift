@@ -33,7 +33,7 @@ struct HostLifecycleTests {
         ]
         let config = try Self.writeConfig(plugins: [textStats])
         defer { try? FileManager.default.removeItem(at: config) }
-        let (host, port) = try HostProcess.start(["--config", config.path])
+        let (host, port) = try await HostProcess.start(["--config", config.path])
         defer { host.signal(SIGKILL) }
 
         let client = try WebSocketClient.connect(port: port, path: "/ws/memory")
@@ -75,7 +75,7 @@ struct HostLifecycleTests {
         #expect(types.last == "stats_complete", "events before the close: \(types)")
         #expect(closeCode == 1001)
         try? client.close(code: 1001)
-        let (status, log) = host.wait()
+        let (status, log) = await host.wait()
         #expect(status == 0, "\(log)")
         #expect(log.contains("stopped"))
     }
@@ -87,7 +87,7 @@ struct HostLifecycleTests {
             ["name": "hangy", "command": ["python3", fixture, "hang"], "messageTypes": ["hang_op"], "timeoutMs": 1000],
         ])
         defer { try? FileManager.default.removeItem(at: config) }
-        let (host, port) = try HostProcess.start(["--config", config.path])
+        let (host, port) = try await HostProcess.start(["--config", config.path])
         defer { host.signal(SIGKILL) }
 
         let client = try WebSocketClient.connect(port: port, path: "/ws/memory")
@@ -124,7 +124,7 @@ struct HostLifecycleTests {
         #expect(answer["type"] as? String == "crash_op_complete", "\(answer)")
         #expect(host.log.text.contains("crash: exiting with status 3"), "the plugin's stderr goes to the host log")
         host.signal(SIGTERM)
-        #expect(host.wait().status == 0)
+        #expect(await host.wait().status == 0)
     }
 }
 

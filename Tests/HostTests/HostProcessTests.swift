@@ -18,7 +18,7 @@ struct HostProcess {
     let log: LogCollector
 
     /// Runs to completion; returns the exit status and what it printed.
-    static func run(_ arguments: [String], timeout: Duration = .seconds(20)) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -31,7 +31,7 @@ struct HostProcess {
         let stderr = LogCollector(err.fileHandleForReading)
         let seconds = Double(timeout.components.seconds)
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         stdout.waitUntilClosed(timeout: 5)
@@ -41,7 +41,7 @@ struct HostProcess {
 
     /// Starts the host and waits until it logs the URL it listens on; returns the port.
     /// With `openFileLimit`, the host runs under `ulimit -n` (through /bin/sh, which then execs it).
-    static func start(_ arguments: [String], openFileLimit: Int? = nil) throws -> (HostProcess, port: Int) {
+    static func start(_ arguments: [String], openFileLimit: Int? = nil) async throws -> (HostProcess, port: Int) {
         let process = Process()
         if let openFileLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -63,7 +63,7 @@ struct HostProcess {
                 return (HostProcess(process: process, log: log), port)
             }
             if log.isClosed { break }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         process.terminate()
         throw HostTestError(description: "router-host did not report its URL: \(log.text)")
@@ -74,9 +74,9 @@ struct HostProcess {
     }
 
     /// Waits for exit (killing it after `timeout`) and returns the status and the rest of its log.
-    func wait(timeout: TimeInterval = 20) -> (status: Int32, log: String) {
+    func wait(timeout: TimeInterval = 20) async -> (status: Int32, log: String) {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
+        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         log.waitUntilClosed(timeout: 5)
@@ -161,17 +161,17 @@ struct HostTestError: Error, CustomStringConvertible {
 
 @Suite("router-host as a process", .serialized)
 struct HostProcessTests {
-    @Test func anUnknownOptionFailsWithOneLineAndExitCode2() throws {
-        let result = try HostProcess.run(["--prot", "9000"])
+    @Test func anUnknownOptionFailsWithOneLineAndExitCode2() async throws {
+        let result = try await HostProcess.run(["--prot", "9000"])
         #expect(result.status == 2)
         #expect(result.stderr == "router-host: unknown option '--prot' (did you mean '--port'?)\n")
     }
 
-    @Test func anInvalidConfigIsReportedInFullBeforeListening() throws {
+    @Test func anInvalidConfigIsReportedInFullBeforeListening() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).json")
         try Data(#"{"server": {"port": "x"}, "plugins": [{"name": "serch"}], "heartbeat": {"timeoutMs": 0}}"#.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try HostProcess.run(["--config", file.path, "--check-config"])
+        let result = try await HostProcess.run(["--config", file.path, "--check-config"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("server.port: expected integer, found string"))
         #expect(result.stderr.contains("heartbeat.timeoutMs: must be > 0"))
@@ -180,22 +180,22 @@ struct HostProcessTests {
     }
 
     @Test(arguments: ["default.json", "production.example.json", "bench.json", "external-plugin.example.json"])
-    func checkConfigAcceptsEachShippedConfig(_ name: String) throws {
+    func checkConfigAcceptsEachShippedConfig(_ name: String) async throws {
         let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("config/\(name)")
-        let result = try HostProcess.run(["--config", config.path, "--check-config"])
+        let result = try await HostProcess.run(["--config", config.path, "--check-config"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("configuration is valid"))
     }
 
-    @Test func helpDocumentsTheOptions() throws {
-        let result = try HostProcess.run(["--help"])
+    @Test func helpDocumentsTheOptions() async throws {
+        let result = try await HostProcess.run(["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("--check-config"))
     }
 
     @Test func outOfDescriptorsTheHostBacksOffAndKeepsServing() async throws {
-        let (host, port) = try HostProcess.start(["--port", "0", "--config", benchConfigPath], openFileLimit: 64)
+        let (host, port) = try await HostProcess.start(["--port", "0", "--config", benchConfigPath], openFileLimit: 64)
         defer { host.signal(SIGKILL) }
         // Far more connections than descriptors: accept4 fails with EMFILE while they are open.
         var held: [Int32] = []
@@ -214,7 +214,7 @@ struct HostProcessTests {
         }
         #expect(status == 200)
         host.signal(SIGTERM)
-        #expect(host.wait().status == 0)
+        #expect(await host.wait().status == 0)
     }
 
     var benchConfigPath: String {
@@ -223,12 +223,12 @@ struct HostProcessTests {
     }
 
     @Test func theEmbeddedDefaultServesHealthAndStopsCleanlyOnSIGTERM() async throws {
-        let (host, port) = try HostProcess.start(["--port", "0"])
+        let (host, port) = try await HostProcess.start(["--port", "0"])
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: data, as: UTF8.self).contains(#""status":"ok""#))
         host.signal(SIGTERM)
-        let (status, log) = host.wait()
+        let (status, log) = await host.wait()
         #expect(status == 0)
         #expect(log.contains("stopped"))
     }

@@ -61,8 +61,9 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
         try await withRunningService(service) {
             let connection = TestConnection(to: service)
             connection.send(#"{"type":"memory_search","data":{"query":"tea","limit":3}}"#)
-            #expect(await connection.waitForFinal("srv-1"))
+            try #require(await connection.waitForFinal("srv-1", timeout: .seconds(60)))
             let messages = Array(connection.messages.dropFirst())
+            try #require(messages.count == 4, "\(messages)")
             #expect(messages.map(\.messageType) == ["search_progress", "search_progress", "search_progress", "search_complete"])
             #expect(messages.allSatisfy { $0["id"] == .string("srv-1") && $0["op"] == .string("memory_search") })
             #expect(messages.map { $0["progress"] } == [.number(0.1), .number(0.5), .number(1), nil])
