@@ -64,10 +64,20 @@ enum FileIO {
     }
 
     /// `flock(LOCK_EX | LOCK_NB)`: one open store per log file, across processes.
-    static func lockExclusive(_ fd: Int32, path: String) throws(MemoryStoreError) {
+    ///
+    /// A lock still held is retried for up to `patience` (every 10 ms) before `.locked` is thrown: a store
+    /// closed a moment ago can stay locked briefly while a child process spawned at that moment still
+    /// shares the descriptor (between its fork and its exec), and a restarted host may start while the
+    /// previous one is exiting.
+    static func lockExclusive(_ fd: Int32, path: String, patience: Duration = .seconds(1)) throws(MemoryStoreError) {
+        let deadline = ContinuousClock.now + patience
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             if errno == EWOULDBLOCK {
+                if ContinuousClock.now < deadline {
+                    usleep(10_000)
+                    continue
+                }
                 throw MemoryStoreError(.locked, "\(path) is already open (locked by another MemoryStore or process)")
             }
             throw error("flock", path)
