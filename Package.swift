@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(name: "StoreCrashWriter", dependencies: ["MemoryStore"], swiftSettings: strict),
         .executableTarget(
             name: "RouterBench",
-            dependencies: ["RouterCore", "RouterClient", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
+            dependencies: ["CLinuxShims", "RouterCore", "RouterClient", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
             swiftSettings: strict),
 
         .testTarget(name: "RouterCoreTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),

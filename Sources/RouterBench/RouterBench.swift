@@ -12,6 +12,8 @@ enum RouterBench {
           search [--sizes 100000,1000000] [--iterations 100] [--dimension 384] [--index-batches 50] [--index-batch-size 100]
                                                    memory_search latency p50/p99 and memory_index throughput
           plugins                                  context_compress on 200k tokens, memory_stream export throughput
+          ping --port P [--connections 50] [--window 8] [--seconds 10] [--server-pid PID]
+                                                   app-level ping→pong through a running router vs its raw echo endpoint
         The transport (echo) benchmark uses ../shared/tools/bench: see scripts/bench.sh and BENCHMARKS.md.
         """
 
@@ -27,6 +29,7 @@ enum RouterBench {
             case "router": try await RouterRoundTripBenchmark.run(arguments: rest)
             case "search": try await SearchBenchmarks.run(arguments: rest)
             case "plugins": try await PluginBenchmarks.run(arguments: rest)
+            case "ping": try PingPongBenchmark.run(arguments: rest)
             default:
                 print("unknown benchmark '\(name)'\n\(usage)")
                 exit(2)

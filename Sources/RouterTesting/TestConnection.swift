@@ -15,9 +15,15 @@ public final class TestConnection {
     }
 
     /// Delivers a text message.
-    public func send(_ text: String) { receiver.received(.text(Array(text.utf8))) }
+    public func send(_ text: String) {
+        receiver.received(.text(Array(text.utf8)))
+        receiver.receivedBatchEnd()
+    }
     /// Delivers a binary message.
-    public func sendBinary(_ bytes: [UInt8]) { receiver.received(.binary(bytes)) }
+    public func sendBinary(_ bytes: [UInt8]) {
+        receiver.received(.binary(bytes))
+        receiver.receivedBatchEnd()
+    }
     /// Reports the connection closed, as the transport does after a close or a drop.
     public func close(code: CloseCode = .normal) {
         sink.close(code: code, reason: "")

@@ -15,8 +15,7 @@
 public final class RouterService: WebSocketService {
     private struct PendingSession: Sendable {
         let session: RouterSession
-        let inbound: AsyncStream<SessionInput>
-        let backlog: InboundBacklog
+        let inbox: SessionInbox
     }
 
     public let router: Router
@@ -52,12 +51,10 @@ public final class RouterService: WebSocketService {
             limiter: limiter, logger: logger, clock: clock)
         metrics.connectionOpened()
         session.sendWelcome()
-        let (inbound, continuation) = AsyncStream.makeStream(of: SessionInput.self)
-        let backlog = InboundBacklog()
-        pendingContinuation.yield(PendingSession(session: session, inbound: inbound, backlog: backlog))
+        let inbox = SessionInbox()
+        pendingContinuation.yield(PendingSession(session: session, inbox: inbox))
         logger.debug("connection opened", metadata: ["session.id": session.id, "peer": request.remoteAddress])
-        return SessionReceiver(
-            continuation: continuation, backlog: backlog, limit: settings.maxQueuedInboundMessages, sink: connection)
+        return SessionReceiver(inbox: inbox, limit: settings.maxQueuedInboundMessages, sink: connection)
     }
 
     /// Ends ``run()``: sessions still running are cancelled. Called after the transport has stopped.
@@ -69,7 +66,7 @@ public final class RouterService: WebSocketService {
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await next in pending {
-                group.addTask { await next.session.run(next.inbound, backlog: next.backlog) }
+                group.addTask { await next.session.run(next.inbox) }
             }
             group.cancelAll()
         }
@@ -78,39 +75,28 @@ public final class RouterService: WebSocketService {
 
 /// Enqueues a connection's messages for its session; never does work on the loop thread.
 private final class SessionReceiver: WebSocketReceiver {
-    let continuation: AsyncStream<SessionInput>.Continuation
-    let backlog: InboundBacklog
+    let inbox: SessionInbox
     let limit: Int
     let sink: any OutboundMessageSink
 
-    init(continuation: AsyncStream<SessionInput>.Continuation, backlog: InboundBacklog, limit: Int, sink: any OutboundMessageSink) {
-        self.continuation = continuation
-        self.backlog = backlog
+    init(inbox: SessionInbox, limit: Int, sink: any OutboundMessageSink) {
+        self.inbox = inbox
         self.limit = limit
         self.sink = sink
     }
 
     func received(_ message: WebSocketMessage) {
-        guard backlog.add() <= limit else {
-            backlog.remove()
+        guard inbox.push(message, limit: limit) else {
             sink.close(code: .policyViolation, reason: "too many unprocessed messages")
             return
         }
-        continuation.yield(.message(message))
+    }
+
+    func receivedBatchEnd() {
+        inbox.wake()
     }
 
     func closed(code: CloseCode) {
-        continuation.yield(.closed(code))
-        continuation.finish()
+        inbox.finish(code: code)
     }
-}
-
-/// Messages received but not yet handled by a session's task (incremented on the loop, decremented by the task).
-final class InboundBacklog: Sendable {
-    private let count = Locked(0)
-
-    /// Counts one more message and returns the new backlog.
-    func add() -> Int { count.withLock { $0 += 1; return $0 } }
-    func remove() { count.withLock { $0 -= 1 } }
-    var current: Int { count.withLock { $0 } }
 }

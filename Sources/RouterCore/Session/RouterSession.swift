@@ -1,10 +1,3 @@
-
-/// What a connection delivers to its session (from the loop thread, through an `AsyncStream`).
-enum SessionInput: Sendable {
-    case message(WebSocketMessage)
-    case closed(CloseCode)
-}
-
 /// One client's session: its id and token, the `seq` counter, and its in-flight requests.
 ///
 /// Every server message is queued to the sink under the session's lock, right after `seq` is
@@ -150,18 +143,18 @@ public final class RouterSession: Sendable {
     // MARK: Receiving
 
     /// Consumes the connection's messages until it closes; requests run as child tasks.
-    func run(_ inbound: AsyncStream<SessionInput>, backlog: InboundBacklog) async {
+    func run(_ inbox: SessionInbox) async {
         await withDiscardingTaskGroup { group in
-            for await input in inbound {
-                switch input {
-                case .message(.text(let bytes)):
-                    backlog.remove()
-                    handleText(bytes, group: &group)
-                case .message(.binary):
-                    backlog.remove()
-                    reject(ErrorCode.badRequest, "binary messages are not supported on this endpoint", id: nil, op: nil)
-                case .closed:
-                    break
+            while let batch = await inbox.nextBatch() {
+                for input in batch {
+                    switch input {
+                    case .message(.text(let bytes)):
+                        handleText(bytes, group: &group)
+                    case .message(.binary):
+                        reject(ErrorCode.badRequest, "binary messages are not supported on this endpoint", id: nil, op: nil)
+                    case .closed:
+                        break
+                    }
                 }
             }
             connectionClosed()

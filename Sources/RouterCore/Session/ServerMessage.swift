@@ -15,17 +15,17 @@ struct ServerMessage: Sendable {
         self.type = type
         self.id = id
         self.op = op
-        var head = JSONWriter(reservingCapacity: 32)
-        head.bytes.append(contentsOf: Array(#"{"type":"#.utf8))
+        var head = JSONWriter(reservingCapacity: 16 + type.utf8.count)
+        head.bytes.append(contentsOf: #"{"type":"#.utf8)
         head.writeString(type)
         self.head = head.bytes
-        var tail = JSONWriter()
+        var tail = JSONWriter(reservingCapacity: 64)
         if let id {
-            tail.bytes.append(contentsOf: Array(#","id":"#.utf8))
+            tail.bytes.append(contentsOf: #","id":"#.utf8)
             tail.writeString(id)
         }
         if let op {
-            tail.bytes.append(contentsOf: Array(#","op":"#.utf8))
+            tail.bytes.append(contentsOf: #","op":"#.utf8)
             tail.writeString(op)
         }
         for (key, value) in fields {
@@ -38,14 +38,32 @@ struct ServerMessage: Sendable {
         self.tail = tail.bytes
     }
 
-    /// The complete JSON text with `seq`.
+    /// The complete JSON text with `seq` (one allocation).
     func encoded(seq: UInt64) -> [UInt8] {
-        var bytes = head
-        bytes.reserveCapacity(head.count + tail.count + 24)
-        bytes.append(contentsOf: Array(#","seq":"#.utf8))
-        bytes.append(contentsOf: String(seq).utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(head.count + tail.count + 27)
+        bytes.append(contentsOf: head)
+        bytes.append(contentsOf: #","seq":"#.utf8)
+        Self.appendDecimal(seq, to: &bytes)
         bytes.append(contentsOf: tail)
         return bytes
+    }
+
+    private static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
+        guard value >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var remaining = value
+            var start = 20
+            while remaining > 0 {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
+        }
     }
 
     /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).

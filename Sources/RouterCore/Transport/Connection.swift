@@ -43,6 +43,8 @@ final class Connection: SelectableChannel {
     private var nextPing = ContinuousClock.now
     private var heartbeatTimer: TimerQueue.ID?
     private var deadlineTimer: TimerQueue.ID?
+    /// Whether the loop will call ``endBatch()`` at the end of its iteration.
+    private var batchEndPending = false
     private var backlogAboveSince: ContinuousClock.Instant?
     private var slowConsumerTimer: TimerQueue.ID?
 
@@ -243,8 +245,12 @@ final class Connection: SelectableChannel {
                 case .text(let bytes): sendMessage(opcode: .text, payload: bytes)
                 case .binary(let bytes): sendMessage(opcode: .binary, payload: bytes)
                 }
-            } else {
-                receiver?.received(message)
+            } else if let receiver {
+                receiver.received(message)
+                if !batchEndPending {
+                    batchEndPending = true
+                    loop.endBatchLater(self)
+                }
             }
         case .ping(let payload):
             guard case .open = stage else { return }
@@ -255,6 +261,12 @@ final class Connection: SelectableChannel {
         case .close(let code, let reason):
             receivedClose(code: code, reason: reason)
         }
+    }
+
+    /// Called by the loop once per iteration in which messages were delivered.
+    func endBatch() {
+        batchEndPending = false
+        receiver?.receivedBatchEnd()
     }
 
     private func receivedClose(code: CloseCode?, reason: String) {

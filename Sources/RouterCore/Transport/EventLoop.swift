@@ -40,6 +40,8 @@ public final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var timers = TimerQueue()
     private var nextRegistrationID: UInt32 = 0
     private var running = true
+    /// Connections that delivered messages during this iteration (see ``WebSocketReceiver/receivedBatchEnd()``).
+    @exclusivity(unchecked) private var batchEnds: [Connection] = []
     private let finished = Mutex<[CheckedContinuation<Void, Never>]?>([])
 
     init(index: Int, readBufferSize: Int = 256 * 1024) throws(SocketError) {
@@ -169,6 +171,7 @@ public final class EventLoop: @unchecked Sendable {
                     channel.readable()
                 }
             }
+            endBatches()
             runQueuedTasks()
             if !timers.isEmpty {
                 let now = ContinuousClock.now
@@ -184,6 +187,18 @@ public final class EventLoop: @unchecked Sendable {
             return current
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Asks the loop to call `connection.endBatch()` once, at the end of this iteration.
+    func endBatchLater(_ connection: Connection) {
+        batchEnds.append(connection)
+    }
+
+    private func endBatches() {
+        guard !batchEnds.isEmpty else { return }
+        let connections = batchEnds
+        batchEnds.removeAll(keepingCapacity: true)
+        for connection in connections { connection.endBatch() }
     }
 
     private func runQueuedTasks() {

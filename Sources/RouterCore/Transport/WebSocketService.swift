@@ -50,9 +50,19 @@ public protocol OutboundMessageSink: Sendable {
 /// event-loop thread and must return quickly: never run user code or block there.
 public protocol WebSocketReceiver: AnyObject {
     func received(_ message: WebSocketMessage)
+    /// Ends a run of ``received(_:)`` calls: the loop calls it once per iteration, after every ready
+    /// connection was read, for each connection that received messages in it. A receiver handing
+    /// messages to another thread wakes that thread here, once per batch: waking it per message
+    /// would let it preempt the loop between connections.
+    func receivedBatchEnd()
     /// The connection is closed (after the close handshake, a protocol error, or a dropped socket).
     /// `code` is what the peer sent, or what we sent when we failed the connection.
     func closed(code: CloseCode)
+}
+
+extension WebSocketReceiver {
+    /// Nothing to do for a receiver that handles each message as it comes.
+    public func receivedBatchEnd() {}
 }
 
 /// An application endpoint served on a WebSocket path.
