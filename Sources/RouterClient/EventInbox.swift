@@ -1,4 +1,4 @@
-import Synchronization
+import RouterCore
 
 /// A thread-safe FIFO of events with one async consumer and a timeout on each wait.
 final class EventInbox<Event: Sendable>: Sendable {
@@ -16,7 +16,7 @@ final class EventInbox<Event: Sendable>: Sendable {
         var description: String { "no event within \(timeout)" }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func yield(_ event: Event) {
         let waiter = state.withLock { state -> CheckedContinuation<Event?, any Error>? in

@@ -40,7 +40,7 @@ public final class WebSocketClient: Sendable {
     }
 
     private let fd: Int32
-    private let writeLock = Mutex(())
+    private let writeLock = Locked(())
     private let deflate: PerMessageDeflateCodec.Box?
     private let options: Options
     /// The HTTP response head of the upgrade.
@@ -244,7 +244,7 @@ public struct HTTPRejection: Error, Equatable, CustomStringConvertible {
 extension PerMessageDeflateCodec {
     /// Serializes access to a loop-confined codec from the client's writer and reader threads.
     final class Box: @unchecked Sendable {
-        private let lock = Mutex(())
+        private let lock = Locked(())
         let unsafeCodec: PerMessageDeflateCodec
         init(_ codec: PerMessageDeflateCodec) { unsafeCodec = codec }
         func withLock<R>(_ body: (PerMessageDeflateCodec) -> R) -> R {

@@ -94,7 +94,7 @@ public final class RouterServer: Sendable {
 
 /// Lets the HTTP responder read the transport's counters once it exists.
 private final class TransportBox: Sendable {
-    private let value = Mutex<WebSocketServer?>(nil)
+    private let value = Locked<WebSocketServer?>(nil)
     var server: WebSocketServer? {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What a connection delivers to its session: its messages, then its closing.
 enum SessionInput: Sendable {
     case message(WebSocketMessage)
@@ -24,7 +22,7 @@ final class SessionInbox: Sendable {
         var cancelled = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Queues a message unless `limit` messages already wait; returns whether it was queued.
     /// The consumer is not woken: call ``wake()`` after a run of pushes.

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The thread-safe face of one WebSocket connection: any thread or task sends and closes through it.
 ///
 /// Calls enqueue onto the owning loop and wake it; the loop drains the inbox, encodes and writes.
@@ -32,7 +30,7 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     let loop: EventLoop
     private let highWater: Int
     private let lowWater: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Only touched on the loop thread.
     nonisolated(unsafe) weak var connection: Connection?
 

@@ -34,7 +34,7 @@ public final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     let index: Int
 
-    private let queue = Mutex(TaskQueue())
+    private let queue = Locked(TaskQueue())
     private let threadID = Atomic<UInt>(0)
     @exclusivity(unchecked) private var slots: [Slot] = []
     @exclusivity(unchecked) private var timers = TimerQueue()
@@ -42,7 +42,7 @@ public final class EventLoop: @unchecked Sendable {
     private var running = true
     /// Connections that delivered messages during this iteration (see ``WebSocketReceiver/receivedBatchEnd()``).
     @exclusivity(unchecked) private var batchEnds: [Connection] = []
-    private let finished = Mutex<[CheckedContinuation<Void, Never>]?>([])
+    private let finished = Locked<[CheckedContinuation<Void, Never>]?>([])
 
     init(index: Int, readBufferSize: Int = 256 * 1024) throws(SocketError) {
         self.index = index
