@@ -59,7 +59,11 @@ import Testing
                     let forRequest = connection.messages(for: "r\(index)")
                     #expect(forRequest.filter(\.isFinalMessage).count == 1, "r\(index) must end exactly once")
                     #expect(forRequest.last?.isFinalMessage == true, "nothing may follow r\(index)'s final message")
-                    #expect(forRequest.first?.messageType == "work_progress", "every request reports progress")
+                    // A cancel sent right behind its request can be handled before the handler's first
+                    // progress event (both arrive in one batch): only the others must report progress.
+                    if index % 4 != 1 {
+                        #expect(forRequest.first?.messageType == "work_progress", "r\(index) reports progress")
+                    }
                     let final = forRequest.last
                     let code = final?.messageType == "work_complete" ? "complete" : (final?["code"].flatMap { if case .string(let c) = $0 { c } else { nil } } ?? "?")
                     codes[code, default: 0] += 1

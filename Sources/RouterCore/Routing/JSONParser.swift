@@ -42,6 +42,39 @@ struct JSONParser {
         return try result.get()
     }
 
+    /// A top-level value, with an object's members kept in order instead of in a dictionary.
+    enum TopLevel {
+        case object(JSONMembers)
+        case other(JSONValue)
+    }
+
+    /// Parses like ``parse(_:)``, but a top-level object comes back as its members: an inbound message
+    /// needs three or four of them once, which a dictionary would hash twice each.
+    static func parseTopLevel(_ bytes: [UInt8]) throws(JSONParseError) -> TopLevel {
+        let result: Result<TopLevel, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(buffer)
+            do {
+                parser.skipWhitespace()
+                let value: TopLevel
+                if parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") {
+                    value = .object(try parser.parseMembers(depth: 1))
+                } else {
+                    value = .other(try parser.parseValue(depth: 0))
+                }
+                parser.skipWhitespace()
+                if parser.index < buffer.count {
+                    throw parser.failure("unexpected \(parser.describeCurrent()) after the top-level value")
+                }
+                return .success(value)
+            } catch let error as JSONParseError {
+                return .failure(error)
+            } catch {
+                return .failure(JSONParseError(offset: 0, reason: "unreadable input"))
+            }
+        }
+        return try result.get()
+    }
+
     static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
     }
@@ -116,6 +149,38 @@ struct JSONParser {
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"): index += 1; return .object(members)
+            default: throw failure("unexpected \(describeCurrent()), expected ',' or '}'")
+            }
+        }
+    }
+
+    /// An object's members in order (the same grammar and errors as ``parseObject(depth:)``).
+    private mutating func parseMembers(depth: Int) throws(JSONParseError) -> JSONMembers {
+        index += 1  // {
+        var members = JSONMembers()
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return members
+        }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw failure("unexpected \(describeCurrent()), expected a string key")
+            }
+            let key = try parseString()
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw failure("unexpected \(describeCurrent()), expected ':'")
+            }
+            index += 1
+            skipWhitespace()
+            members.append(key, try parseValue(depth: depth))
+            skipWhitespace()
+            guard index < bytes.count else { throw failure("unexpected end of input, expected ',' or '}'") }
+            switch bytes[index] {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"): index += 1; return members
             default: throw failure("unexpected \(describeCurrent()), expected ',' or '}'")
             }
         }
@@ -261,4 +326,20 @@ struct JSONParser {
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+}
+
+/// An object's members in document order; a repeated key's last value wins, as in a parsed ``JSONValue``.
+struct JSONMembers {
+    private var keys: [String] = []
+    private var values: [JSONValue] = []
+
+    mutating func append(_ key: String, _ value: JSONValue) {
+        keys.append(key)
+        values.append(value)
+    }
+
+    subscript(key: String) -> JSONValue? {
+        guard let index = keys.lastIndex(of: key) else { return nil }
+        return values[index]
+    }
 }

@@ -15,14 +15,14 @@ enum ClientMessage: Equatable {
     }
 
     static func parse(_ bytes: [UInt8]) -> Result<ClientMessage, Invalid> {
-        let root: JSONValue
+        let members: JSONMembers
         do {
-            root = try JSONParser.parse(bytes)
+            switch try JSONParser.parseTopLevel(bytes) {
+            case .object(let object): members = object
+            case .other(let root): return .failure(Invalid(message: "message must be a JSON object, found \(root.typeName)"))
+            }
         } catch {
             return .failure(Invalid(message: error.description))
-        }
-        guard case .object(let members) = root else {
-            return .failure(Invalid(message: "message must be a JSON object, found \(root.typeName)"))
         }
         var stringID: String?
         if case .string(let id)? = members["id"] { stringID = id }

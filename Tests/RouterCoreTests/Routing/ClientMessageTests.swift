@@ -22,6 +22,12 @@ import Testing
         #expect(parse(#"{"type":"ping","id":7}"#) == .success(.ping(id: .number(7))))
     }
 
+    @Test func aRepeatedKeyTakesItsLastValueAndWhitespaceIsAllowed() {
+        #expect(parse(#" { "type" : "x" , "type" : "ping" } "#) == .success(.ping(id: nil)))
+        #expect(parse(#"{"type":"cancel","id":"a","id":"b"}"#) == .success(.cancel(id: "b")))
+        #expect(parse(#"{"type":"ping"} x"#) == .failure(.init(message: "invalid JSON at byte 16: unexpected 'x' after the top-level value")))
+    }
+
     @Test(arguments: [
         (#"{"type":"x""#, ClientMessage.Invalid(message: "invalid JSON at byte 11: unexpected end of input, expected ',' or '}'")),
         (#"[1]"#, ClientMessage.Invalid(message: "message must be a JSON object, found array")),
