@@ -16,6 +16,7 @@ public final class RouterService: WebSocketService {
     private struct PendingSession: Sendable {
         let session: RouterSession
         let inbox: SessionInbox
+        let executor: (any TaskExecutor)?
     }
 
     public let router: Router
@@ -52,7 +53,7 @@ public final class RouterService: WebSocketService {
         metrics.connectionOpened()
         session.sendWelcome()
         let inbox = SessionInbox()
-        pendingContinuation.yield(PendingSession(session: session, inbox: inbox))
+        pendingContinuation.yield(PendingSession(session: session, inbox: inbox, executor: connection.preferredExecutor))
         logger.debug("connection opened", metadata: ["session.id": session.id, "peer": request.remoteAddress])
         return SessionReceiver(inbox: inbox, limit: settings.maxQueuedInboundMessages, sink: connection)
     }
@@ -66,7 +67,9 @@ public final class RouterService: WebSocketService {
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await next in pending {
-                group.addTask { await next.session.run(next.inbox) }
+                // The session's own work (parse, dispatch, replies) runs on the connection's loop executor;
+                // its requests run on the global one.
+                group.addTask(executorPreference: next.executor) { await next.session.run(next.inbox) }
             }
             group.cancelAll()
         }

@@ -250,7 +250,8 @@ public final class RouterSession: Sendable {
         }
         guard case .run(let requestID, let runToken, let startedAt, let signal) = admission else { return }
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
-        group.addTask {
+        // Handlers never run on the session's executor (a loop's, shared by its connections).
+        group.addTask(executorPreference: globalConcurrentExecutor) {
             var logger = self.logger
             logger[metadataKey: "op.id"] = requestID
             logger[metadataKey: "op.type"] = type

@@ -56,6 +56,9 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
         enqueue(.close(code, reason), bytes: 0)
     }
 
+    /// The loop's ``BatchingTaskExecutor``: the router's session for this connection runs there.
+    public var preferredExecutor: (any TaskExecutor)? { loop.sessionExecutor }
+
     /// Bytes queued and not yet written to the socket.
     public var backlogBytes: Int { state.withLock { $0.backlog } }
 

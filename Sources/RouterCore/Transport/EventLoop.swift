@@ -33,6 +33,8 @@ public final class EventLoop: @unchecked Sendable {
     /// A scratch buffer reads land in before parsing; shared by every connection of the loop.
     let readBuffer: UnsafeMutableRawBufferPointer
     let index: Int
+    /// Where the sessions of this loop's connections run; its wake-ups are batched per iteration.
+    let sessionExecutor: BatchingTaskExecutor
 
     private let queue = Locked(TaskQueue())
     private let threadID = Atomic<UInt>(0)
@@ -47,6 +49,7 @@ public final class EventLoop: @unchecked Sendable {
     init(index: Int, readBufferSize: Int = 256 * 1024) throws(SocketError) {
         self.index = index
         selector = try Selector()
+        sessionExecutor = BatchingTaskExecutor(name: "memory-router-sessions-\(index)")
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
     }
 
@@ -159,7 +162,13 @@ public final class EventLoop: @unchecked Sendable {
             } else {
                 timeout = -1
             }
+            var holding = false
             selector.wait(timeoutMilliseconds: timeout) { event in
+                if !holding {
+                    // Sessions resumed while handling this iteration's events start together, at its end.
+                    sessionExecutor.hold()
+                    holding = true
+                }
                 let fd = Int(UInt32(truncatingIfNeeded: event.token))
                 let registration = UInt32(truncatingIfNeeded: event.token >> 32)
                 guard fd < slots.count, slots[fd].registrationID == registration, let channel = slots[fd].channel else {
@@ -177,10 +186,12 @@ public final class EventLoop: @unchecked Sendable {
                 let now = ContinuousClock.now
                 for action in timers.popDue(now: now) { action() }
             }
+            if holding { sessionExecutor.release() }
         }
         for slot in slots { slot.channel?.forceClose() }
         slots = []
         runQueuedTasks()
+        sessionExecutor.shutdown()
         let waiters = finished.withLock { waiters -> [CheckedContinuation<Void, Never>] in
             let current = waiters ?? []
             waiters = nil

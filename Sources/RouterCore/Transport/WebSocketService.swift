@@ -44,6 +44,13 @@ public protocol OutboundMessageSink: Sendable {
     func close(code: CloseCode, reason: String)
     /// Whether permessage-deflate was negotiated (the transport then compresses large messages itself).
     var usesPerMessageDeflate: Bool { get }
+    /// Where work that handles this connection's messages should run (its event loop's session
+    /// executor for a real connection); nil for the global executor.
+    var preferredExecutor: (any TaskExecutor)? { get }
+}
+
+extension OutboundMessageSink {
+    public var preferredExecutor: (any TaskExecutor)? { nil }
 }
 
 /// Receives the messages of one WebSocket connection. Its methods are called on the connection's
