@@ -1,8 +1,9 @@
 import Foundation
 
 /// A task executor with one thread, whose wake-ups an event loop batches: jobs enqueued while the loop
-/// holds it (from the end of `epoll_wait` to the end of the iteration) wait until the loop releases it,
-/// then the thread runs all of them after a single wake-up.
+/// holds it (from the end of `epoll_wait` to the end of the iteration) do not wake its sleeping thread;
+/// the loop's release does, once, and the thread runs all of them. (A thread still awake simply takes
+/// them as it goes.)
 ///
 /// The router's session tasks prefer their connection's loop executor. A loop iteration that reads
 /// fifty connections resumes fifty session tasks; on the global pool each resumption would wake a
@@ -46,7 +47,7 @@ public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
         if signal { wakeUp.signal() }
     }
 
-    /// From the loop thread: jobs enqueued from now on wait for ``release()``.
+    /// From the loop thread: jobs enqueued from now on do not wake the thread; ``release()`` will.
     func hold() {
         state.withLock { $0.held = true }
     }
