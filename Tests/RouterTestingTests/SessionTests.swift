@@ -22,6 +22,37 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
 }
 
 @Suite struct SessionTests {
+    @Test func everyOperationIsLoggedOnceWithItsSessionIdTypeOutcomeAndDuration() async throws {
+        let logs = InMemoryLogHandler()
+        let router = try RouterBuilder()
+            .register(ScriptHandler { request, _ in if request.n == 13 { throw OperationError(code: "unlucky", message: "13 is unlucky") } })
+            .build()
+        let service = RouterService(router: router, logger: Logger(label: "test", level: .info, handler: logs))
+        try await withRunningService(service) {
+            let connection = TestConnection(to: service)
+            connection.send(#"{"type":"script","id":"ok","data":{"n":1}}"#)
+            connection.send(#"{"type":"script","id":"bad","data":{"n":13}}"#)
+            try #require(await connection.waitForFinal("ok"))
+            try #require(await connection.waitForFinal("bad"))
+            guard case .string(let session)? = connection.messages.first?["session"] else {
+                Issue.record("no session id in welcome")
+                return
+            }
+            let finished = logs.records.filter { $0.message == "operation finished" }
+            #expect(finished.count == 2)
+            let ok = try #require(finished.first { $0.metadata["op.id"] == "ok" })
+            #expect(ok.level == .info)
+            #expect(ok.metadata["session.id"] == session)
+            #expect(ok.metadata["op.type"] == "script")
+            #expect(ok.metadata["outcome"] == "completed")
+            #expect(ok.metadata["duration.ms"].flatMap { Int($0) } != nil)
+            let bad = try #require(finished.first { $0.metadata["op.id"] == "bad" })
+            #expect(bad.level == .notice)
+            #expect(bad.metadata["outcome"] == "failed")
+            #expect(bad.metadata["error.code"] == "unlucky")
+        }
+    }
+
     @Test func welcomeDescribesTheSessionOperationsAndLimits() throws {
         let service = try makeService(RouterSettings(maxInFlightPerConnection: 8))
         let connection = TestConnection(to: service)

@@ -121,17 +121,31 @@ public final class RouterSession: Sendable {
     /// Delivers one event of the request `requestID` run `runToken`; false once it has ended.
     fileprivate func deliver(_ event: OperationEvent, requestID: String, runToken: UInt64) -> Bool {
         let now = clock.now()
-        return state.withLock { state in
+        var finished: (type: String, outcome: OperationMetrics.Outcome, duration: Duration)?
+        let delivered = state.withLock { state in
             guard let entry = state.inFlight[requestID], entry.runToken == runToken else { return false }
             let type = entry.descriptor.messageType
             if case .failure(_, _, let outcome) = event {
                 finishLocked(&state, requestID: requestID, entry: entry, outcome: outcome, now: now)
+                finished = (type, outcome, now - entry.startedAt)
             } else if case .complete = event {
                 finishLocked(&state, requestID: requestID, entry: entry, outcome: .completed, now: now)
+                finished = (type, .completed, now - entry.startedAt)
             }
             enqueueLocked(&state, .event(event, id: requestID, descriptor: entry.descriptor), opType: type)
             return true
         }
+        // One line per operation, written after the lock is released.
+        if let finished {
+            var metadata: Logger.Metadata = [
+                "op.id": requestID, "op.type": finished.type, "outcome": finished.outcome.rawValue,
+                "duration.ms": "\(finished.duration.roundedMilliseconds)",
+            ]
+            if case .failure(let code, _, _) = event { metadata["error.code"] = code }
+            let level: Logger.Level = finished.outcome == .failed || finished.outcome == .timedOut ? .notice : .info
+            logger.log(level, "operation finished", metadata: metadata)
+        }
+        return delivered
     }
 
     private func finishLocked(_ state: inout State, requestID: String, entry: InFlight, outcome: OperationMetrics.Outcome, now: Duration) {
