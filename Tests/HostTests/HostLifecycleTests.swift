@@ -80,6 +80,34 @@ struct HostLifecycleTests {
         #expect(log.contains("stopped"))
     }
 
+    @Test func aSecondSignalDuringTheGracePeriodExitsAtOnce() async throws {
+        let textStats: [String: Any] = [
+            "name": "text-stats", "command": ["python3", Self.script("examples/text_stats_plugin.py")],
+            "messageTypes": ["text_stats"],
+        ]
+        let config = try Self.writeConfig(plugins: [textStats], graceMs: 60_000)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let (host, port) = try await HostProcess.start(["--config", config.path])
+        defer { host.signal(SIGKILL) }
+
+        let client = try WebSocketClient.connect(port: port, path: "/ws/memory")
+        _ = try await client.nextMessage()
+        // About 20 s of work: the first signal's grace period would wait for it.
+        let text = (1...10).map { "Paragraph \($0)." }.joined(separator: "\n\n")
+        try client.send(text: try jsonText(["type": "text_stats", "id": "long", "data": ["text": text, "delayMs": 2000]]))
+        let first = try await client.nextMessage()
+        #expect(first["type"] as? String == "stats_progress", "\(first)")
+
+        host.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        let secondAt = ContinuousClock.now
+        host.signal(SIGTERM)
+        let (status, log) = await host.wait()
+        #expect(secondAt.duration(to: .now) < .seconds(10), "the host took \(secondAt.duration(to: .now)) to exit")
+        #expect(status == 1, "\(log)")
+        #expect(log.contains("again: exiting now"), "\(log)")
+    }
+
     @Test func crashingAndHangingPluginsFailTheirRequestsWhileABuiltInCompletesAndTheCrashedOneRestarts() async throws {
         let fixture = Self.script("examples/test-fixtures/misbehaving_plugin.py")
         let config = try Self.writeConfig(plugins: [
