@@ -23,23 +23,7 @@ struct JSONParser {
     private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(buffer)
-            do {
-                parser.skipWhitespace()
-                let value = try parser.parseValue(depth: 0)
-                parser.skipWhitespace()
-                if parser.index < buffer.count {
-                    throw parser.failure("unexpected \(parser.describeCurrent()) after the top-level value")
-                }
-                return .success(value)
-            } catch let error as JSONParseError {
-                return .failure(error)
-            } catch {
-                return .failure(JSONParseError(offset: 0, reason: "unreadable input"))
-            }
-        }
-        return try result.get()
+        try parseDocument(bytes) { parser throws(JSONParseError) in try parser.parseValue(depth: 0) }
     }
 
     /// A top-level value, with an object's members kept in order instead of in a dictionary.
@@ -51,25 +35,32 @@ struct JSONParser {
     /// Parses like ``parse(_:)``, but a top-level object comes back as its members: an inbound message
     /// needs three or four of them once, which a dictionary would hash twice each.
     static func parseTopLevel(_ bytes: [UInt8]) throws(JSONParseError) -> TopLevel {
-        let result: Result<TopLevel, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+        try parseDocument(bytes) { parser throws(JSONParseError) -> TopLevel in
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") else {
+                return .other(try parser.parseValue(depth: 0))
+            }
+            var members = JSONMembers()
+            try parser.parseObjectMembers(depth: 1) { members.append($0, $1) }
+            return .object(members)
+        }
+    }
+
+    /// One document: whitespace, the value `body` parses, whitespace, and nothing else.
+    private static func parseDocument<Value>(
+        _ bytes: [UInt8], _ body: (inout JSONParser) throws(JSONParseError) -> Value
+    ) throws(JSONParseError) -> Value {
+        let result: Result<Value, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(buffer)
-            do {
+            do throws(JSONParseError) {
                 parser.skipWhitespace()
-                let value: TopLevel
-                if parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") {
-                    value = .object(try parser.parseMembers(depth: 1))
-                } else {
-                    value = .other(try parser.parseValue(depth: 0))
-                }
+                let value = try body(&parser)
                 parser.skipWhitespace()
                 if parser.index < buffer.count {
                     throw parser.failure("unexpected \(parser.describeCurrent()) after the top-level value")
                 }
                 return .success(value)
-            } catch let error as JSONParseError {
-                return .failure(error)
             } catch {
-                return .failure(JSONParseError(offset: 0, reason: "unreadable input"))
+                return .failure(error)
             }
         }
         return try result.get()
@@ -124,44 +115,20 @@ struct JSONParser {
 
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > Self.maxDepth { throw failure("nesting deeper than \(Self.maxDepth) levels") }
-        index += 1  // {
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
-                throw failure("unexpected \(describeCurrent()), expected a string key")
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
-                throw failure("unexpected \(describeCurrent()), expected ':'")
-            }
-            index += 1
-            skipWhitespace()
-            members[key] = try parseValue(depth: depth)
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of input, expected ',' or '}'") }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(members)
-            default: throw failure("unexpected \(describeCurrent()), expected ',' or '}'")
-            }
-        }
+        try parseObjectMembers(depth: depth) { members[$0] = $1 }
+        return .object(members)
     }
 
-    /// An object's members in order (the same grammar and errors as ``parseObject(depth:)``).
-    private mutating func parseMembers(depth: Int) throws(JSONParseError) -> JSONMembers {
+    /// Reads `{ "key": value, … }` from the opening brace, handing each member to `add` in order.
+    private mutating func parseObjectMembers(
+        depth: Int, _ add: (String, JSONValue) -> Void
+    ) throws(JSONParseError) {
         index += 1  // {
-        var members = JSONMembers()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return members
+            return
         }
         while true {
             skipWhitespace()
@@ -175,12 +142,12 @@ struct JSONParser {
             }
             index += 1
             skipWhitespace()
-            members.append(key, try parseValue(depth: depth))
+            add(key, try parseValue(depth: depth))
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end of input, expected ',' or '}'") }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return members
+            case UInt8(ascii: "}"): index += 1; return
             default: throw failure("unexpected \(describeCurrent()), expected ',' or '}'")
             }
         }
