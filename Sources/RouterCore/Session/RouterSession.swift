@@ -125,12 +125,15 @@ public final class RouterSession: Sendable {
         let delivered = state.withLock { state in
             guard let entry = state.inFlight[requestID], entry.runToken == runToken else { return false }
             let type = entry.descriptor.messageType
-            if case .failure(_, _, let outcome) = event {
+            let outcome: OperationMetrics.Outcome? =
+                switch event {
+                case .failure(_, _, let outcome): outcome
+                case .complete: .completed
+                default: nil
+                }
+            if let outcome {
                 finishLocked(&state, requestID: requestID, entry: entry, outcome: outcome, now: now)
                 finished = (type, outcome, now - entry.startedAt)
-            } else if case .complete = event {
-                finishLocked(&state, requestID: requestID, entry: entry, outcome: .completed, now: now)
-                finished = (type, .completed, now - entry.startedAt)
             }
             enqueueLocked(&state, .event(event, id: requestID, descriptor: entry.descriptor), opType: type)
             return true
