@@ -59,9 +59,28 @@ struct JSONWriter {
             return
         }
         if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
-            bytes.append(contentsOf: String(Int64(number)).utf8)
+            writeInteger(Int64(number))
         } else {
             bytes.append(contentsOf: String(describing: number).utf8)
+        }
+    }
+
+    /// Writes the decimal digits of `value` without an intermediate `String`.
+    mutating func writeInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var remaining = value.magnitude
+        guard remaining >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(remaining))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            while remaining > 0 {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
         }
     }
 

@@ -40,30 +40,12 @@ struct ServerMessage: Sendable {
 
     /// The complete JSON text with `seq` (one allocation).
     func encoded(seq: UInt64) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(head.count + tail.count + 27)
-        bytes.append(contentsOf: head)
-        bytes.append(contentsOf: #","seq":"#.utf8)
-        Self.appendDecimal(seq, to: &bytes)
-        bytes.append(contentsOf: tail)
-        return bytes
-    }
-
-    private static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
-        guard value >= 10 else {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var remaining = value
-            var start = 20
-            while remaining > 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
-        }
+        var writer = JSONWriter(reservingCapacity: head.count + tail.count + 27)
+        writer.bytes.append(contentsOf: head)
+        writer.bytes.append(contentsOf: #","seq":"#.utf8)
+        writer.writeInteger(Int64(clamping: seq))
+        writer.bytes.append(contentsOf: tail)
+        return writer.bytes
     }
 
     /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).
