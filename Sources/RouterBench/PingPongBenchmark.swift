@@ -30,8 +30,8 @@ enum PingPongBenchmark {
         let seconds = RouterBench.option("--seconds", in: arguments, default: 10)
         let warmup = RouterBench.option("--warmup", in: arguments, default: 2)
         let serverPID = RouterBench.option("--server-pid", in: arguments, default: 0)
-        let echoPath = string("--echo-path", in: arguments) ?? "/ws/echo"
-        let routerPath = string("--router-path", in: arguments) ?? "/ws/memory"
+        let echoPath = RouterBench.value("--echo-path", in: arguments) ?? "/ws/echo"
+        let routerPath = RouterBench.value("--router-path", in: arguments) ?? "/ws/memory"
         print("ping→pong vs echo: \(connections) connections, window \(window), \(seconds) s (+\(warmup) s warm-up), port \(port)")
         var phases: [(String, Phase)] = []
         for (name, path, skipFirst) in [("echo", echoPath, false), ("router", routerPath, true)] {
@@ -54,11 +54,6 @@ enum PingPongBenchmark {
             summary += String(format: "; server CPU per message ratio (echo/router): %.2f×", perEcho / perRouter)
         }
         print(summary)
-    }
-
-    private static func string(_ name: String, in arguments: [String]) -> String? {
-        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
-        return arguments[index + 1]
     }
 
     struct BenchError: Error, CustomStringConvertible {
@@ -85,10 +80,8 @@ enum PingPongBenchmark {
         private var inbound: [[UInt8]] = []
         private let epoll: Int32
         private let frame: [UInt8]
-        private let window: Int
 
         init(port: Int, path: String, connections: Int, window: Int, skipsWelcome: Bool) throws {
-            self.window = window
             var frame: [UInt8] = []
             Array(#"{"type":"ping"}"#.utf8).withUnsafeBytes {
                 FrameEncoder.encode(opcode: .text, payload: $0, maskingKey: (0x37, 0xfa, 0x21, 0x3d), into: &frame)
@@ -136,8 +129,7 @@ enum PingPongBenchmark {
                     if answers > 0 { try send(count: answers, on: index) }
                 }
             }
-            phase.seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - start).components.seconds)
+            phase.seconds = (ContinuousClock.now - start).inSeconds
             if let before = cpuBefore, let after = PingPongBenchmark.cpuSeconds(pid: serverPID) {
                 phase.serverCPUSeconds = after - before
             }

@@ -26,8 +26,7 @@ enum PluginBenchmarks {
     }
 
     private static func integer(_ flag: String, in arguments: [String]) -> Int? {
-        guard let index = arguments.firstIndex(of: flag), index + 1 < arguments.count else { return nil }
-        return Int(arguments[index + 1])
+        RouterBench.value(flag, in: arguments).flatMap { Int($0) }
     }
 
     // MARK: - context_compress
@@ -119,7 +118,7 @@ enum PluginBenchmarks {
             chunks = target.chunks
         }
         let best = timings.min()!
-        let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        let seconds = best.inSeconds
         print("memory_stream export: \(count) entries in \(chunks) chunks, \(String(format: "%.1f", Double(bytes) / 1e6)) MB of chunk JSON")
         print("memory_stream export: \(format(timings)); best \(String(format: "%.0f", Double(count) / seconds)) entries/s, \(String(format: "%.1f", Double(bytes) / 1e6 / seconds)) MB/s")
     }

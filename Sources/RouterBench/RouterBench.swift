@@ -41,11 +41,19 @@ enum RouterBench {
         }
     }
 
-    /// `--name value` from an argument list.
+    /// `--name value` from an argument list, as an integer.
     static func option(_ name: String, in arguments: [String], default fallback: Int) -> Int {
-        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else {
-            return fallback
-        }
-        return value
+        value(name, in: arguments).flatMap { Int($0) } ?? fallback
     }
+
+    /// The value after `--name` in an argument list, if any.
+    static func value(_ name: String, in arguments: [String]) -> String? {
+        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+        return arguments[index + 1]
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number (for rates).
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

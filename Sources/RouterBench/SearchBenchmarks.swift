@@ -182,7 +182,7 @@ enum SearchBenchmarks {
             }
         }
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         print("\nmemory_index, fsync always, \(settings.indexBatches) batches of \(settings.indexBatchSize) entries (dimension \(settings.dimension)), store in \(settings.directory)")
         report("memory_index batch latency", latencies, extra: nil)
         print(String(format: "  throughput: %.0f entries/s (%d entries in %.2f s), log %d bytes", Double(total) / seconds, total, seconds, store.logSize ?? 0))

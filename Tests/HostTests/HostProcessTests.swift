@@ -29,11 +29,7 @@ struct HostProcess {
         try process.run()
         let stdout = LogCollector(out.fileHandleForReading)
         let stderr = LogCollector(err.fileHandleForReading)
-        let seconds = Double(timeout.components.seconds)
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await waitForExit(process, timeout: timeout)
         stdout.waitUntilClosed(timeout: 5)
         stderr.waitUntilClosed(timeout: 5)
         return (process.terminationStatus, stdout.text, stderr.text)
@@ -75,12 +71,17 @@ struct HostProcess {
 
     /// Waits for exit (killing it after `timeout`) and returns the status and the rest of its log.
     func wait(timeout: TimeInterval = 20) async -> (status: Int32, log: String) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await Self.waitForExit(process, timeout: .milliseconds(Int64(timeout * 1000)))
         log.waitUntilClosed(timeout: 5)
         return (process.terminationStatus, log.text)
+    }
+
+    /// Polls (without blocking a cooperative thread) until `process` exits; kills it after `timeout`.
+    private static func waitForExit(_ process: Process, timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 }
 

@@ -20,6 +20,12 @@ final class SessionInbox: Sendable {
         var finished = false
         /// The consuming task was cancelled: `nextBatch` returns nil from now on.
         var cancelled = false
+
+        /// The waiting consumer, removed (it is resumed once, outside the lock).
+        mutating func takeWaiter() -> UnsafeContinuation<Void, Never>? {
+            defer { waiter = nil }
+            return waiter
+        }
     }
 
     private let state = Locked(State())
@@ -37,9 +43,7 @@ final class SessionInbox: Sendable {
     /// Wakes the consumer if it waits and something is queued.
     func wake() {
         let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
-            guard !state.queued.isEmpty else { return nil }
-            defer { state.waiter = nil }
-            return state.waiter
+            state.queued.isEmpty ? nil : state.takeWaiter()
         }
         waiter?.resume()
     }
@@ -50,8 +54,7 @@ final class SessionInbox: Sendable {
             guard !state.finished else { return nil }
             state.finished = true
             state.queued.append(.closed(code))
-            defer { state.waiter = nil }
-            return state.waiter
+            return state.takeWaiter()
         }
         waiter?.resume()
     }
@@ -76,8 +79,7 @@ final class SessionInbox: Sendable {
             } onCancel: {
                 let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
                     state.cancelled = true
-                    defer { state.waiter = nil }
-                    return state.waiter
+                    return state.takeWaiter()
                 }
                 waiter?.resume()
             }

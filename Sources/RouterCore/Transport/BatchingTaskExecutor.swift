@@ -19,6 +19,13 @@ public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
         var held = false
         var sleeping = false
         var stopped = false
+
+        /// Whether the thread must be signalled: it sleeps, and is now marked awake.
+        mutating func wakeSleeper() -> Bool {
+            guard sleeping else { return false }
+            sleeping = false
+            return true
+        }
     }
 
     private let state = Locked(State())
@@ -36,9 +43,7 @@ public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
         let (signal, forward) = state.withLock { state -> (Bool, Bool) in
             if state.stopped { return (false, true) }
             state.jobs.append(job)
-            guard state.sleeping, !state.held else { return (false, false) }
-            state.sleeping = false
-            return (true, false)
+            return (!state.held && state.wakeSleeper(), false)
         }
         if forward {
             globalConcurrentExecutor.enqueue(ExecutorJob(job))
@@ -56,9 +61,7 @@ public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
     func release() {
         let signal = state.withLock { state -> Bool in
             state.held = false
-            guard state.sleeping, !state.jobs.isEmpty else { return false }
-            state.sleeping = false
-            return true
+            return !state.jobs.isEmpty && state.wakeSleeper()
         }
         if signal { wakeUp.signal() }
     }
@@ -68,9 +71,7 @@ public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
         let signal = state.withLock { state -> Bool in
             state.stopped = true
             state.held = false
-            guard state.sleeping else { return false }
-            state.sleeping = false
-            return true
+            return state.wakeSleeper()
         }
         if signal { wakeUp.signal() }
     }

@@ -113,19 +113,18 @@ public struct FrameDecoder: Sendable {
         let source = UnsafeRawBufferPointer(rebasing: bytes[headerSize..<(headerSize + length)])
         // An empty payload must not go through `unsafeUninitializedCapacity`: with capacity 0 it writes the
         // count of the shared empty-array singleton, a (benign) race that ThreadSanitizer reports.
-        guard length > 0 else {
-            let frame = WebSocketFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, payload: [])
-            return (frame, headerSize)
-        }
-        let payload = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-            let destination = UnsafeMutableRawBufferPointer(buffer)
-            if let maskingKey {
-                WebSocketMasking.apply(key: maskingKey, from: source, to: destination)
-            } else {
-                destination.copyMemory(from: source)
+        let payload: [UInt8] =
+            length == 0
+            ? []
+            : [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+                let destination = UnsafeMutableRawBufferPointer(buffer)
+                if let maskingKey {
+                    WebSocketMasking.apply(key: maskingKey, from: source, to: destination)
+                } else {
+                    destination.copyMemory(from: source)
+                }
+                initialized = length
             }
-            initialized = length
-        }
         let frame = WebSocketFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, payload: payload)
         return (frame, headerSize + length)
     }
