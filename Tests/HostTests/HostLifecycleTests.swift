@@ -14,6 +14,12 @@ struct HostLifecycleTests {
 
     static func script(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
 
+    /// The Python example plugin's config entry.
+    static let textStats: [String: any Sendable] = [
+        "name": "text-stats", "command": ["python3", script("examples/text_stats_plugin.py")],
+        "messageTypes": ["text_stats"],
+    ]
+
     /// Writes a config file (port 0, the search plugin, plus `plugins`) and returns its path.
     static func writeConfig(plugins: [[String: Any]], graceMs: Int = 10_000) throws -> URL {
         let config: [String: Any] = [
@@ -27,11 +33,7 @@ struct HostLifecycleTests {
     }
 
     @Test func sigtermLetsAnInFlightOperationFinishThenClosesWith1001AndExits0() async throws {
-        let textStats: [String: Any] = [
-            "name": "text-stats", "command": ["python3", Self.script("examples/text_stats_plugin.py")],
-            "messageTypes": ["text_stats"],
-        ]
-        let config = try Self.writeConfig(plugins: [textStats])
+        let config = try Self.writeConfig(plugins: [Self.textStats])
         defer { try? FileManager.default.removeItem(at: config) }
         let (host, port) = try await HostProcess.start(["--config", config.path])
         defer { host.signal(SIGKILL) }
@@ -81,11 +83,7 @@ struct HostLifecycleTests {
     }
 
     @Test func aSecondSignalDuringTheGracePeriodExitsAtOnce() async throws {
-        let textStats: [String: Any] = [
-            "name": "text-stats", "command": ["python3", Self.script("examples/text_stats_plugin.py")],
-            "messageTypes": ["text_stats"],
-        ]
-        let config = try Self.writeConfig(plugins: [textStats], graceMs: 60_000)
+        let config = try Self.writeConfig(plugins: [Self.textStats], graceMs: 60_000)
         defer { try? FileManager.default.removeItem(at: config) }
         let (host, port) = try await HostProcess.start(["--config", config.path])
         defer { host.signal(SIGKILL) }
