@@ -83,6 +83,7 @@ enum RouterHost {
         logger.info("listening on http://\(host):\(server.port)/ (WebSocket ws://\(host):\(server.port)\(configuration.server.path))")
         logger.info("operations: \(operations.isEmpty ? "none" : operations)")
         if let echo = configuration.server.echoPath { logger.info("echo endpoint ws://\(host):\(server.port)\(echo)") }
+        for warning in configuration.exposureWarnings() { logger.warning("\(warning)") }
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await server.run() }

@@ -43,6 +43,12 @@ struct RouterConfigurationTests {
         (#"{"heartbeat": []}"#, ["heartbeat: expected object, found array"]),
         (#"{"compression": {"level": 12}}"#, ["compression.level: must be between 0 and 9"]),
         (#"{"limits": {"writeLowWaterBytes": 10, "writeHighWaterBytes": 5}}"#, ["limits.writeLowWaterBytes: must be < limits.writeHighWaterBytes (5)"]),
+        (#"{"limits": {"maxFrameBytes": 1099511627776, "maxMessageBytes": 1099511627776}}"#, [
+            "limits.maxFrameBytes: must be between 125 and 1073741824", "limits.maxMessageBytes: must be between 1 and 1073741824",
+        ]),
+        (#"{"limits": {"maxConnectionsPerAddress": -1, "maxReadBytesPerIteration": 10}}"#, [
+            "limits.maxConnectionsPerAddress: must be >= 0", "limits.maxReadBytesPerIteration: must be between 4096 and 67108864",
+        ]),
         (#"{"memory": {"fsync": "sometimes"}}"#, [#"memory.fsync: must be one of "always", "interval", "never", found "sometimes""#]),
         (#"{"logging": {"level": "verbose"}}"#, [#"logging.level: must be one of "trace", "debug", "info", "notice", "warning", "error", found "verbose""#]),
         (#"{"auth": {"token": ""}}"#, ["auth.token: must not be empty (omit it to disable authentication)"]),
