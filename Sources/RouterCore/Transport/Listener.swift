@@ -1,3 +1,4 @@
+import CLinuxShims
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -126,6 +126,31 @@ struct RouterConfigurationTests {
         }
     }
 
+    @Test func newLimitsMapOntoTheTransport() throws {
+        let json = #"{"limits": {"maxConnectionsPerAddress": 7, "maxReadBytesPerIteration": 65536}}"#
+        let transport = try RouterConfiguration.load(json: Data(json.utf8), knownPlugins: known).get().transportConfiguration()
+        #expect(transport.maxConnectionsPerAddress == 7)
+        #expect(transport.maxReadBytesPerIteration == 65536)
+        let defaults = RouterConfiguration().transportConfiguration()
+        #expect(defaults.maxConnectionsPerAddress == 256)
+        #expect(defaults.maxReadBytesPerIteration == 1 << 20)
+    }
+
+    @Test func exposingSettingsAreWarnedAbout() throws {
+        #expect(RouterConfiguration().exposureWarnings().isEmpty)
+        let open = try RouterConfiguration.load(
+            json: Data(#"{"server": {"host": "0.0.0.0", "allowedOrigins": ["*"]}}"#.utf8), knownPlugins: known
+        ).get()
+        let warnings = open.exposureWarnings()
+        #expect(warnings.count == 2)
+        #expect(warnings.first?.hasPrefix(#"server.allowedOrigins contains "*""#) == true)
+        #expect(warnings.last?.hasPrefix("listening on 0.0.0.0 without auth.token") == true)
+        let withToken = try RouterConfiguration.load(
+            json: Data(#"{"server": {"host": "0.0.0.0"}, "auth": {"token": "t"}}"#.utf8), knownPlugins: known
+        ).get()
+        #expect(withToken.exposureWarnings().isEmpty)
+    }
+
     @Test func theConfigurationMapsOntoTransportAndRouterSettings() throws {
         let json = #"{"server": {"port": 1234, "echoPath": "/ws/echo", "allowedOrigins": ["http://a"]}, "heartbeat": {"intervalMs": 1000, "timeoutMs": 500}, "auth": {"token": "t"}, "compression": {"thresholdBytes": 2048}, "limits": {"maxInFlightPerConnection": 4}}"#
         let configuration = try RouterConfiguration.load(json: Data(json.utf8), knownPlugins: known).get()
