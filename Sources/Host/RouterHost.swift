@@ -72,6 +72,7 @@ enum RouterHost {
             server = try RouterServer.start(
                 router: router, path: configuration.server.path, transport: transport,
                 settings: configuration.routerSettings(), services: services, logger: logger,
+                metricsToken: configuration.metricsToken,
                 httpResponder: { head in staticFiles?.respond(to: head) })
         } catch {
             await externalPlugins.stop()

@@ -347,3 +347,27 @@ struct BackpressureEdgeTests {
         }
     }
 }
+
+@Suite("Abuse: /metrics behind the token")
+struct MetricsProtectionTests {
+    @Test func metricsRequireTheTokenWhenProtected() async throws {
+        var configuration = TransportConfiguration()
+        configuration.port = 0
+        configuration.eventLoops = 1
+        configuration.handshakePolicy.bearerToken = "s3cret"
+        let server = try RouterServer.start(router: RouterBuilder().build(), transport: configuration, metricsToken: "s3cret")
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let anonymous = try RawPeer(port: server.port)
+        try anonymous.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(anonymous.readToEnd().text.hasPrefix("HTTP/1.1 401"))
+        let wrong = try RawPeer(port: server.port)
+        try wrong.send("GET /metrics?token=nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(wrong.readToEnd().text.hasPrefix("HTTP/1.1 401"))
+        let scraper = try RawPeer(port: server.port)
+        try scraper.send("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n\r\n")
+        #expect(scraper.readToEnd().text.hasPrefix("HTTP/1.1 200"))
+        let health = try RawPeer(port: server.port)
+        try health.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(health.readToEnd().text.hasPrefix("HTTP/1.1 200"), "/healthz stays open")
+    }
+}

@@ -70,8 +70,9 @@ enum ConfigurationSchema {
             configuration.resume.bufferBytes = reader.int(resume, "bufferBytes", at: "resume", default: 8 << 20, range: nonNegative)
         }
 
-        if let auth = reader.object(root["auth"], at: "auth", known: ["token"]) {
+        if let auth = reader.object(root["auth"], at: "auth", known: ["token", "protectMetrics"]) {
             configuration.auth.token = reader.string(auth, "token", at: "auth")
+            configuration.auth.protectMetrics = reader.bool(auth, "protectMetrics", at: "auth", default: true)
             if configuration.auth.token?.isEmpty == true { reader.report("auth.token", "must not be empty (omit it to disable authentication)") }
         }
 

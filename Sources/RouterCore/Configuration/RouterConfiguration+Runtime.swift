@@ -26,6 +26,9 @@ extension RouterConfiguration {
         return transport
     }
 
+    /// The token `GET /metrics` requires: `auth.token` when `auth.protectMetrics` is on.
+    public var metricsToken: String? { auth.protectMetrics ? auth.token : nil }
+
     /// The router settings this configuration asks for.
     public func routerSettings() -> RouterSettings {
         var settings = RouterSettings()

@@ -60,6 +60,8 @@ public struct RouterConfiguration: Sendable, Equatable {
     public struct Auth: Sendable, Equatable {
         /// Bearer token required to open a WebSocket; nil disables authentication.
         public var token: String?
+        /// With a token, `GET /metrics` requires it too (operation names and counts are not public).
+        public var protectMetrics = true
     }
 
     public struct Memory: Sendable, Equatable {

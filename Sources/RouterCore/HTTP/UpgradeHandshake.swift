@@ -163,6 +163,12 @@ public enum UpgradeHandshake {
         return normalized(allowed) == normalized(presented)
     }
 
+    /// Whether `head` presents `expected` as its bearer token (`Authorization: Bearer …` or `?token=…`).
+    static func presentsToken(_ head: HTTPRequestHead, _ expected: String) -> Bool {
+        guard let presented = bearerToken(in: head) else { return false }
+        return constantTimeEquals(presented, expected)
+    }
+
     private static func bearerToken(in head: HTTPRequestHead) -> String? {
         if let authorization = head.header("authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)

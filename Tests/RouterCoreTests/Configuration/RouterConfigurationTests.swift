@@ -151,6 +151,16 @@ struct RouterConfigurationTests {
         #expect(withToken.exposureWarnings().isEmpty)
     }
 
+    @Test func metricsAreProtectedByTheTokenUnlessTurnedOff() throws {
+        #expect(RouterConfiguration().metricsToken == nil)
+        let protected = try RouterConfiguration.load(json: Data(#"{"auth": {"token": "t"}}"#.utf8), knownPlugins: known).get()
+        #expect(protected.metricsToken == "t")
+        let open = try RouterConfiguration.load(
+            json: Data(#"{"auth": {"token": "t", "protectMetrics": false}}"#.utf8), knownPlugins: known
+        ).get()
+        #expect(open.metricsToken == nil)
+    }
+
     @Test func theConfigurationMapsOntoTransportAndRouterSettings() throws {
         let json = #"{"server": {"port": 1234, "echoPath": "/ws/echo", "allowedOrigins": ["http://a"]}, "heartbeat": {"intervalMs": 1000, "timeoutMs": 500}, "auth": {"token": "t"}, "compression": {"thresholdBytes": 2048}, "limits": {"maxInFlightPerConnection": 4}}"#
         let configuration = try RouterConfiguration.load(json: Data(json.utf8), knownPlugins: known).get()
