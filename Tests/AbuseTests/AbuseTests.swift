@@ -293,7 +293,36 @@ struct AbuseTests {
     }
 }
 
+extension AbuseTests {
+    @Test func totalConnectionsAreCappedWith503AndSlotsComeBack() async throws {
+        try await withAbuseServer({ $0.maxConnections = 2 }) { server in
+            let first = try RawPeer(port: server.port)
+            #expect(try first.upgrade().hasPrefix("HTTP/1.1 101"))
+            let second = try RawPeer(port: server.port, source: "127.0.0.2")
+            #expect(try second.upgrade().hasPrefix("HTTP/1.1 101"))
+            let third = try RawPeer(port: server.port, source: "127.0.0.3")
+            #expect(third.readToEnd().text.hasPrefix("HTTP/1.1 503"), "over the total, from a fresh address")
+            // The first leaves with a close handshake; its slot is free once the server has closed it.
+            try first.send(clientFrame(.close, [0x03, 0xE8]))
+            _ = first.readToEnd()
+            shutdown(first.fd, Int32(SHUT_WR))
+            try await server.waitForAccepted(atMost: 1)
+            let fourth = try RawPeer(port: server.port, source: "127.0.0.3")
+            #expect(try fourth.upgrade().hasPrefix("HTTP/1.1 101"))
+        }
+    }
+}
+
 extension WebSocketServer {
+    /// Waits until the server holds at most `count` connections (each check yields), or throws after `timeout`.
+    func waitForAccepted(atMost count: Int, timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while acceptedConnections > count {
+            guard ContinuousClock.now < deadline else { throw AbuseFailure("server still holds \(acceptedConnections) connections") }
+            await Task.yield()
+        }
+    }
+
     /// Waits until the server's connections have buffered `bytes` of unparsed input (each check is a
     /// round trip through every loop), or throws after `timeout`.
     func waitForInbound(bytes: Int, timeout: Duration = .seconds(10)) async throws -> TransportStatistics {
