@@ -70,7 +70,7 @@ public final class WebSocketServer: Sendable {
     public var acceptedConnections: Int { context.acceptedConnections.load(ordering: .relaxed) }
 
     /// What the connections hold in memory right now, summed over every loop (each loop answers between
-    /// two iterations). For tests and diagnostics.
+    /// two iterations). For tests and diagnostics, while the server runs (a stopped loop never answers).
     package func statistics() async -> TransportStatistics {
         var total = TransportStatistics()
         for loop in loops {
