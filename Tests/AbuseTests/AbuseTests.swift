@@ -313,6 +313,47 @@ extension AbuseTests {
     }
 }
 
+extension AbuseTests {
+    @Test func slowlorisConnectionsGet408WhileABystanderIsServed() async throws {
+        try await withAbuseServer({ $0.handshakeTimeout = .milliseconds(500) }) { server in
+            let bystander = try Bystander(port: server.port)
+            var slow: [RawPeer] = []
+            for _ in 0..<100 {
+                let peer = try RawPeer(port: server.port)
+                try peer.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")  // and never the blank line
+                slow.append(peer)
+            }
+            try await bystander.roundTrips(5)
+            for peer in slow {
+                let answer = peer.readToEnd().text
+                #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer.prefix(40))")
+            }
+            try await bystander.roundTrips(1)
+        }
+    }
+
+    @Test func deflateBombClosesWith1009WhileABystanderIsServed() async throws {
+        try await withAbuseServer({ $0.maxMessageBytes = 1 << 20; $0.maxFrameBytes = 1 << 20 }) { server in
+            let bystander = try Bystander(port: server.port)
+            var options = WebSocketClient.Options()
+            options.offerDeflate = true
+            let bomber = try WebSocketClient.connect(port: server.port, path: "/ws/echo", options: options)
+            #expect(bomber.usesDeflate)
+            // 16 MiB of zeros deflate to about 16 KiB: one small frame, far over the 1 MiB message limit.
+            try bomber.send(binary: [UInt8](repeating: 0, count: 16 << 20))
+            try await bystander.roundTrips(3)
+            var event = try await bomber.next(timeout: .seconds(15))
+            while case .ping = event { event = try await bomber.next(timeout: .seconds(15)) }
+            guard case .close(let code, _) = event else {
+                Issue.record("expected a close frame, got \(String(describing: event))")
+                return
+            }
+            #expect(code == 1009)
+            try await bystander.roundTrips(1)
+        }
+    }
+}
+
 extension WebSocketServer {
     /// Waits until the server holds at most `count` connections (each check yields), or throws after `timeout`.
     func waitForAccepted(atMost count: Int, timeout: Duration = .seconds(10)) async throws {
