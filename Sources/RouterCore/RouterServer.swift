@@ -84,10 +84,12 @@ public final class RouterServer: Sendable {
         await service.run()
     }
 
-    /// Graceful shutdown (DESIGN §6): stop accepting, let in-flight operations finish for up to
-    /// `grace`, then close every connection with 1001 and stop the event loops.
+    /// Graceful shutdown (DESIGN §6): stop accepting connections and requests (a new request gets
+    /// `overloaded`), let in-flight operations finish for up to `grace`, then close every connection
+    /// with 1001 and stop the event loops.
     public func shutdown(grace: Duration, closeTimeout: Duration = .seconds(2)) async {
         transport.stopAccepting()
+        service.refuseNewRequests()
         let deadline = ContinuousClock.now + grace
         while service.inFlightTotal > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))

@@ -214,3 +214,38 @@ struct ResumeRefusalTests {
         }
     }
 }
+
+@Suite("Graceful shutdown over real sockets")
+struct GracefulShutdownTests {
+    @Test func duringTheGracePeriodNewRequestsAreRefusedAndRunningOnesFinish() async throws {
+        let release = Release()
+        let router = try heldRouter(release)
+        var transport = TransportConfiguration()
+        transport.host = "127.0.0.1"
+        transport.port = 0
+        transport.eventLoops = 1
+        let server = try RouterServer.start(router: router, transport: transport)
+        let runner = Task { await server.run() }
+        let client = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
+        _ = try await client.nextJSON()
+        try client.send(text: #"{"type":"held","id":"running"}"#)
+        #expect(await eventually { server.service.inFlightTotal == 1 })
+        let shutdown = Task { await server.shutdown(grace: .seconds(30)) }
+        // The shutdown has begun once new connections are refused; then a new request is refused too.
+        #expect(await eventually { (try? WebSocketClient.connect(port: server.port, path: "/ws/memory")) == nil })
+        try client.send(text: #"{"type":"held","id":"late"}"#)
+        var late: JSONValue?
+        while late == nil {
+            let message = try await client.nextJSON()
+            if message["id"] == "late" { late = message }
+        }
+        #expect(late?["type"] == "error")
+        #expect(late?["code"] == "overloaded")
+        #expect(late?["message"] == "the server is shutting down and takes no new requests")
+        release.open()
+        let finished = try await client.collect(until: "held_complete")
+        #expect(finished.last?["id"] == "running")
+        await shutdown.value
+        await runner.value
+    }
+}

@@ -3,22 +3,30 @@
 final class InFlightLimiter: Sendable {
     private struct State {
         var count = 0
+        var refusing = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
+
+    /// Why ``tryAcquire()`` refused.
+    enum Refusal { case full, shuttingDown }
 
     let limit: Int
     private let state = Locked(State())
 
     init(limit: Int) { self.limit = limit }
 
-    /// Takes a slot if one is free.
-    func tryAcquire() -> Bool {
+    /// Takes a slot if one is free; nil when taken, else why not.
+    func tryAcquire() -> Refusal? {
         state.withLock { state in
-            guard state.count < limit else { return false }
+            if state.refusing { return .shuttingDown }
+            guard state.count < limit else { return .full }
             state.count += 1
-            return true
+            return nil
         }
     }
+
+    /// Every later ``tryAcquire()`` is refused (the server is shutting down).
+    func refuseNew() { state.withLock { $0.refusing = true } }
 
     func release() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in

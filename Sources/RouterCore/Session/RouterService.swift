@@ -48,6 +48,9 @@ public final class RouterService: WebSocketService {
     /// Requests in flight across all sessions.
     public var inFlightTotal: Int { limiter.current }
 
+    /// From now on new requests get `overloaded` (the server is shutting down); running ones go on.
+    public func refuseNewRequests() { limiter.refuseNew() }
+
     public func connectionOpened(_ connection: any OutboundMessageSink, request: UpgradeRequest) -> any WebSocketReceiver {
         let attachment = RouterSession.attachment(sink: connection, request: request, settings: settings)
         let session = RouterSession(

@@ -509,8 +509,12 @@ public final class RouterSession: Sendable {
                     ErrorCode.overloaded,
                     "too many requests in flight on this connection (limit \(settings.maxInFlightPerConnection))")
             }
-            guard limiter.tryAcquire() else {
+            switch limiter.tryAcquire() {
+            case nil: break
+            case .full?:
                 return refuse(ErrorCode.overloaded, "too many requests in flight on the server (limit \(limiter.limit))")
+            case .shuttingDown?:
+                return refuse(ErrorCode.overloaded, "the server is shutting down and takes no new requests")
             }
             let runToken = state.nextRunToken
             state.nextRunToken += 1
