@@ -2,6 +2,8 @@ import Synchronization
 
 /// The steps of a compaction at which a test may simulate a crash (``LogCompaction/faultHook``).
 enum CompactionStep: String, Sendable, CaseIterable {
+    /// The live records are in the temp file (not synced); writers are not blocked (no lock is held).
+    case liveRecordsWritten
     /// The temp file holds every record and is synced; the log is untouched.
     case beforeRename
     /// The temp file was renamed over the log; the directory is not synced yet, the store still writes to the

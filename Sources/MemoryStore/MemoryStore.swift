@@ -427,10 +427,11 @@ public final class MemoryStore: Sendable {
         // Phase 2 (no lock): live entries, then what writers appended meanwhile.
         let live = snapshot.liveEntries
         try compaction.write(live.lazy.map { LogRecord.upsert($0) })
+        let hook = compactionFaultHook.withLock { $0 }
+        try hook?(.liveRecordsWritten)
         var rounds = 0
         while try compaction.catchUp() > 256 << 10, rounds < 4 { rounds += 1 }
         // Phase 3 (writer lock): the last appends, rename, directory fsync.
-        let hook = compactionFaultHook.withLock { $0 }
         let pauseStarted = clock.now
         let after = try writer.withLock { writer throws(MemoryStoreError) -> Int in
             try checkOpen(writer)
