@@ -269,21 +269,14 @@ public final class MemoryStore: Sendable {
     }
 
     /// Rewrites the log with only the live entries (see ``LogCompaction``: temp file, fsync, atomic rename,
-    /// directory fsync), then rebuilds the index densely. Writers are blocked only for the final step; readers
-    /// never. Waits for a background compaction that is running. For an in-memory store, only the index is
-    /// rebuilt.
+    /// directory fsync) — what the background compaction does, run now on the caller's thread. Writers are
+    /// blocked only for the final step; readers never. Waits for a background compaction that is running.
+    /// A no-op for an in-memory store (the index compacts itself as it goes).
     /// - Throws: ``MemoryStoreError`` `.newerFormat` while the log holds records of a newer build, `.closed`,
     ///   `.io`, `.failed`.
     @discardableResult
     public func compact() throws(MemoryStoreError) -> CompactionReport {
-        let report = try performCompaction()
-        try writer.withLock { writer throws(MemoryStoreError) in
-            try checkOpen(writer)
-            let current = state.withLock { $0.index }
-            let live = current.liveEntries
-            install(IndexState.build(live, dimension: writer.dimension, tokenizer: tokenizer), entries: live)
-        }
-        return report
+        try performCompaction()
     }
 
     /// Calls `observer` (on the compaction's thread) when a background compaction starts, completes or fails.
