@@ -21,6 +21,15 @@ import Synchronization
 /// ``FsyncPolicy``; an entry becomes visible to readers only once durable. A batch is validated as a whole
 /// (nothing is written if any entry is invalid); after a crash an unacknowledged batch may survive as a
 /// prefix of whole records.
+///
+/// **Recovery.** Opening never deletes what it cannot prove torn (see ``AppendOnlyLog``): damage other than
+/// a torn last record throws `.corrupt` and changes nothing; ``repair(directory:)`` salvages.
+///
+/// **Compaction.** The store knows how many bytes of its log are dead (superseded or deleted records). When
+/// the ``CompactionPolicy`` says so, a background thread rewrites the log (``LogCompaction``): the live
+/// entries as of a snapshot, then the records appended meanwhile, then — holding the writer lock only for
+/// that — the last appends, fsync, rename and directory fsync. ``onCompaction(_:)`` and
+/// ``compactionStatistics`` report it.
 public final class MemoryStore: Sendable {
     /// The log's file name inside the store directory.
     public static let logFileName = "memories.log"
