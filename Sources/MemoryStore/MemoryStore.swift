@@ -431,8 +431,14 @@ public final class MemoryStore: Sendable {
         try compaction.write(live.lazy.map { LogRecord.upsert($0) })
         let hook = compactionFaultHook.withLock { $0 }
         try hook?(.liveRecordsWritten)
+        // Each round copies what was appended during the previous one (the first round's fsync of the whole
+        // temp file is the long one), until little is left for the final, blocking step.
+        try compaction.catchUp()
         var rounds = 0
-        while try compaction.catchUp() > 256 << 10, rounds < 4 { rounds += 1 }
+        while let log, log.size - compaction.copiedUpTo > 64 << 10, rounds < 8 {
+            try compaction.catchUp()
+            rounds += 1
+        }
         // Phase 3 (writer lock): the last appends, rename, directory fsync.
         let pauseStarted = clock.now
         let after = try writer.withLock { writer throws(MemoryStoreError) -> Int in
