@@ -38,6 +38,8 @@ public struct CompactionReport: Sendable, Equatable {
     public var bytesAfter: Int
     /// Bytes appended by writers while the compaction ran, copied into the new log.
     public var bytesCopiedFromTail = 0
+    /// The part of them copied in the final step, while writers waited.
+    public var bytesCopiedDuringPause = 0
     /// Wall time of the whole compaction.
     public var duration: Duration = .zero
     /// How long writers were blocked (the final copy, fsync, rename and directory fsync). Readers never are.

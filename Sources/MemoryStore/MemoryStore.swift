@@ -440,6 +440,7 @@ public final class MemoryStore: Sendable {
             rounds += 1
         }
         // Phase 3 (writer lock): the last appends, rename, directory fsync.
+        let copiedBeforePause = compaction.copiedUpTo
         let pauseStarted = clock.now
         let after = try writer.withLock { writer throws(MemoryStoreError) -> Int in
             try checkOpen(writer)
@@ -449,6 +450,7 @@ public final class MemoryStore: Sendable {
         report.pause = pauseStarted.duration(to: clock.now)
         report.duration = started.duration(to: clock.now)
         report.bytesCopiedFromTail = compaction.copiedUpTo - before
+        report.bytesCopiedDuringPause = compaction.copiedUpTo - copiedBeforePause
         return report
     }
 

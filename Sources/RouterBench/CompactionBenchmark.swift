@@ -42,7 +42,7 @@ enum CompactionBenchmark {
         print("log before: \(megabytes(statistics.logBytes)), dead \(megabytes(statistics.deadBytes)) (\(percent(statistics.deadBytes, of: statistics.logBytes)))")
 
         let stop = Mutex(false)
-        let slowestWrite = Mutex(Duration.zero)
+        let writeLatencies = Mutex<[Duration]>([])
         let slowestSearch = Mutex(Duration.zero)
         let writes = Mutex(0)
         let searches = Mutex(0)
@@ -57,7 +57,7 @@ enum CompactionBenchmark {
                     let started = clock.now
                     do { try store.upsert(batch) } catch { return }
                     let took = started.duration(to: clock.now)
-                    slowestWrite.withLock { $0 = max($0, took) }
+                    writeLatencies.withLock { $0.append(took) }
                     writes.withLock { $0 += 10 }
                     n += 1
                 }
@@ -75,9 +75,12 @@ enum CompactionBenchmark {
         let compaction = try store.compact()
         stop.withLock { $0 = true }
         group.wait()
-        print("compaction: \(format(compaction.duration)), writers paused \(format(compaction.pause)) (final copy of \(compaction.bytesCopiedFromTail) tail bytes, fsync, rename, directory fsync)")
+        print("compaction: \(format(compaction.duration)), writers paused \(format(compaction.pause)) (waiting for the writer lock, the last \(compaction.bytesCopiedDuringPause) bytes copied, fsync, rename, directory fsync); \(compaction.bytesCopiedFromTail) bytes appended meanwhile were copied in all")
         print("log: \(megabytes(compaction.bytesBefore)) → \(megabytes(compaction.bytesAfter)), \(compaction.entries) entries")
-        print("during it: \(writes.withLock { $0 }) entries written (fsync always, batches of 10), slowest write \(format(slowestWrite.withLock { $0 })); \(searches.withLock { $0 }) searches, slowest \(format(slowestSearch.withLock { $0 }))")
+        let latencies = writeLatencies.withLock { $0 }.sorted()
+        let p50 = latencies.isEmpty ? .zero : latencies[latencies.count / 2]
+        let p99 = latencies.isEmpty ? .zero : latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+        print("during it: \(writes.withLock { $0 }) entries written (fsync always, batches of 10): write p50 \(format(p50)), p99 \(format(p99)), slowest \(format(latencies.last ?? .zero)); \(searches.withLock { $0 }) searches, slowest \(format(slowestSearch.withLock { $0 }))")
         try store.close()
         opened = clock.now
         let (_, after) = try MemoryStore.open(directory: directory, fsync: .always, compaction: .disabled)
