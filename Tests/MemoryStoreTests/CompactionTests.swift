@@ -33,7 +33,9 @@ final class AcknowledgementCounter: @unchecked Sendable {
     }
 }
 
-@Suite("Compaction")
+/// Serialized: the crash cases block their thread (the compaction waits for the writer threads), and only
+/// one should hold a cooperative thread at a time on a 2-core machine.
+@Suite("Compaction", .serialized)
 struct CompactionTests {
     struct Crash: Sendable, CustomTestStringConvertible {
         var step: CompactionStep
