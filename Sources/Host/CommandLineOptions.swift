@@ -4,6 +4,8 @@ struct CommandLineOptions: Equatable {
     var port: Int?
     var dataDirectory: String?
     var checkConfig = false
+    /// `router-host repair --data DIR` (or `--repair`): salvage a damaged memory log, then exit.
+    var repair = false
     var help = false
 
     /// A one-line usage error (exit code 2).
@@ -11,11 +13,15 @@ struct CommandLineOptions: Equatable {
         let description: String
     }
 
-    static let optionNames = ["--config", "--port", "--data", "--check-config", "--help"]
+    static let optionNames = ["--config", "--port", "--data", "--check-config", "--repair", "--help"]
 
     static func parse(_ arguments: [String]) throws(Error) -> CommandLineOptions {
         var options = CommandLineOptions()
         var index = 0
+        if arguments.first == "repair" {
+            options.repair = true
+            index = 1
+        }
         func value(for name: String, inline: String?) throws(Error) -> String {
             if let inline { return inline }
             index += 1
@@ -40,6 +46,8 @@ struct CommandLineOptions: Equatable {
                 options.dataDirectory = try value(for: name, inline: inline)
             case "--check-config":
                 options.checkConfig = true
+            case "--repair":
+                options.repair = true
             case "-h", "--help":
                 options.help = true
             default:
@@ -57,6 +65,7 @@ struct CommandLineOptions: Equatable {
         router-host: the Memory Router server (WebSocket memory operations, dashboard, metrics)
 
         usage: router-host [--config FILE] [--port N] [--data DIR] [--check-config] [--help]
+               router-host repair --data DIR      (or --repair; DIR may come from --config's memory.dataDirectory)
 
           --config FILE    JSON configuration (every key documented in CONFIG.md; examples in config/).
                            Without it: the embedded default (all built-in plugins, sample memories,
@@ -64,11 +73,17 @@ struct CommandLineOptions: Equatable {
           --port N         listen on port N (0 = any free port), overriding server.port
           --data DIR       keep memories durably in DIR, overriding memory.dataDirectory
           --check-config   validate the configuration, print every problem, and exit (0 = valid)
+          repair, --repair salvage a damaged memory log in the data directory and exit: the log is first
+                           copied to memories.log.corrupt-<UTC time> (never deleted), then every record with
+                           a valid checksum is kept; prints what was kept and lost. The host must not be
+                           running. A host refuses to start on a damaged log (other than a torn last record)
+                           and says to run this.
           -h, --help       show this help
 
         Endpoints: ws://HOST:PORT/ws/memory (router), GET / (dashboard), GET /healthz, GET /metrics.
         Signals: SIGINT/SIGTERM stop gracefully (in-flight operations get shutdown.graceMs); a second signal exits at once.
-        Exit codes: 0 success, 1 runtime failure (e.g. port in use), 2 invalid command line or configuration.
+        Exit codes: 0 success, 1 runtime failure (e.g. port in use, a damaged memory log), 2 invalid command line
+        or configuration.
         """
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MemoryStore
 import RouterCore
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,7 @@ enum RouterHost {
             print("configuration is valid")
             exit(0)
         }
+        if options.repair { exit(repair(configuration)) }
         do {
             try await serve(configuration, catalog: catalog)
         } catch {
@@ -49,9 +51,26 @@ enum RouterHost {
         return RouterConfiguration.load(file: path, knownPlugins: knownPlugins)
     }
 
+    /// `router-host repair`: salvages the data directory's log; returns the exit status.
+    static func repair(_ configuration: RouterConfiguration) -> Int32 {
+        guard let directory = configuration.memory.dataDirectory else {
+            writeStderr("router-host: repair needs the data directory: --data DIR (or memory.dataDirectory in --config)\n")
+            return 2
+        }
+        do {
+            let report = try MemoryStore.repair(directory: directory)
+            print(report.description)
+            return 0
+        } catch {
+            writeStderr("router-host: repair of \(directory) failed: \(error.message)\n")
+            return 1
+        }
+    }
+
     static func serve(_ configuration: RouterConfiguration, catalog: PluginCatalog) async throws {
         let logger = HostLogging.logger(configuration.logging)
-        let (services, _) = try await HostServices.make(configuration, logger: logger)
+        let metrics = OperationMetrics()
+        let (services, store) = try await HostServices.make(configuration, logger: logger, metrics: metrics)
         let builder = RouterBuilder()
         try catalog.register(configuration.plugins, into: builder)
         // External process plugins: started and described before the router is built; stopped after shutdown.
@@ -71,11 +90,12 @@ enum RouterHost {
         do {
             server = try RouterServer.start(
                 router: router, path: configuration.server.path, transport: transport,
-                settings: configuration.routerSettings(), services: services, logger: logger,
+                settings: configuration.routerSettings(), services: services, metrics: metrics, logger: logger,
                 metricsToken: configuration.metricsToken,
                 httpResponder: { head in staticFiles?.respond(to: head) })
         } catch {
             await externalPlugins.stop()
+            HostServices.close(store, logger: logger)
             throw error
         }
         transport.port = server.port
@@ -95,6 +115,8 @@ enum RouterHost {
                     received += 1
                     guard received == 1 else {
                         logger.warning("received signal \(signal) again: exiting now")
+                        // The store's writer lock lets a write in progress finish; then it syncs and closes.
+                        HostServices.close(store, logger: logger)
                         exit(1)
                     }
                     logger.notice("received signal \(signal): stopping (grace \(configuration.shutdown.graceMs) ms; send it again to exit now)")
@@ -108,6 +130,8 @@ enum RouterHost {
             await group.waitForAll()
         }
         await externalPlugins.stop()
+        // After the router stopped: every in-flight operation has ended (or was cancelled at the grace period).
+        HostServices.close(store, logger: logger)
     }
 
     static func writeStderr(_ text: String) {

@@ -4,7 +4,7 @@ import Synchronization
 
 /// A durable append-only file of checksummed records (upserts and deletes of memory entries).
 ///
-/// File layout: an 8-byte header `"MEMLOG"` + version (UInt16 LE, currently 1), then records:
+/// File layout: an 8-byte header `"MEMLOG"` + format version (UInt16 LE, currently 1), then records:
 ///
 /// ```
 /// length: UInt32 LE   payload byte count, 1 … 64 MiB
@@ -14,32 +14,41 @@ import Synchronization
 ///
 /// The checksum covers the length too, so a corrupted length cannot silently re-frame the rest of the file.
 ///
-/// **Recovery.** ``open(path:fsync:replay:)`` scans from the start and stops at the first record that is
-/// torn (the file ends inside it), has an implausible length, fails its checksum or does not decode. It
-/// truncates the file at that record's offset, fsyncs, and reports it in ``OpenReport/truncation`` (e.g.
-/// `record 1203 at offset 88412: checksum mismatch`). Everything before it is replayed; nothing after it is
-/// (a record after a corrupt one may be intact, but replaying it would apply writes out of order).
+/// **Recovery deletes nothing it cannot prove torn.** ``open(path:fsync:replay:)`` replays every record in
+/// file order. The only damage it repairs by itself is a *torn tail*: the file ends inside its last record
+/// and no valid record starts anywhere after that record's offset (a crash during an append). That record is
+/// cut off and reported in ``OpenReport/truncation`` with the byte count. Any other damage — a checksum
+/// mismatch, an implausible length, a known record that does not decode, or an "incomplete" record with valid
+/// records after it (a corrupted length) — throws ``MemoryStoreError/Code/corrupt`` with a ``LogDamage``
+/// (file, offset, record number, how many valid records follow) and leaves the file untouched;
+/// ``LogRepair`` salvages such a log. Records of a kind added by a newer build are kept and skipped
+/// (``OpenReport/newerRecordsSkipped``); a header with a newer format version is refused
+/// (``MemoryStoreError/Code/newerFormat``).
 ///
 /// **Appends.** A batch of records is written with one `write(2)` and synced per ``FsyncPolicy``. A crash can
-/// leave a prefix of an unacknowledged batch on disk (whole records only, after recovery); an acknowledged
-/// batch is always complete. If a write or fsync fails, the log truncates back to its last good size and, if
-/// that is impossible or the failure was an fsync, refuses all further writes (``MemoryStoreError/Code/failed``).
+/// leave a prefix of an unacknowledged batch on disk (whole records plus a torn one); an acknowledged batch is
+/// always complete. If a write or fsync fails, the log truncates back to its last good size and, if that is
+/// impossible or the failure was an fsync, refuses all further writes (``MemoryStoreError/Code/failed``).
 ///
-/// **Compaction.** ``rewrite(_:)`` writes the given records to `<path>.compact`, fsyncs it, renames it over
-/// the log atomically and fsyncs the directory: a crash leaves either the old or the new log, and a leftover
-/// `.compact` file is deleted on the next open.
+/// **Compaction** (``LogCompaction``) writes the live records to `<path>.compact`, copies the records appended
+/// meanwhile, fsyncs, renames it over the log and fsyncs the directory: a crash at any step leaves either the
+/// old or the new log, each holding every acknowledged record. A leftover `.compact` file is deleted on the
+/// next open, after the lock is taken.
 ///
-/// One process at a time: the file is `flock`ed while open (``MemoryStoreError/Code/locked``).
+/// One process at a time: the file is `flock`ed while open (``MemoryStoreError/Code/locked``); the lock is
+/// verified to be on the file currently at `path` (a compaction may have renamed a new one in).
 /// Thread-safe: all state is behind a `Mutex`; callers serialize appends with compaction themselves if they
-/// need an order across the two (``MemoryStore`` does).
+/// need an order across the two (``MemoryStore`` does). All file I/O goes through a ``LogFileSystem``.
+
 public final class AppendOnlyLog: Sendable {
-    static let magic: [UInt8] = Array("MEMLOG".utf8) + [1, 0]
+    static let formatVersion: UInt16 = 1
+    static let magic: [UInt8] = Array("MEMLOG".utf8) + [UInt8(formatVersion & 0xFF), UInt8(formatVersion >> 8)]
     static let headerSize = 8
-    static let recordHeaderSize = 8
+    static let recordHeaderSize = LogFrame.headerSize
     /// Largest accepted payload; anything larger in a record header is treated as corruption.
     public static let maxPayloadBytes = 64 << 20
 
-    private struct State {
+    struct State {
         var fd: Int32
         var size: Int
         var dirty = false
@@ -52,48 +61,60 @@ public final class AppendOnlyLog: Sendable {
     public let path: String
     /// The fsync policy for appends.
     public let fsyncPolicy: FsyncPolicy
-    private let state: Mutex<State>
+    let fileSystem: any LogFileSystem
+    let state: Mutex<State>
 
-    private init(path: String, fd: Int32, size: Int, fsyncPolicy: FsyncPolicy) {
+    private init(path: String, fd: Int32, size: Int, fsyncPolicy: FsyncPolicy, fileSystem: any LogFileSystem) {
         self.path = path
         self.fsyncPolicy = fsyncPolicy
-        self.state = Mutex(State(fd: fd, size: size, lastSync: .now))
+        self.fileSystem = fileSystem
+        self.state = Mutex(State(fd: fd, size: size, lastSync: fileSystem.now()))
     }
 
     deinit {
         state.withLock { state in
             if state.fd >= 0 {
-                if state.dirty { _ = Glibc.fsync(state.fd) }
-                Glibc.close(state.fd)
+                if state.dirty && state.failure == nil { try? fileSystem.fsync(state.fd, path: path) }
+                fileSystem.close(state.fd)
                 state.fd = -1
             }
         }
     }
 
-    /// Opens (or creates) the log at `path`, replays every good record through `replay` in file order, and
-    /// truncates a torn or corrupt tail (reported, never silent).
+    /// Opens (or creates) the log at `path`, replays every record through `replay` in file order, and
+    /// truncates a torn tail (reported, never silent). See the type's documentation for what counts as torn.
     ///
-    /// - Throws: ``MemoryStoreError`` `.notAStoreFile` if the file has a foreign header (it is left untouched),
-    ///   `.locked` if another store has it open, `.io` on system-call failures, or whatever `replay` throws
-    ///   (the file is then closed, unmodified except for a truncated tail).
+    /// - Throws: ``MemoryStoreError``: `.corrupt` (with ``MemoryStoreError/damage``) for damage other than a
+    ///   torn tail, `.newerFormat` for a log written by a newer build, `.notAStoreFile` for a foreign header,
+    ///   `.locked` if another store has it open, `.io` on system-call failures, or whatever `replay` throws.
+    ///   In every case the file is left as it was.
     public static func open(
         path: String, fsync policy: FsyncPolicy = .always, replay: (LogRecord) throws -> Void
     ) throws -> (AppendOnlyLog, OpenReport) {
+        try open(path: path, fsync: policy, fileSystem: POSIXFileSystem()) { record, _ in try replay(record) }
+    }
+
+    /// ``open(path:fsync:replay:)`` on any file system; `replay` also gets each record's size in the file.
+    static func open(
+        path: String, fsync policy: FsyncPolicy, fileSystem fs: any LogFileSystem,
+        replay: (LogRecord, Int) throws -> Void
+    ) throws -> (AppendOnlyLog, OpenReport) {
         let directory = Self.directory(of: path)
-        try FileIO.unlinkIfPresent(path + ".compact")
-        let fd = try FileIO.open(path, O_RDWR | O_CREAT | O_APPEND)
+        let existed = fs.fileExists(path)
+        let fd = try fs.openLocked(path, create: true)
         var handedOver = false
-        defer { if !handedOver { Glibc.close(fd) } }
-        try FileIO.lockExclusive(fd, path: path)
+        defer { if !handedOver { fs.close(fd) } }
+        // Only now, holding the lock, is a `.compact` file known to be stale (no compaction can be running).
+        try fs.unlinkIfPresent(path + ".compact")
 
         var report = OpenReport(
-            path: path, recordsLoaded: 0, entriesLoaded: 0, bytesTruncated: 0, truncation: nil, created: false)
-        let fileSize = try FileIO.size(fd, path: path)
-        var scanner = Scanner(fd: fd, path: path)
-        let headerBytes = try scanner.take(upTo: headerSize)
-        var goodSize: Int
+            path: path, recordsLoaded: 0, entriesLoaded: 0, bytesTruncated: 0, truncation: nil, created: !existed)
+        let fileSize = try fs.size(fd, path: path)
+        var reader = LogReader(fileSystem: fs, handle: fd, path: path, fileSize: fileSize)
+        let headerBytes = try reader.bytes(at: 0, count: headerSize)
+        var goodSize = headerSize
         if headerBytes.count < headerSize {
-            // Empty, or a header torn while the log was being created.
+            // Empty, or a header torn while the log was being created (no record can exist yet).
             guard headerBytes.elementsEqual(magic.prefix(headerBytes.count)) else {
                 throw MemoryStoreError(.notAStoreFile, "\(path) is not a memory log (\(fileSize) bytes, bad header)")
             }
@@ -101,93 +122,100 @@ public final class AppendOnlyLog: Sendable {
                 report.truncation = .init(
                     recordIndex: 0, offset: 0, problem: "truncated header (\(fileSize) of \(headerSize) bytes)")
                 report.bytesTruncated = fileSize
-                try FileIO.truncate(fd, to: 0, path: path)
+                try fs.truncate(fd, to: 0, path: path)
             }
-            try FileIO.writeAll(fd, magic, path: path)
-            try FileIO.fsync(fd, path: path)
-            try FileIO.fsyncDirectory(directory)
-            report.created = true
-            goodSize = headerSize
+            try fs.append(fd, magic, path: path)
+            try fs.fsync(fd, path: path)
+            try fs.fsyncDirectory(directory)
         } else {
-            guard headerBytes.elementsEqual(magic) else {
-                if headerBytes.prefix(6).elementsEqual(magic.prefix(6)) {
-                    throw MemoryStoreError(
-                        .notAStoreFile, "\(path): unsupported log version \(headerBytes[6]) (this build reads 1)")
-                }
-                throw MemoryStoreError(.notAStoreFile, "\(path) is not a memory log (bad magic)")
-            }
-            goodSize = headerSize
+            try checkHeader(headerBytes, path: path, fileSize: fileSize)
             var index = 0
-            scan: while true {
-                let header = try scanner.take(upTo: recordHeaderSize)
-                if header.isEmpty { break scan }
-                let problem: String?
-                if header.count < recordHeaderSize {
-                    problem = "truncated record header (\(header.count) of \(recordHeaderSize) bytes)"
-                } else {
-                    let length = header.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-                    let stored = header.withUnsafeBytes {
-                        UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            while goodSize < fileSize {
+                switch try LogFrame.inspect(at: goodSize, &reader) {
+                case .valid(let frame, let end):
+                    switch LogRecord.read(frame.dropFirst(LogFrame.headerSize)) {
+                    case .record(let record):
+                        try replay(record, end - goodSize)
+                    case .newerKind:
+                        report.newerRecordsSkipped += 1
+                    case .undecodable(let message):
+                        throw try damage(
+                            at: goodSize, index: index, problem: "undecodable record: \(message)", &reader, path: path)
                     }
-                    if length == 0 || length > maxPayloadBytes {
-                        problem = "implausible payload length \(length)"
-                    } else {
-                        let payload = try scanner.take(upTo: length)
-                        if payload.count < length {
-                            problem = "truncated payload (needs \(length) bytes, \(payload.count) available)"
-                        } else {
-                            let crc = payload.withUnsafeBytes { payloadBytes in
-                                header.withUnsafeBytes { CRC32.update(CRC32.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<4])), payloadBytes) }
-                            }
-                            if crc != stored {
-                                problem = "checksum mismatch"
-                            } else {
-                                do {
-                                    let record = try payload.withUnsafeBytes { bytes throws(BinaryCoding.DecodeError) in
-                                        try LogRecord.decode(bytes)
-                                    }
-                                    try replay(record)
-                                    problem = nil
-                                } catch let error as BinaryCoding.DecodeError {
-                                    problem = "undecodable payload: \(error.message)"
-                                }
-                            }
-                        }
+                    goodSize = end
+                    index += 1
+                case .incomplete(let problem):
+                    guard try LogSalvageWalk.countValidRecords(from: goodSize + 1, &reader) == 0 else {
+                        throw try damage(at: goodSize, index: index, problem: problem, &reader, path: path)
                     }
-                }
-                if let problem {
+                    // A torn tail: the file ends inside its last record and nothing valid follows.
                     report.truncation = .init(recordIndex: index, offset: goodSize, problem: problem)
                     report.bytesTruncated = fileSize - goodSize
-                    try FileIO.truncate(fd, to: goodSize, path: path)
-                    try FileIO.fsync(fd, path: path)
-                    break scan
+                    try fs.truncate(fd, to: goodSize, path: path)
+                    try fs.fsync(fd, path: path)
+                    report.recordsLoaded = index - report.newerRecordsSkipped
+                    handedOver = true
+                    return (AppendOnlyLog(path: path, fd: fd, size: goodSize, fsyncPolicy: policy, fileSystem: fs), report)
+                case .damaged(let problem):
+                    throw try damage(at: goodSize, index: index, problem: problem, &reader, path: path)
                 }
-                goodSize += recordHeaderSize + header.withUnsafeBytes {
-                    Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)))
-                }
-                index += 1
             }
-            report.recordsLoaded = index
+            report.recordsLoaded = index - report.newerRecordsSkipped
         }
         handedOver = true
-        return (AppendOnlyLog(path: path, fd: fd, size: goodSize, fsyncPolicy: policy), report)
+        return (AppendOnlyLog(path: path, fd: fd, size: goodSize, fsyncPolicy: policy, fileSystem: fs), report)
+    }
+
+    /// Refuses a foreign header or a newer format version.
+    static func checkHeader(_ header: ArraySlice<UInt8>, path: String, fileSize: Int) throws(MemoryStoreError) {
+        guard !header.elementsEqual(magic) else { return }
+        if header.prefix(6).elementsEqual(magic.prefix(6)) {
+            let version = UInt16(header[header.startIndex + 6]) | UInt16(header[header.startIndex + 7]) << 8
+            if version > formatVersion {
+                throw MemoryStoreError(
+                    .newerFormat,
+                    "\(path) was written by a newer build (log format version \(version); this build reads version "
+                        + "\(formatVersion)). Run a build that supports it; the file was not changed.")
+            }
+            throw MemoryStoreError(
+                .notAStoreFile, "\(path): unknown log format version \(version) (this build reads \(formatVersion))")
+        }
+        throw MemoryStoreError(
+            .notAStoreFile,
+            "\(path) is not a memory log (bad header, \(fileSize) bytes); the file was not changed. If it is a "
+                + "damaged memory log, repair salvages its records (router-host repair --data DIR)")
+    }
+
+    private static func damage(
+        at offset: Int, index: Int, problem: String, _ reader: inout LogReader, path: String
+    ) throws(MemoryStoreError) -> MemoryStoreError {
+        let following = try LogSalvageWalk.countValidRecords(from: offset + 1, &reader)
+        let damage = LogDamage(
+            path: path, recordIndex: index, offset: offset, problem: problem, validRecordsAfter: following)
+        return MemoryStoreError(
+            .corrupt,
+            "\(damage). The log is damaged (not a torn tail): nothing was changed. Repair it to keep every intact "
+                + "record (router-host repair --data DIR copies the log aside first)",
+            damage: damage)
     }
 
     /// Current file size in bytes (header included).
     public var size: Int { state.withLock { $0.size } }
 
     /// Appends `records` with one write and syncs them per ``fsyncPolicy`` before returning.
-    public func append(_ records: [LogRecord]) throws(MemoryStoreError) {
-        guard !records.isEmpty else { return }
-        let bytes = try Self.frame(records)
+    /// - Returns: each record's size in the file, in order.
+    @discardableResult
+    public func append(_ records: [LogRecord]) throws(MemoryStoreError) -> [Int] {
+        guard !records.isEmpty else { return [] }
+        let (bytes, sizes) = try Self.frameWithSizes(records)
         let scheduleAfter: Duration? = try state.withLock { state throws(MemoryStoreError) -> Duration? in
             try Self.checkUsable(state, path: path)
             do throws(MemoryStoreError) {
-                try FileIO.writeAll(state.fd, bytes, path: path)
+                try fileSystem.append(state.fd, bytes, path: path)
             } catch {
                 // Cut a partial write off, so that later appends do not follow garbage.
                 do throws(MemoryStoreError) {
-                    try FileIO.truncate(state.fd, to: state.size, path: path)
+                    try fileSystem.truncate(state.fd, to: state.size, path: path)
                 } catch {
                     state.failure = "a failed write could not be rolled back: \(error.message)"
                 }
@@ -202,7 +230,7 @@ public final class AppendOnlyLog: Sendable {
             case .never:
                 return nil
             case .interval(let period):
-                let elapsed = state.lastSync.duration(to: .now)
+                let elapsed = state.lastSync.duration(to: fileSystem.now())
                 if elapsed >= period {
                     try syncLocked(&state)
                     return nil
@@ -213,6 +241,7 @@ public final class AppendOnlyLog: Sendable {
             }
         }
         if let scheduleAfter { scheduleSync(after: scheduleAfter) }
+        return sizes
     }
 
     /// Forces every appended record to stable storage now.
@@ -223,65 +252,13 @@ public final class AppendOnlyLog: Sendable {
         }
     }
 
-    /// Replaces the log's content with `records` atomically (compaction): temp file, fsync, rename, directory
-    /// fsync. Returns the new size. The lock moves to the new file before the rename.
-    @discardableResult
-    public func rewrite(_ records: some Sequence<LogRecord>) throws(MemoryStoreError) -> Int {
-        try state.withLock { state throws(MemoryStoreError) -> Int in
-            try Self.checkUsable(state, path: path)
-            let temporary = path + ".compact"
-            try FileIO.unlinkIfPresent(temporary)
-            let fd = try FileIO.open(temporary, O_RDWR | O_CREAT | O_APPEND | O_TRUNC)
-            var keep = false
-            defer {
-                if !keep {
-                    Glibc.close(fd)
-                    _ = Glibc.unlink(temporary)
-                }
-            }
-            try FileIO.lockExclusive(fd, path: temporary)
-            var buffer = Self.magic
-            var size = 0
-            var pending: [LogRecord] = []
-            func flush() throws(MemoryStoreError) {
-                if !pending.isEmpty {
-                    buffer += try Self.frame(pending)
-                    pending.removeAll(keepingCapacity: true)
-                }
-                try FileIO.writeAll(fd, buffer, path: temporary)
-                size += buffer.count
-                buffer.removeAll(keepingCapacity: true)
-            }
-            for record in records {
-                pending.append(record)
-                if pending.count == 4096 { try flush() }
-            }
-            try flush()
-            try FileIO.fsync(fd, path: temporary)
-            try FileIO.rename(temporary, path)
-            keep = true
-            Glibc.close(state.fd)
-            state.fd = fd
-            state.size = size
-            state.dirty = false
-            state.lastSync = .now
-            do throws(MemoryStoreError) {
-                try FileIO.fsyncDirectory(Self.directory(of: path))
-            } catch {
-                state.failure = "the directory could not be synced after compaction: \(error.message)"
-                throw error
-            }
-            return size
-        }
-    }
-
     /// Syncs pending appends and closes the file; later calls throw ``MemoryStoreError/Code/closed``.
     /// Closing twice is a no-op.
     public func close() throws(MemoryStoreError) {
         try state.withLock { state throws(MemoryStoreError) in
             guard state.fd >= 0 else { return }
             defer {
-                Glibc.close(state.fd)
+                fileSystem.close(state.fd)
                 state.fd = -1
             }
             if state.dirty && state.failure == nil { try syncLocked(&state) }
@@ -290,27 +267,26 @@ public final class AppendOnlyLog: Sendable {
 
     // MARK: - Internals
 
-    private static func checkUsable(_ state: State, path: String) throws(MemoryStoreError) {
+    static func checkUsable(_ state: State, path: String) throws(MemoryStoreError) {
         guard state.fd >= 0 else { throw MemoryStoreError(.closed, "\(path) is closed") }
         if let failure = state.failure { throw MemoryStoreError(.failed, "\(path): \(failure); reopen the store") }
     }
 
-    private func syncLocked(_ state: inout State) throws(MemoryStoreError) {
+    func syncLocked(_ state: inout State) throws(MemoryStoreError) {
         guard state.dirty else { return }
         do {
-            try FileIO.fsync(state.fd, path: path)
+            try fileSystem.fsync(state.fd, path: path)
         } catch {
             // After a failed fsync the kernel may have dropped the dirty pages: retrying would lie.
             state.failure = "fsync failed: \(error.message)"
             throw error
         }
         state.dirty = false
-        state.lastSync = .now
+        state.lastSync = fileSystem.now()
     }
 
     private func scheduleSync(after delay: Duration) {
-        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(max(0, Int(nanoseconds)))) { [weak self] in
+        fileSystem.schedule(after: delay) { [weak self] in
             guard let self else { return }
             self.state.withLock { state in
                 state.syncScheduled = false
@@ -322,7 +298,14 @@ public final class AppendOnlyLog: Sendable {
 
     /// Frames records: `length, crc(length ‖ payload), payload` each.
     static func frame(_ records: [LogRecord]) throws(MemoryStoreError) -> [UInt8] {
+        try frameWithSizes(records).bytes
+    }
+
+    /// Frames records and returns each one's framed size.
+    static func frameWithSizes(_ records: [LogRecord]) throws(MemoryStoreError) -> (bytes: [UInt8], sizes: [Int]) {
         var out: [UInt8] = []
+        var sizes: [Int] = []
+        sizes.reserveCapacity(records.count)
         var payload: [UInt8] = []
         for record in records {
             payload.removeAll(keepingCapacity: true)
@@ -337,67 +320,13 @@ public final class AppendOnlyLog: Sendable {
             out += lengthBytes
             BinaryCoding.appendUInt32(crc, to: &out)
             out += payload
+            sizes.append(recordHeaderSize + payload.count)
         }
-        return out
+        return (out, sizes)
     }
 
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    /// Buffered sequential reader used by the open-time scan (reads of at least 1 MiB).
-    private struct Scanner {
-        let fd: Int32
-        let path: String
-        var buffer: [UInt8] = []
-        /// Next unread byte in `buffer`.
-        var start = 0
-        /// End of the bytes read into `buffer`.
-        var filled = 0
-        var atEnd = false
-
-        init(fd: Int32, path: String) {
-            self.fd = fd
-            self.path = path
-        }
-
-        /// Returns the next `count` bytes, or fewer at end of file.
-        mutating func take(upTo count: Int) throws(MemoryStoreError) -> ArraySlice<UInt8> {
-            if filled - start < count && !atEnd { try refill(atLeast: count) }
-            let end = min(filled, start + count)
-            defer { start = end }
-            return buffer[start..<end]
-        }
-
-        /// Moves the unread bytes into a fresh buffer and reads until it is full or the file ends.
-        private mutating func refill(atLeast count: Int) throws(MemoryStoreError) {
-            let remaining = filled - start
-            var fresh = [UInt8](repeating: 0, count: max(1 << 20, count))
-            let fd = self.fd
-            let path = self.path
-            let old = buffer
-            let oldStart = start
-            let result = fresh.withUnsafeMutableBytes { target in
-                Result { () throws(MemoryStoreError) -> (Int, Bool) in
-                    old.withUnsafeBytes { source in
-                        if remaining > 0 {
-                            target.baseAddress!.copyMemory(from: source.baseAddress! + oldStart, byteCount: remaining)
-                        }
-                    }
-                    var total = remaining
-                    while total < target.count {
-                        let read = try FileIO.read(
-                            fd, into: UnsafeMutableRawBufferPointer(rebasing: target[total...]), path: path)
-                        if read == 0 { return (total, true) }
-                        total += read
-                    }
-                    return (total, false)
-                }
-            }
-            (filled, atEnd) = try result.get()
-            buffer = fresh
-            start = 0
-        }
     }
 }

@@ -45,6 +45,17 @@ enum FileIO {
         }
     }
 
+    /// Reads up to `buffer.count` bytes at `offset` (`pread`); returns the number read (0 at end of file).
+    static func read(_ fd: Int32, at offset: Int, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(
+        MemoryStoreError
+    ) -> Int {
+        while true {
+            let count = Glibc.pread(fd, buffer.baseAddress!, buffer.count, off_t(offset))
+            if count >= 0 { return count }
+            if errno != EINTR { throw error("pread", path) }
+        }
+    }
+
     static func fsync(_ fd: Int32, path: String) throws(MemoryStoreError) {
         while Glibc.fsync(fd) != 0 {
             if errno != EINTR { throw error("fsync", path) }

@@ -15,11 +15,14 @@ public struct FsyncPolicy: Sendable, Hashable, CustomStringConvertible {
     public static let always = FsyncPolicy(kind: .always)
 
     /// At most one `fsync` per `period`: an append syncs if the last sync is older than `period`, otherwise
-    /// a sync is scheduled for when the period ends. A crash of the machine (not of the process: the data is
-    /// in the page cache) can lose up to `period` of acknowledged writes.
+    /// a sync is scheduled for when the period ends. Every write acknowledged more than `period` before a power
+    /// cut is on disk; a power cut can lose the writes of the last `period` (a crash of the process alone loses
+    /// none: the data is in the page cache).
     public static func interval(_ period: Duration) -> FsyncPolicy { FsyncPolicy(kind: .interval(period)) }
 
-    /// Never `fsync` appends (compaction still syncs): for tests, benchmarks and disposable data.
+    /// Never `fsync` appends: acknowledged writes reach the disk when the kernel writes them back, or when the
+    /// store is closed (``MemoryStore/close()`` syncs) or compacted. A power cut can lose any of them; a crash
+    /// of the process alone loses none. For tests, benchmarks and disposable data.
     public static let never = FsyncPolicy(kind: .never)
 
     public var description: String {
@@ -32,7 +35,7 @@ public struct FsyncPolicy: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What ``AppendOnlyLog/open(path:fsync:replay:)`` found: how much it loaded and whether (and why) it cut a
-/// torn or corrupt tail off the file. Recovery is never silent: check ``truncation``.
+/// torn tail off the file. Recovery is never silent: check ``truncation`` and ``newerRecordsSkipped``.
 public struct OpenReport: Sendable, Equatable, CustomStringConvertible {
     /// Where and why the log was truncated.
     public struct Truncation: Sendable, Equatable {
@@ -55,19 +58,25 @@ public struct OpenReport: Sendable, Equatable, CustomStringConvertible {
     public var entriesLoaded: Int
     /// Bytes cut off the end of the file (0 when the log was clean).
     public var bytesTruncated: Int
-    /// Set when the log had a torn or corrupt tail.
+    /// Set when the log had a torn tail (the only damage repaired on open).
     public var truncation: Truncation?
-    /// True when the file did not exist (or was empty) and was created.
+    /// True when no log file existed and one was created (a store that never held data).
     public var created: Bool
+    /// Records of a kind added by a newer build: kept in the file, skipped (see ``LogRecord``). Compaction is
+    /// disabled while the log holds any, since it cannot rewrite them.
+    public var newerRecordsSkipped = 0
 
-    /// True when nothing was truncated.
-    public var isClean: Bool { truncation == nil }
+    /// True when nothing was truncated or skipped.
+    public var isClean: Bool { truncation == nil && newerRecordsSkipped == 0 }
 
     public var description: String {
         var text = "\(path): \(recordsLoaded) records, \(entriesLoaded) entries"
         if created { text += ", new log" }
         if let truncation {
-            text += "; truncated \(bytesTruncated) bytes at \(truncation.reason)"
+            text += "; torn tail: truncated \(bytesTruncated) bytes at \(truncation.reason)"
+        }
+        if newerRecordsSkipped > 0 {
+            text += "; skipped \(newerRecordsSkipped) record\(newerRecordsSkipped == 1 ? "" : "s") written by a newer build (kept in the file)"
         }
         return text
     }

@@ -14,6 +14,11 @@ import Foundation
 ///
 /// The payload must be consumed exactly; trailing bytes are an error. Framing and checksums are the log's
 /// (see ``AppendOnlyLog``).
+///
+/// **Forward compatibility.** The first byte is the record's kind. A newer build that adds a record type gives
+/// it a new kind; this build keeps such records in the log and skips them with a warning
+/// (``OpenReport/newerRecordsSkipped``). A change that older builds must not read at all bumps the log
+/// header's format version instead, which they refuse.
 public enum LogRecord: Sendable, Equatable {
     /// Add or replace the entry with this id.
     case upsert(MemoryEntry)
@@ -44,6 +49,33 @@ public enum LogRecord: Sendable, Equatable {
         case .delete(let id):
             buffer.append(Self.deleteKind)
             BinaryCoding.appendString(id, to: &buffer)
+        }
+    }
+
+    /// The highest record kind this build knows. A payload whose kind byte is higher was written by a newer
+    /// build (a record type added since): it is kept in the log and skipped, never treated as damage.
+    static let newestKnownKind: UInt8 = deleteKind
+
+    /// How this build reads a payload whose checksum is valid.
+    enum Reading {
+        /// A record of a kind this build knows.
+        case record(LogRecord)
+        /// A record of a kind added by a newer build: keep it, skip it.
+        case newerKind(UInt8)
+        /// A known kind that does not decode (a bug in the writer, never a torn write: the checksum matched).
+        case undecodable(String)
+    }
+
+    /// Classifies one checksummed payload (see ``Reading``).
+    static func read(_ payload: ArraySlice<UInt8>) -> Reading {
+        guard let kind = payload.first else { return .undecodable("empty payload") }
+        if kind > newestKnownKind { return .newerKind(kind) }
+        let result = payload.withUnsafeBytes { bytes in
+            Result { () throws(BinaryCoding.DecodeError) -> LogRecord in try decode(bytes) }
+        }
+        switch result {
+        case .success(let record): return .record(record)
+        case .failure(let error): return .undecodable(error.message)
         }
     }
 

@@ -12,6 +12,8 @@ enum RouterBench {
           search [--sizes 100000,1000000] [--iterations 100] [--dimension 384] [--index-batches 50] [--index-batch-size 100]
                                                    memory_search latency p50/p99 and memory_index throughput
           plugins                                  context_compress on 200k tokens, memory_stream export throughput
+          compaction [--entries 1000000] [--dimension 0] [--writers 1]
+                                                   memory log compaction under concurrent writes and searches
           ping --port P [--connections 50] [--window 8] [--seconds 10] [--server-pid PID]
                                                    app-level ping→pong through a running router vs its raw echo endpoint
         The transport (echo) benchmark uses ../shared/tools/bench: see scripts/bench.sh and BENCHMARKS.md.
@@ -30,6 +32,7 @@ enum RouterBench {
             case "search": try await SearchBenchmarks.run(arguments: rest)
             case "plugins": try await PluginBenchmarks.run(arguments: rest)
             case "ping": try PingPongBenchmark.run(arguments: rest)
+            case "compaction": try CompactionBenchmark.run(arguments: rest)
             default:
                 print("unknown benchmark '\(name)'\n\(usage)")
                 exit(2)

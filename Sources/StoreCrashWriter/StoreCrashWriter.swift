@@ -4,7 +4,8 @@ import MemoryStore
 
 /// Child process for the MemoryStore crash test: `StoreCrashWriter <dir>`.
 ///
-/// Opens the store in `<dir>` with ``FsyncPolicy/always`` and upserts entries forever in batches of 1–4,
+/// Opens the store in `<dir>` with ``FsyncPolicy/always`` and upserts entries in batches of 1–4 until its parent
+/// process is gone (so a test killed by a timeout leaves no writer behind),
 /// printing each id on its own line to stdout (one unbuffered `write(2)` per batch) only after `upsert`
 /// returned, i.e. once the entry is acknowledged as durable. The test SIGKILLs it at a random moment and
 /// checks that every printed id survived intact.
@@ -22,9 +23,11 @@ enum StoreCrashWriter {
         do {
             let (store, _) = try MemoryStore.open(directory: arguments[1], dimension: 8, fsync: .always)
             let pid = getpid()
+            let parent = getppid()
             var counter = 0
             var seed = UInt64(UInt32(bitPattern: pid)) | 1
-            while true {
+            // Exit when the test that started us is gone (killed by a timeout): never write forever as an orphan.
+            while getppid() == parent {
                 seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 let batchSize = Int(seed >> 62) + 1
                 var batch: [MemoryEntry] = []
@@ -35,6 +38,7 @@ enum StoreCrashWriter {
                 try store.upsert(batch)
                 writeAll(1, batch.map { $0.id + "\n" }.joined())
             }
+            exit(0)
         } catch {
             writeAll(2, "StoreCrashWriter: \(error)\n")
             exit(1)

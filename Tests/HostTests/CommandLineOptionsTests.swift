@@ -15,6 +15,14 @@ struct CommandLineOptionsTests {
         #expect(try CommandLineOptions.parse(["--help"]).help)
     }
 
+    @Test func repairIsASubcommandOrAFlag() throws {
+        let subcommand = try CommandLineOptions.parse(["repair", "--data", "/tmp/d"])
+        #expect(subcommand.repair && subcommand.dataDirectory == "/tmp/d")
+        #expect(try CommandLineOptions.parse(["--data=/tmp/d", "--repair"]).repair)
+        #expect(try !CommandLineOptions.parse(["--data", "/tmp/d"]).repair)
+        #expect(throws: CommandLineOptions.Error.self) { try CommandLineOptions.parse(["--data", "/tmp/d", "repair"]) }
+    }
+
     @Test(arguments: [
         (["--prot", "9000"], "unknown option '--prot' (did you mean '--port'?)"),
         (["--verbose"], "unknown option '--verbose' (see --help)"),

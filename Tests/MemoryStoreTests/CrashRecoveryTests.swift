@@ -21,7 +21,10 @@ struct CrashRecoveryTests {
         return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    /// Proves torn-tail recovery and acknowledgement order, not durability (a killed process leaves its writes in
+    /// the page cache): `PowerCutTests` proves fsync. The time limit only guards against a hang: the full suite
+    /// on the shared 2-core machine took it past one minute.
+    @Test(.timeLimit(.minutes(3)))
     func everyAcknowledgedWriteSurvivesSIGKILL() async throws {
         let executable = try Self.crashWriterURL()
         try await withTemporaryDirectory { directory in

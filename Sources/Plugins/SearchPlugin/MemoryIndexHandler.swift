@@ -15,6 +15,9 @@ import MemoryStore
 /// `since`) and defaults to now; `embedding` must have the store's dimension (or, on a store without
 /// embeddings yet, the batch's first embedding's).
 ///
+/// `index_complete` is `{"indexed": N, "storage": "disk" | "memory", "durable": Bool}`: `storage` says whether
+/// the store is in memory only (no data directory), `durable` whether the entries were fsynced before the answer.
+///
 /// The batch is written as one ``MemoryStore/upsert(_:)-(_:[MemoryEntry])`` (one fsync under the default
 /// policy) on a Dispatch thread, so the blocking write never occupies a cooperative-pool thread; the
 /// response `{"indexed": N}` (`index_complete`) is sent only after it returned, i.e. after the entries are
@@ -50,6 +53,12 @@ public struct MemoryIndexHandler: OperationHandler {
     public struct Response: Encodable, Sendable, Equatable {
         /// Entries written (the batch's size, duplicates included).
         public var indexed: Int
+        /// `"disk"` (a data directory) or `"memory"` (no data directory: nothing survives the host's exit).
+        public var storage: String
+        /// True when the entries were on stable storage (fsynced) before this answer: a store on disk with the
+        /// `always` fsync policy. False in memory, and under `interval` / `never` (then they reach the disk
+        /// within the interval, or at the next sync / close).
+        public var durable: Bool
     }
 
     public static let messageType = "memory_index"
@@ -91,7 +100,9 @@ public struct MemoryIndexHandler: OperationHandler {
             throw IndexWriteFailure()
         }
         context.progress("writing", 1)
-        return Response(indexed: entries.count)
+        return Response(
+            indexed: entries.count, storage: store.directory == nil ? "memory" : "disk",
+            durable: store.fsyncPolicy == .always)
     }
 
     /// Checks one entry and converts it; `dimension` is fixed by the first embedding if still unknown.

@@ -80,13 +80,21 @@ enum ConfigurationSchema {
             if configuration.auth.token?.isEmpty == true { reader.report("auth.token", "must not be empty (omit it to disable authentication)") }
         }
 
-        let memoryKeys = ["dataDirectory", "fsync", "fsyncIntervalMs", "embeddingDimension", "loadSamples"]
+        let memoryKeys = [
+            "dataDirectory", "fsync", "fsyncIntervalMs", "embeddingDimension", "loadSamples", "compaction",
+            "compactionDeadPercent", "compactionMinBytes",
+        ]
         if let memory = reader.object(root["memory"], at: "memory", known: memoryKeys) {
             configuration.memory.dataDirectory = reader.string(memory, "dataDirectory", at: "memory")
             configuration.memory.fsync = reader.choice(memory, "fsync", at: "memory", default: "always", allowed: ["always", "interval", "never"])
             configuration.memory.fsyncIntervalMs = reader.int(memory, "fsyncIntervalMs", at: "memory", default: 1000, range: positive)
             configuration.memory.embeddingDimension = reader.optionalInt(memory, "embeddingDimension", at: "memory", range: 1...65536)
             configuration.memory.loadSamples = reader.bool(memory, "loadSamples", at: "memory", default: true)
+            configuration.memory.compaction = reader.bool(memory, "compaction", at: "memory", default: true)
+            configuration.memory.compactionDeadPercent = reader.int(
+                memory, "compactionDeadPercent", at: "memory", default: 50, range: 1...100)
+            configuration.memory.compactionMinBytes = reader.int(
+                memory, "compactionMinBytes", at: "memory", default: 1 << 20, range: 0...Int.max)
         }
 
         if let logging = reader.object(root["logging"], at: "logging", known: ["level", "format"]) {

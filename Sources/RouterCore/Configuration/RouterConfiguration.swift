@@ -73,8 +73,15 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var fsync = "always"
         public var fsyncIntervalMs = 1000
         public var embeddingDimension: Int?
-        /// Load the bundled sample memories into an empty store.
+        /// Load the bundled sample memories into a store that never held data (never into a data directory
+        /// that already has a log).
         public var loadSamples = true
+        /// Compact the log in the background when enough of it is dead.
+        public var compaction = true
+        /// Percentage of the log (1–100) that superseded and deleted records must reach to start a compaction.
+        public var compactionDeadPercent = 50
+        /// Logs smaller than this (bytes) are never compacted automatically.
+        public var compactionMinBytes = 1 << 20
     }
 
     public struct Logging: Sendable, Equatable {

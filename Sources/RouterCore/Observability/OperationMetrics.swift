@@ -55,7 +55,16 @@ public final class OperationMetrics: Sendable {
 
     private let state = Locked(Snapshot(operations: [:], connectionsOpened: 0, connectionsCurrent: 0, rejected: [:]))
 
+    /// Extra Prometheus text appended to ``prometheusText()`` (e.g. the memory store's compaction gauges).
+    private let collectors = Locked<[@Sendable () -> String]>([])
+
     public init() {}
+
+    /// Adds a source of extra metrics: `render` returns complete Prometheus text lines (`# HELP`, `# TYPE`
+    /// and samples, each ending in a newline); it is called, outside any lock of this object, on every scrape.
+    public func addCollector(_ render: @escaping @Sendable () -> String) {
+        collectors.withLock { $0.append(render) }
+    }
 
     public func snapshot() -> Snapshot { state.withLock { $0 } }
 
@@ -133,5 +142,7 @@ public final class OperationMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of the current values.
-    public func prometheusText() -> String { PrometheusText.render(snapshot()) }
+    public func prometheusText() -> String {
+        PrometheusText.render(snapshot()) + collectors.withLock { $0 }.map { $0() }.joined()
+    }
 }

@@ -50,6 +50,7 @@ struct RouterConfigurationTests {
             "limits.maxConnectionsPerAddress: must be >= 0", "limits.maxReadBytesPerIteration: must be between 4096 and 67108864",
         ]),
         (#"{"memory": {"fsync": "sometimes"}}"#, [#"memory.fsync: must be one of "always", "interval", "never", found "sometimes""#]),
+        (#"{"memory": {"compactionDeadPercent": 0, "compactionMinBytes": -1}}"#, ["memory.compactionDeadPercent: must be between 1 and 100", "memory.compactionMinBytes: must be >= 0"]),
         (#"{"logging": {"level": "verbose"}}"#, [#"logging.level: must be one of "trace", "debug", "info", "notice", "warning", "error", found "verbose""#]),
         (#"{"auth": {"token": ""}}"#, ["auth.token: must not be empty (omit it to disable authentication)"]),
         (#"{"plugins": {}}"#, ["plugins: expected array, found object"]),
