@@ -43,7 +43,7 @@ final class TCPProxy: Sendable {
         }
         guard ok else {
             let error = errno
-            close(fd)
+            Glibc.close(fd)
             throw BrowserTestError("proxy bind/listen: errno \(error)")
         }
         listener = fd

@@ -604,7 +604,7 @@ export class RouterClient extends EventTarget {
 
   /** Acks at once every `ackEveryMessages`, else once per `ackIntervalMs`; never when nothing advanced. */
   _scheduleAck() {
-    if (!this._resumable || this.lastSeq <= this._ackedSeq) return;
+    if (!this._resumable || this._phase !== 'live' || this.lastSeq <= this._ackedSeq) return;
     if (this.lastSeq - this._ackedSeq >= this.options.ackEveryMessages) {
       this._sendAck();
     } else if (!this._ackTimer) {
@@ -776,7 +776,8 @@ export class RouterClient extends EventTarget {
   /** Finishes a request locally; the server's remaining messages for it are dropped. */
   _finishLocally(entry, error) {
     if (!this._pending.has(entry.id)) return;
-    if (entry.sent) this._send({ type: 'cancel', id: entry.id });
+    // Not live: `resume` must stay the first message; the end of the replay cancels it instead.
+    if (entry.sent && this._phase === 'live') this._send({ type: 'cancel', id: entry.id });
     this._fail(entry, error);
   }
 

@@ -912,6 +912,53 @@ test('live: gzip+base64 envelope with ?compress=gzip on a result over 10 KiB', a
   return `compression ${welcome.compression}: ${client.stats.envelopesDecoded} envelope(s) decoded; ${chunks.length} chunks (${exportBytes} B), search ${search.results.length} results (${searchBytes} B); stream result ${JSON.stringify(result).slice(0, 80)}`;
 }, { live: true });
 
+test('live: cut mid-stream (closed with 4000, not 1000): the client resumes and gets every chunk once, in order', async () => {
+  const client = liveClient({ reconnect: { minMs: 10, maxMs: 50 } });
+  const welcome = await client.ready();
+  assert(welcome.resume && typeof welcome.resume.windowMs === 'number', `welcome.resume: ${JSON.stringify(welcome.resume)}`);
+  const session = client.session;
+  const chunks = [];
+  let cut = false;
+  const result = await client.request('memory_stream', { analysis: 'export', chunkSize: 1 }, {
+    onChunk: (chunk) => {
+      chunks.push(chunk.chunk);
+      if (!cut) {
+        cut = true;
+        client._dropped(client._generation, 'cut by the test'); // closes with 4000: the session detaches
+      }
+    },
+  });
+  assert(cut, 'the stream was cut');
+  assertEqual(chunks, Array.from({ length: chunks.length }, (_, i) => i), 'chunks 0…n-1, each once');
+  assert(chunks.length > 1, `${chunks.length} chunks`);
+  assertEqual([client.session, client.stats.resumes, client.stats.drops], [session, 1, 1], 'same session, one resume');
+  client.close();
+  return `${chunks.length} chunks, ${client.stats.duplicatesDropped} duplicates dropped, result ${JSON.stringify(result).slice(0, 60)}`;
+}, { live: true });
+
+test('live: a wrong token → resume_failed bad_token; the request in flight rejects with session_lost; a new session carries on', async () => {
+  const client = liveClient({ reconnect: { minMs: 10, maxMs: 50 } });
+  await client.ready();
+  const session = client.session;
+  let cut = false;
+  const pending = client.request('memory_stream', { analysis: 'export', chunkSize: 1 }, {
+    onChunk: () => {
+      if (cut) return;
+      cut = true;
+      client.token = 'not-the-token';
+      client._dropped(client._generation, 'cut by the test');
+    },
+  });
+  const error = await rejection(pending, 'the request of the session that could not be resumed');
+  assertEqual([error.code, error.reason], ['session_lost', 'bad_token'], `error (${error.message})`);
+  await client.ready();
+  assert(client.session !== session, 'a new session');
+  const after = await client.request('memory_search', { query: liveQuery(), limit: 2 });
+  assert(Array.isArray(after.results), 'the new session works');
+  client.close();
+  return error.message;
+}, { live: true });
+
 // MARK: Runner
 
 /** Runs the tests; `onResult` sees each result as it comes. Returns [{name, ok, detail, ms}]. */
