@@ -107,6 +107,29 @@ extension DashboardBrowserTests {
         }
     }
 
+    @Test("a reload of the tab resumes its session (kept in sessionStorage on pagehide)")
+    func reloadResumesTheSession() async throws {
+        try await withBrowser("resume-reload") { page, hosts in
+            let host = try await hosts.start(label: "resume-reload")
+            try await page.navigate(to: host.baseURL + "?resumedMs=600000")
+            try await waitForIndicator(page, "connected")
+            let session = try #require(try await page.evaluate("window.dashboard.client.session").cdpString)
+            #expect(try await page.evaluate("sessionStorage.length") == .number(0), "nothing stored while the page lives")
+
+            try await page.evaluate("window.__before = true; location.reload(); true")
+            try await page.waitUntil(
+                "!window.__before && document.getElementById('connection-state')?.dataset.state === 'resumed'",
+                "the reloaded page to show resumed", timeout: .seconds(30),
+                diagnostics: "({ before: window.__before, events: window.dashboard?.events.connection })")
+            try await page.screenshot("reloaded")
+            #expect(try await page.evaluate("window.dashboard.client.session").cdpString == session, "same session after the reload")
+            let detail = try await page.evaluate("document.getElementById('connection-detail').textContent").cdpString ?? ""
+            #expect(detail.contains("session \(session) resumed"), "indicator detail: \(detail)")
+
+            #expect(try await page.evaluate("sessionStorage.length") == .number(0), "the stored session was taken by the reloaded page")
+        }
+    }
+
     /// Dashboard parameters: the router through the proxy, quick retries, a short "resumed" label.
     static func proxiedQuery(_ proxy: TCPProxy) -> String {
         "?ws=\(proxy.webSocketURL)&reconnectMinMs=20&reconnectMaxMs=200&resumedMs=800&metricsMs=600000"

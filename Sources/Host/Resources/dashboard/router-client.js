@@ -26,7 +26,10 @@
 //   - connection states, as `state` events (detail {state, previous, attempt, delayMs, reason})
 //     and as events of the state's own name: `connecting` (first attempt), `connected` (welcome
 //     received), `reconnecting` (lost or refused; retrying), `offline` (browser offline, retries
-//     exhausted, or `close()` called).
+//     exhausted, or `close()` called). After a resume, `connected` carries `resumed: true` and
+//     `replayed` (events buffered by the server); after a failed one, `resumeFailed` (the reason).
+//     `resumed` and `resumefailed` events say the same ({session, lastSeq, replayed, inFlight} /
+//     {reason, message, session, lost: request ids}).
 //   - the `gzip+base64` envelope ({"compressed":true,"encoding":"gzip+base64","data":…}) is
 //     decoded with DecompressionStream('gzip'); messages keep their order while one is decoded.
 //     Pass `compress: 'gzip'` (or put `?compress=gzip` in the URL) to ask the server for it.
