@@ -142,8 +142,8 @@ extension DashboardBrowserTests {
         true
         """
 
-    /// JavaScript over `t` (the /metrics text): a sample about expired sessions above zero.
-    static let expiredMetricJS = #"/^[a-z_]*(?:expired|resume_failures)[^\s]*(?:\{[^}]*expired[^}]*\})?\s+[1-9]/m.test(t)"#
+    /// JavaScript over `t` (the /metrics text): at least one session expired.
+    static let expiredMetricJS = #"/^router_sessions_expired_total\s+[1-9]/m.test(t)"#
 
     /// `memory_search` operations the host logged as finished.
     static func searchesFinished(_ log: String) -> Int {

@@ -527,7 +527,9 @@ export class RouterClient extends EventTarget {
     this.token = welcome.token ?? null;
     this.lastSeq = typeof welcome.seq === 'number' ? welcome.seq : 0;
     this._ackedSeq = this.lastSeq; // the welcome alone needs no ack
-    this._resumable = Boolean(this.options.resume && welcome.resume && this.session && this.token);
+    // `resume.windowMs` 0: the server keeps no session after a drop.
+    const offered = Boolean(welcome.resume) && welcome.resume.windowMs !== 0;
+    this._resumable = Boolean(this.options.resume && offered && this.session && this.token);
   }
 
   _canResume() {
