@@ -571,9 +571,12 @@ function renderMetrics({ columns, rows, other }) {
       h('tr', { dataset: { op } }, h('th', { scope: 'row' }, h('code', {}, op)),
         columns.map((column) => h('td', { dataset: { metric: column } }, column in values ? formatNumber(values[column]) : '–')))));
   }
+  const names = new Set(other.map((sample) => sample.name));
   $('metrics-server').textContent = other.map((sample) => {
     const labels = Object.entries(sample.labels).map(([key, value]) => `${key}=${value}`).join(',');
-    return `${shortName(sample.name).replace(/_/g, ' ')}${labels ? ` {${labels}}` : ''}: ${formatNumber(sample.value)}`;
+    // A gauge beside its counter (`router_sessions_detached` / `…_total`) is the current value.
+    const now = names.has(`${sample.name}_total`) ? ' now' : '';
+    return `${shortName(sample.name).replace(/_/g, ' ')}${now}${labels ? ` {${labels}}` : ''}: ${formatNumber(sample.value)}`;
   }).join(' · ');
 }
 
