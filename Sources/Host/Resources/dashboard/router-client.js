@@ -175,6 +175,7 @@ export class RouterClient extends EventTarget {
     this._replay = null; // {until, inFlight} after `resumed`, until the replayed events are in
     this._ackedSeq = 0;
     this._ackTimer = null;
+    this._unackedBytes = 0; // text received since the last ack (UTF-16 units: close enough)
 
     this._pending = new Map(); // id → request entry
     this._ws = null;
@@ -389,6 +390,7 @@ export class RouterClient extends EventTarget {
     clearTimeout(this._pongTimer);
     this._pongTimer = null;
     if (typeof raw !== 'string') return; // the router only sends text
+    this._unackedBytes += raw.length;
     this._inbox = this._inbox.then(() => this._process(generation, raw)).catch((error) => {
       this.dispatchEvent(new CustomEvent('protocolerror', { detail: { error, raw } }));
     });
@@ -607,10 +609,15 @@ export class RouterClient extends EventTarget {
 
   // MARK: Acknowledgements and persistence
 
-  /** Acks at once every `ackEveryMessages`, else once per `ackIntervalMs`; never when nothing advanced. */
+  /** Acks at once every `ackEveryMessages` (or a quarter of the server's replay buffer, by count or
+   * bytes, if that is less: a server holds an acking client's output while its buffer is nearly
+   * full), else once per `ackIntervalMs`; never when nothing advanced. */
   _scheduleAck() {
     if (!this._resumable || this._phase !== 'live' || this.lastSeq <= this._ackedSeq) return;
-    if (this.lastSeq - this._ackedSeq >= this.options.ackEveryMessages) {
+    const buffer = this.welcome?.resume || {};
+    const everyMessages = Math.min(this.options.ackEveryMessages, Math.max(1, Math.floor((buffer.bufferMessages || Infinity) / 4)));
+    const everyBytes = Math.max(1, Math.floor((buffer.bufferBytes || Infinity) / 4));
+    if (this.lastSeq - this._ackedSeq >= everyMessages || this._unackedBytes >= everyBytes) {
       this._sendAck();
     } else if (!this._ackTimer) {
       this._ackTimer = setTimeout(() => this._sendAck(), this.options.ackIntervalMs);
@@ -623,6 +630,7 @@ export class RouterClient extends EventTarget {
     if (this._phase !== 'live' || this.lastSeq <= this._ackedSeq) return;
     if (this._send({ type: 'ack', seq: this.lastSeq })) {
       this._ackedSeq = this.lastSeq;
+      this._unackedBytes = 0;
       this.stats.acks++;
     }
   }

@@ -661,6 +661,23 @@ test('fake: ack every ackEveryMessages at once, else after ackIntervalMs; never 
   return `acks ${server.acks.join(', ')}`;
 });
 
+test('fake: a small replay buffer (welcome.resume) brings the acks forward, by count and by bytes', async () => {
+  const server = new FakeServer({ resume: true });
+  const client = fakeClient(server, { ackIntervalMs: 60000 });
+  const welcome = await client.ready();
+  welcome.resume.bufferMessages = 40; // as if announced so: ack every 10 messages
+  server.emitBatch(Array.from({ length: 25 }, (_, i) => ({ type: 'pong', id: `p${i}` }))); // seq 2…26
+  await waitFor(() => client.lastSeq === 26, 'the batch');
+  assertEqual(server.acks, [11, 21], 'acks every quarter of bufferMessages');
+  welcome.resume.bufferMessages = 1000;
+  welcome.resume.bufferBytes = 4000; // ack once 1000 bytes are unacknowledged
+  server.emit({ type: 'pong', id: 'x'.repeat(600) }); // seq 27
+  server.emit({ type: 'pong', id: 'y'.repeat(600) }); // seq 28: over 1000 bytes since the last ack
+  await waitFor(() => client.lastSeq === 28, 'two large messages');
+  assertEqual(server.acks, [11, 21, 28], 'ack by bytes');
+  client.close();
+});
+
 test('fake: no acks to a server that does not offer resume', async () => {
   const server = new FakeServer();
   const client = fakeClient(server, { ackIntervalMs: 1 });
