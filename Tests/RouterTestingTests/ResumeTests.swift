@@ -349,6 +349,31 @@ private extension TestConnection {
         }
     }
 
+    @Test func pastTheTotalBufferedBytesTheOldestDetachedSessionExpires() async throws {
+        // A welcome is about 600 bytes: two detached sessions hold more than 1000.
+        let fixture = try Resumable(ResumeSettings(maxBufferedBytesTotal: 1000))
+        try await withRunningService(fixture.service) {
+            let a = TestConnection(to: fixture.service)
+            let oldest = a.credentials
+            a.close(code: .abnormalClosure)
+            #expect(await a.sink.waitFor { _ in fixture.metrics.snapshot().sessions.detached == 1 })
+            #expect(fixture.metrics.snapshot().sessions.expired == 0)
+            let b = TestConnection(to: fixture.service)
+            let newest = b.credentials
+            b.close(code: .abnormalClosure)
+            #expect(await b.sink.waitFor { _ in fixture.metrics.snapshot().sessions.expired == 1 })
+            #expect(fixture.metrics.replayBufferBytes <= 1000)
+            let late = TestConnection(to: fixture.service)
+            late.resume(oldest, lastSeq: 1)
+            #expect(await late.sink.waitFor { $0.count == 2 })
+            #expect(late.messages[1]["reason"] == "expired")
+            let owner = TestConnection(to: fixture.service)
+            owner.resume(newest, lastSeq: 1)
+            #expect(await owner.sink.waitFor { $0.count == 2 })
+            #expect(owner.messages[1].messageType == "resumed")
+        }
+    }
+
     @Test func aClientThatAcknowledgesHoldsAStreamAtTheBufferBoundUntilItAcks() async throws {
         let fixture = try Resumable(ResumeSettings(bufferMessages: 20))
         try await withRunningService(fixture.service) {

@@ -35,7 +35,7 @@ extension RouterConfiguration {
         settings.compressionThreshold = compression.thresholdBytes
         settings.resume = ResumeSettings(
             window: .milliseconds(resume.windowMs), bufferMessages: resume.bufferMessages, bufferBytes: resume.bufferBytes,
-            maxDetachedSessions: resume.maxDetachedSessions)
+            maxDetachedSessions: resume.maxDetachedSessions, maxBufferedBytesTotal: resume.maxBufferedBytesTotal)
         return settings
     }
 }

@@ -52,6 +52,7 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var bufferMessages = 1000
         public var bufferBytes = 8 << 20
         public var maxDetachedSessions = 10_000
+        public var maxBufferedBytesTotal = 256 << 20
     }
 
     public struct Auth: Sendable, Equatable {

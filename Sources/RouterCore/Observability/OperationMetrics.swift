@@ -123,6 +123,9 @@ public final class OperationMetrics: Sendable {
         state.withLock { $0.sessions.resumeFailures[reason, default: 0] += 1 }
     }
 
+    /// Bytes held in replay buffers now.
+    public var replayBufferBytes: Int { state.withLock { $0.sessions.replayBufferBytes } }
+
     /// Adds `delta` (possibly negative) to the bytes held in replay buffers.
     public func replayBytesChanged(by delta: Int) {
         guard delta != 0 else { return }

@@ -97,6 +97,9 @@ public final class RouterSession: Sendable {
     /// The `seq` of the last message queued.
     public var lastSeq: UInt64 { state.withLock { $0.seq } }
 
+    /// Bytes held in this session's replay buffer.
+    var replayBytes: Int { state.withLock { $0.replay?.bytes ?? 0 } }
+
     /// The generation of the connection attached now (nil when detached or ended).
     var attachedGeneration: UInt64? {
         state.withLock { state in

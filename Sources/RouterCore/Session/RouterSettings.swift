@@ -9,15 +9,19 @@ public struct ResumeSettings: Sendable, Equatable {
     public var bufferBytes: Int
     /// Detached sessions kept at once; past it the one detached longest expires.
     public var maxDetachedSessions: Int
+    /// Bytes held in every session's replay buffer together; when a session detaches past it, the
+    /// sessions detached longest expire until it holds (attached sessions are never expired for it).
+    public var maxBufferedBytesTotal: Int
 
     public init(
         window: Duration = .seconds(60), bufferMessages: Int = 1000, bufferBytes: Int = 8 << 20,
-        maxDetachedSessions: Int = 10_000
+        maxDetachedSessions: Int = 10_000, maxBufferedBytesTotal: Int = 256 << 20
     ) {
         self.window = window
         self.bufferMessages = bufferMessages
         self.bufferBytes = bufferBytes
         self.maxDetachedSessions = maxDetachedSessions
+        self.maxBufferedBytesTotal = maxBufferedBytesTotal
     }
 
     /// Whether sessions are kept for a resume at all.

@@ -84,13 +84,16 @@ final class SessionRegistry: Sendable {
             state.detached[session.id] = Detached(session: session, generation: generation, order: state.nextOrder, timer: timer)
             state.detachOrder.append((session.id, state.nextOrder))
             var evicted: [Detached] = []
-            while state.detached.count - evicted.count > settings.maxDetachedSessions,
+            // Too many detached sessions, or too many bytes held: the oldest detached ones go first.
+            var excessBytes = metrics.replayBufferBytes - settings.maxBufferedBytesTotal
+            while state.detached.count - evicted.count > settings.maxDetachedSessions || excessBytes > 0,
                 state.detachOrderHead < state.detachOrder.count
             {
                 let (id, order) = state.detachOrder[state.detachOrderHead]
                 state.detachOrderHead += 1
                 if let oldest = state.detached[id], oldest.order == order {
                     evicted.append(oldest)
+                    excessBytes -= oldest.session.replayBytes
                 }
             }
             if state.detachOrderHead >= 1024, state.detachOrderHead * 2 >= state.detachOrder.count {
