@@ -22,9 +22,9 @@ private struct Credentials {
     }
 }
 
-/// Polls `condition` (a server-side counter) until it holds or 10 s pass.
+/// Polls `condition` (a server-side counter) until it holds or 30 s pass.
 private func eventually(_ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     while !condition() {
         guard ContinuousClock.now < deadline else { return false }
         try? await Task.sleep(for: .milliseconds(5))
@@ -32,23 +32,70 @@ private func eventually(_ condition: () -> Bool) async -> Bool {
     return true
 }
 
+/// A one-shot gate: `held` requests wait for it, then complete (cancellation ends them too).
+private final class Release: Sendable {
+    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+}
+
+/// Reports progress, then waits for its `Release` (or its cancellation) and completes.
+private struct HeldHandler: OperationHandler {
+    struct Response: Encodable, Sendable { var released: Bool }
+    static let messageType = "held"
+    static let timeout: Duration = .seconds(600)
+    static let stages = [ProgressStage("waiting")]
+    let release: Release
+
+    func handle(_ request: JSONValue, context: OperationContext) async throws -> Response {
+        context.progress("waiting", 0.5)
+        await withTaskCancellationHandler {
+            await release.wait()
+        } onCancel: {
+            release.open()
+        }
+        try Task.checkCancellation()
+        return Response(released: true)
+    }
+}
+
+private func heldRouter(_ release: Release) throws -> Router {
+    try RouterBuilder().register(HeldHandler(release: release)).build()
+}
+
 /// DESIGN §6 refusals and takeover, over real sockets: a real server, clients that drop their TCP
 /// connection without a close frame.
 @Suite("Resume refusals and takeover over real sockets")
 struct ResumeRefusalTests {
     @Test func aResumeAfterTheWindowIsRefusedAsExpiredAndTheOperationWasCancelled() async throws {
-        try await LiveRouter.with(try testRouter(), configure: { _, settings in
+        try await LiveRouter.with(try heldRouter(Release()), configure: { _, settings in
             settings.resume.window = .milliseconds(200)
         }) { server in
             let first = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             let credentials = try Credentials(welcome: try await first.nextJSON())
-            try first.send(text: #"{"type":"slow","id":"x","data":{"ms":4000}}"#)
+            try first.send(text: #"{"type":"held","id":"x"}"#)
             #expect(await eventually { server.service.inFlightTotal == 1 })
             first.disconnect()
             #expect(await eventually { server.service.metrics.snapshot().sessions.expired == 1 })
-            // The expiry cancels the operation; it ends (and is counted) once its handler returns.
             #expect(await eventually { server.service.inFlightTotal == 0 })
-            #expect(await eventually { server.service.metrics.snapshot().operations["slow"]?.cancelled == 1 })
+            #expect(server.service.metrics.snapshot().operations["held"]?.cancelled == 1)
 
             let second = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             _ = try await second.nextJSON()
@@ -61,16 +108,19 @@ struct ResumeRefusalTests {
     }
 
     @Test func resultsThatOverflowTheBufferWhileDetachedAreAGap() async throws {
-        try await LiveRouter.with(try testRouter(), configure: { _, settings in
+        let release = Release()
+        try await LiveRouter.with(try heldRouter(release), configure: { _, settings in
             settings.resume.bufferMessages = 4
         }) { server in
             let first = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             let credentials = try Credentials(welcome: try await first.nextJSON())
-            for index in 0..<6 { try first.send(text: #"{"type":"slow","id":"r\#(index)","data":{"ms":300}}"#) }
+            for index in 0..<6 { try first.send(text: #"{"type":"held","id":"r\#(index)"}"#) }
             #expect(await eventually { server.service.inFlightTotal == 6 })
             first.disconnect()
-            // Six results (and their progress) while detached: more than four messages.
-            #expect(await eventually { server.service.inFlightTotal == 0 })
+            #expect(await eventually { server.service.metrics.snapshot().sessions.detachedCurrent == 1 })
+            // Six results while detached: more than four messages.
+            release.open()
+            #expect(await eventually { server.service.metrics.snapshot().operations["held"]?.completed == 6 })
 
             let second = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             _ = try await second.nextJSON()
@@ -84,10 +134,11 @@ struct ResumeRefusalTests {
     }
 
     @Test func aWrongTokenIsRefusedWithoutHarmAndTheOwnerResumesExactlyOnce() async throws {
-        try await LiveRouter.with(try testRouter()) { server in
+        let release = Release()
+        try await LiveRouter.with(try heldRouter(release)) { server in
             let first = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             let credentials = try Credentials(welcome: try await first.nextJSON())
-            try first.send(text: #"{"type":"slow","id":"x","data":{"ms":1500}}"#)
+            try first.send(text: #"{"type":"held","id":"x"}"#)
             #expect(await eventually { server.service.inFlightTotal == 1 })
             first.disconnect()
             #expect(await eventually { server.service.metrics.snapshot().sessions.detachedCurrent == 1 })
@@ -106,27 +157,31 @@ struct ResumeRefusalTests {
             let resumed = try await owner.nextJSON()
             #expect(resumed["type"] == "resumed")
             #expect(resumed["inFlight"] == .array(["x"]))
-            let messages = try await owner.collect(until: "slow_complete")
-            #expect(messages.filter { $0["id"] == "x" && $0.isFinalMessage }.count == 1)
-            var seqs = messages.compactMap { if case .number(let seq)? = $0["seq"] { Int(seq) } else { nil } }
-            #expect(seqs.first == 2)
+            // The progress sent before the drop (seq 2) is replayed: the client had only seen seq 1.
+            let replayed = try await owner.nextJSON()
+            #expect(replayed["type"] == "held_progress")
+            #expect(replayed["seq"] == 2)
+            release.open()
+            let messages = try await owner.collect(until: "held_complete")
+            #expect(messages.count == 1)
+            #expect(messages.first?["seq"] == 3)
             // Nothing else for x: the next message is the pong of a ping sent now.
             try owner.send(text: #"{"type":"ping","id":"after"}"#)
             let pong = try await owner.nextJSON()
             #expect(pong["type"] == "pong")
-            if case .number(let seq)? = pong["seq"] { seqs.append(Int(seq)) }
-            #expect(seqs == Array(2..<(2 + seqs.count)))
+            #expect(pong["seq"] == 4)
             try owner.close()
         }
     }
 
     @Test func aResumeWhileTheOldConnectionIsHalfOpenTakesItOverAndClosesItWith4001() async throws {
-        try await LiveRouter.with(try testRouter()) { server in
+        let release = Release()
+        try await LiveRouter.with(try heldRouter(release)) { server in
             var options = WebSocketClient.Options()
             options.answerPings = false
             let old = try WebSocketClient.connect(port: server.port, path: "/ws/memory", options: options)
             let credentials = try Credentials(welcome: try await old.nextJSON())
-            try old.send(text: #"{"type":"slow","id":"x","data":{"ms":800}}"#)
+            try old.send(text: #"{"type":"held","id":"x"}"#)
             #expect(await eventually { server.service.inFlightTotal == 1 })
 
             // The old connection never closed: to the server it still looks alive.
@@ -149,8 +204,11 @@ struct ResumeRefusalTests {
                 }
             }
             #expect(closeCode == 4001)
-            let messages = try await new.collect(until: "slow_complete")
-            #expect(messages.filter(\.isFinalMessage).count == 1)
+            release.open()
+            let messages = try await new.collect(until: "held_complete")
+            // The progress (replayed or live), then the result, once: seq 2 and 3.
+            #expect(messages.map(\.messageType) == ["held_progress", "held_complete"])
+            #expect(messages.map { $0["seq"] } == [2, 3])
             #expect(server.service.metrics.snapshot().sessions.detached == 0)
             try new.close()
         }

@@ -74,9 +74,9 @@ public final class RouterService: WebSocketService {
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await next in pending {
-                // A connection's own work (parse, dispatch, replies) runs on its loop's executor;
-                // operations run on the global one.
-                group.addTask(executorPreference: next.executor) { await next.driver.run() }
+                // A connection's own work (parse, dispatch, replies) runs on its loop's executor (or the
+                // control executor); operations run on the control and handler executors.
+                group.addTask(executorPreference: next.executor ?? settings.controlExecutor) { await next.driver.run() }
             }
             group.cancelAll()
         }

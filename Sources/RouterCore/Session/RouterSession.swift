@@ -522,8 +522,9 @@ public final class RouterSession: Sendable {
         guard case .run(let requestID, let runToken, let startedAt, let signal) = admission else { return }
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
         // An operation belongs to the session, not to the connection: it outlives a dropped connection
-        // (its session's `end()` cancels it). Handlers never run on the session's executor (a loop's).
-        Task(executorPreference: globalConcurrentExecutor) {
+        // (its session's `end()` cancels it). Its bookkeeping runs on the control executor, its handler
+        // on the handler executor: never on the session's executor (a loop's), nor the cooperative pool.
+        Task(executorPreference: settings.controlExecutor) {
             var logger = self.logger
             logger[metadataKey: "op.id"] = requestID
             logger[metadataKey: "op.type"] = type
@@ -537,7 +538,7 @@ public final class RouterSession: Sendable {
                 logger: logger, services: self.services, channel: channel)
             await OperationRunner(
                 descriptor: descriptor, channel: channel, context: context, clock: self.clock, startedAt: startedAt,
-                cancelSignal: signal
+                cancelSignal: signal, handlerExecutor: self.settings.handlerExecutor
             ).run(prepared)
         }
     }

@@ -54,6 +54,11 @@ public struct RouterSettings: Sendable {
     public var clock: any Clock<Duration>
     /// Detached sessions, replay buffers and resume.
     public var resume: ResumeSettings
+    /// Where operations' handlers run: threads of their own, never the cooperative pool or a loop.
+    public var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
+    /// Where the router's own per-request work runs (deadlines, cancellation, final events), and the
+    /// sessions of connections without an event loop executor.
+    public var controlExecutor: any TaskExecutor = RouterExecutors.control
 
     public init(
         heartbeatInterval: Duration = .seconds(25),
