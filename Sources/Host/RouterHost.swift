@@ -72,6 +72,7 @@ enum RouterHost {
             server = try RouterServer.start(
                 router: router, path: configuration.server.path, transport: transport,
                 settings: configuration.routerSettings(), services: services, logger: logger,
+                metricsToken: configuration.metricsToken,
                 httpResponder: { head in staticFiles?.respond(to: head) })
         } catch {
             await externalPlugins.stop()
@@ -83,6 +84,7 @@ enum RouterHost {
         logger.info("listening on http://\(host):\(server.port)/ (WebSocket ws://\(host):\(server.port)\(configuration.server.path))")
         logger.info("operations: \(operations.isEmpty ? "none" : operations)")
         if let echo = configuration.server.echoPath { logger.info("echo endpoint ws://\(host):\(server.port)\(echo)") }
+        for warning in configuration.exposureWarnings() { logger.warning("\(warning)") }
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await server.run() }

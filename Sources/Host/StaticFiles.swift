@@ -3,13 +3,38 @@ import RouterCore
 
 /// Serves the dashboard's static files (embedded resources, or a directory from the config)
 /// with content types and caching headers. Paths never escape the root.
+///
+/// Requests are answered on the event-loop thread, so the embedded dashboard, which never changes,
+/// is read into memory once at startup: serving it costs no disk read on the loop. A configured
+/// directory is read per request (edits show at once), which is for development.
 struct StaticFiles: Sendable {
     let root: URL
+    /// File contents by path relative to the root (`index.html`, `js/app.js`); nil reads from disk.
+    private let preloaded: [String: Data]?
 
-    /// The dashboard bundled with the host.
+    init(root: URL, preload: Bool = false) {
+        self.root = root
+        self.preloaded = preload ? Self.readTree(root) : nil
+    }
+
+    /// The dashboard bundled with the host, held in memory.
     static func embedded() -> StaticFiles? {
         guard let url = Bundle.module.url(forResource: "dashboard", withExtension: nil) else { return nil }
-        return StaticFiles(root: url)
+        return StaticFiles(root: url, preload: true)
+    }
+
+    /// Every regular file under `root` (not following hidden entries), by relative path.
+    private static func readTree(_ root: URL) -> [String: Data] {
+        var files: [String: Data] = [:]
+        let base = root.standardizedFileURL.path
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])
+        else { return files }
+        for case let url as URL in enumerator {
+            let path = url.standardizedFileURL.path
+            guard path.hasPrefix(base + "/"), let data = FileManager.default.contents(atPath: path) else { continue }
+            files[String(path.dropFirst(base.count + 1))] = data
+        }
+        return files
     }
 
     func respond(to head: HTTPRequestHead) -> HTTPResponse? {
@@ -18,7 +43,14 @@ struct StaticFiles: Sendable {
         let components = path.split(separator: "/")
         guard !components.isEmpty, !components.contains(where: { $0 == ".." || $0.hasPrefix(".") }) else { return nil }
         let url = components.reduce(root) { $0.appendingPathComponent(String($1)) }
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        let data: Data
+        if let preloaded {
+            guard let file = preloaded[components.joined(separator: "/")] else { return nil }
+            data = file
+        } else {
+            guard let file = FileManager.default.contents(atPath: url.path) else { return nil }
+            data = file
+        }
         let type = Self.contentType(for: url.pathExtension)
         // HTML revalidates every time (so a new host version shows at once); assets may be cached briefly.
         let cache = url.pathExtension == "html" ? "no-cache" : "public, max-age=300"

@@ -27,7 +27,8 @@ public final class RouterServer: Sendable {
     }
 
     /// Binds and starts serving `router` on `path`. Plain HTTP requests go to `/healthz`, `/metrics`,
-    /// then `httpResponder` (e.g. the dashboard's static files), else 404.
+    /// then `httpResponder` (e.g. the dashboard's static files), else 404. With `metricsToken`,
+    /// `/metrics` answers 401 unless the request presents it (`Authorization: Bearer …` or `?token=…`).
     public static func start(
         router: Router,
         path: String = "/ws/memory",
@@ -36,6 +37,7 @@ public final class RouterServer: Sendable {
         services: ServiceRegistry = ServiceRegistry(),
         metrics: OperationMetrics = OperationMetrics(),
         logger: Logger = Logger(label: "router"),
+        metricsToken: String? = nil,
         httpResponder: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil
     ) throws(SocketError) -> RouterServer {
         var settings = settings
@@ -55,6 +57,9 @@ public final class RouterServer: Sendable {
                 let open = box.server?.openConnections ?? 0
                 return .json(#"{"status":"ok","connections":\#(open),"inFlight":\#(service.inFlightTotal)}"#)
             case "/metrics":
+                if let metricsToken, !UpgradeHandshake.presentsToken(head, metricsToken) {
+                    return .unauthorized("/metrics requires the bearer token (auth.protectMetrics)")
+                }
                 var text = metrics.prometheusText()
                 if let server = box.server {
                     text += "# HELP router_transport_connections Open WebSocket connections (all endpoints).\n"

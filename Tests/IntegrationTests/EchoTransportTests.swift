@@ -120,8 +120,10 @@ struct EchoTransportTests {
         }) { server in
             var options = WebSocketClient.Options()
             options.answerPings = false
-            let client = try WebSocketClient.connect(port: server.port, path: "/ws/echo", options: options)
+            // Taken before connecting: the server counts silence from its last read, the upgrade request,
+            // which comes before `connect` returns.
             let start = ContinuousClock.now
+            let client = try WebSocketClient.connect(port: server.port, path: "/ws/echo", options: options)
             #expect(try await client.next() == .ping([]))
             var closeCode: UInt16?
             var closeReason = ""

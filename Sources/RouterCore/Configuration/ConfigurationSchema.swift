@@ -3,6 +3,9 @@ enum ConfigurationSchema {
     static let sections = ["server", "heartbeat", "compression", "limits", "resume", "auth", "memory", "logging", "shutdown", "plugins"]
     static let positive = 1...Int.max
     static let nonNegative = 0...Int.max
+    /// The largest frame or message limit: 1 GiB. Far above any real message, and low enough that sizes
+    /// computed from it (header plus length, buffers) cannot overflow.
+    static let maxPayloadBytes = 1 << 30
 
     static func read(_ tree: JSONValue, knownPlugins: [String], reader: inout ConfigurationReader) -> RouterConfiguration {
         var configuration = RouterConfiguration()
@@ -36,15 +39,19 @@ enum ConfigurationSchema {
             configuration.compression.level = reader.int(compression, "level", at: "compression", default: 6, range: 0...9)
         }
 
-        let limitKeys = ["maxFrameBytes", "maxMessageBytes", "maxHeaderBytes", "maxInFlightPerConnection", "maxInFlightTotal", "maxConnections", "writeHighWaterBytes", "writeLowWaterBytes", "slowConsumerTimeoutMs"]
+        let limitKeys = ["maxFrameBytes", "maxMessageBytes", "maxHeaderBytes", "maxInFlightPerConnection", "maxInFlightTotal", "maxConnections", "maxConnectionsPerAddress", "maxReadBytesPerIteration", "writeHighWaterBytes", "writeLowWaterBytes", "slowConsumerTimeoutMs"]
         if let limits = reader.object(root["limits"], at: "limits", known: limitKeys) {
             var l = configuration.limits
-            l.maxFrameBytes = reader.int(limits, "maxFrameBytes", at: "limits", default: l.maxFrameBytes, range: 125...Int.max, rule: "must be >= 125")
-            l.maxMessageBytes = reader.int(limits, "maxMessageBytes", at: "limits", default: l.maxMessageBytes, range: positive)
+            l.maxFrameBytes = reader.int(limits, "maxFrameBytes", at: "limits", default: l.maxFrameBytes, range: 125...maxPayloadBytes)
+            l.maxMessageBytes = reader.int(limits, "maxMessageBytes", at: "limits", default: l.maxMessageBytes, range: 1...maxPayloadBytes)
             l.maxHeaderBytes = reader.int(limits, "maxHeaderBytes", at: "limits", default: l.maxHeaderBytes, range: 512...1 << 20)
             l.maxInFlightPerConnection = reader.int(limits, "maxInFlightPerConnection", at: "limits", default: l.maxInFlightPerConnection, range: positive)
             l.maxInFlightTotal = reader.int(limits, "maxInFlightTotal", at: "limits", default: l.maxInFlightTotal, range: positive)
             l.maxConnections = reader.int(limits, "maxConnections", at: "limits", default: l.maxConnections, range: positive)
+            l.maxConnectionsPerAddress = reader.int(
+                limits, "maxConnectionsPerAddress", at: "limits", default: l.maxConnectionsPerAddress, range: nonNegative)
+            l.maxReadBytesPerIteration = reader.int(
+                limits, "maxReadBytesPerIteration", at: "limits", default: l.maxReadBytesPerIteration, range: 4096...(64 << 20))
             l.writeHighWaterBytes = reader.int(limits, "writeHighWaterBytes", at: "limits", default: l.writeHighWaterBytes, range: positive)
             l.writeLowWaterBytes = reader.int(limits, "writeLowWaterBytes", at: "limits", default: l.writeLowWaterBytes, range: nonNegative)
             l.slowConsumerTimeoutMs = reader.int(limits, "slowConsumerTimeoutMs", at: "limits", default: l.slowConsumerTimeoutMs, range: positive)
@@ -67,8 +74,9 @@ enum ConfigurationSchema {
                 resume, "maxBufferedBytesTotal", at: "resume", default: 256 << 20, range: nonNegative)
         }
 
-        if let auth = reader.object(root["auth"], at: "auth", known: ["token"]) {
+        if let auth = reader.object(root["auth"], at: "auth", known: ["token", "protectMetrics"]) {
             configuration.auth.token = reader.string(auth, "token", at: "auth")
+            configuration.auth.protectMetrics = reader.bool(auth, "protectMetrics", at: "auth", default: true)
             if configuration.auth.token?.isEmpty == true { reader.report("auth.token", "must not be empty (omit it to disable authentication)") }
         }
 

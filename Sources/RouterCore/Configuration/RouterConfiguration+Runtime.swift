@@ -12,6 +12,8 @@ extension RouterConfiguration {
         transport.maxFrameBytes = limits.maxFrameBytes
         transport.maxMessageBytes = limits.maxMessageBytes
         transport.maxConnections = limits.maxConnections
+        transport.maxConnectionsPerAddress = limits.maxConnectionsPerAddress
+        transport.maxReadBytesPerIteration = limits.maxReadBytesPerIteration
         transport.writeHighWaterBytes = limits.writeHighWaterBytes
         transport.writeLowWaterBytes = limits.writeLowWaterBytes
         transport.slowConsumerTimeout = .milliseconds(limits.slowConsumerTimeoutMs)
@@ -23,6 +25,9 @@ extension RouterConfiguration {
         transport.perMessageDeflate.compressionLevel = compression.level
         return transport
     }
+
+    /// The token `GET /metrics` requires: `auth.token` when `auth.protectMetrics` is on.
+    public var metricsToken: String? { auth.protectMetrics ? auth.token : nil }
 
     /// The router settings this configuration asks for.
     public func routerSettings() -> RouterSettings {
@@ -37,5 +42,23 @@ extension RouterConfiguration {
             window: .milliseconds(resume.windowMs), bufferMessages: resume.bufferMessages, bufferBytes: resume.bufferBytes,
             maxDetachedSessions: resume.maxDetachedSessions, maxBufferedBytesTotal: resume.maxBufferedBytesTotal)
         return settings
+    }
+}
+
+extension RouterConfiguration {
+    /// Settings that expose the server more than the defaults do, each as a sentence for the startup log:
+    /// `"*"` in `server.allowedOrigins`, and a non-loopback `server.host` without `auth.token`.
+    public func exposureWarnings() -> [String] {
+        var warnings: [String] = []
+        if server.allowedOrigins.contains("*") {
+            warnings.append(
+                "server.allowedOrigins contains \"*\": any web page the user visits may open a WebSocket to this server")
+        }
+        let loopback = server.host == "localhost" || server.host == "::1" || server.host.hasPrefix("127.")
+        if !loopback, auth.token == nil {
+            warnings.append(
+                "listening on \(server.host) without auth.token: anyone who can reach this address may read and write memories")
+        }
+        return warnings
     }
 }

@@ -11,7 +11,7 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var path = "/ws/memory"
         /// A raw echo endpoint for conformance and benchmarks; nil disables it.
         public var echoPath: String?
-        /// Allowed `Origin` values; empty allows any.
+        /// Origins allowed besides the server's own (same-origin); `"*"` allows any.
         public var allowedOrigins: [String] = []
         /// Event-loop threads; 0 = one per available core.
         public var eventLoops = 0
@@ -42,6 +42,10 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var maxInFlightPerConnection = 16
         public var maxInFlightTotal = 1024
         public var maxConnections = 10_000
+        /// Connections from one client IP; 0 = no limit.
+        public var maxConnectionsPerAddress = 256
+        /// Bytes one connection may read per event-loop iteration before the others are served.
+        public var maxReadBytesPerIteration = 1 << 20
         public var writeHighWaterBytes = 4 << 20
         public var writeLowWaterBytes = 1 << 20
         public var slowConsumerTimeoutMs = 30_000
@@ -58,6 +62,8 @@ public struct RouterConfiguration: Sendable, Equatable {
     public struct Auth: Sendable, Equatable {
         /// Bearer token required to open a WebSocket; nil disables authentication.
         public var token: String?
+        /// With a token, `GET /metrics` requires it too (operation names and counts are not public).
+        public var protectMetrics = true
     }
 
     public struct Memory: Sendable, Equatable {

@@ -10,7 +10,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var response: HTTPResponse { .error(status: status, message) }
 }
 
-/// An incremental parser of an HTTP/1.1 request head (RFC 9112 §2–§5).
+/// An incremental parser of an HTTP/1.1 (or 1.0) request head (RFC 9112 §2–§5).
 ///
 /// Give it the bytes received so far from the start of the request; it returns the head and the
 /// number of bytes it used once the blank line has arrived (bytes after it, such as WebSocket frames,
@@ -67,8 +67,10 @@ public struct HTTPHeadParser: Sendable {
         guard parts[0].utf8.allSatisfy(Self.isTokenByte) else { throw bad("malformed request line: invalid method") }
         let version = String(parts[2])
         guard version.hasPrefix("HTTP/") else { throw bad("malformed request line: invalid version '\(version)'") }
-        guard version == "HTTP/1.1" else {
-            throw HTTPParseError(status: 505, message: "HTTP version \(version) is not supported (use HTTP/1.1)")
+        // HTTP/1.0 is served too (load-balancer health checks speak it); the answer is HTTP/1.1 with
+        // `Connection: close`, as RFC 9110 §6.2 allows. A WebSocket upgrade still needs 1.1 (RFC 6455 §4.1).
+        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
+            throw HTTPParseError(status: 505, message: "HTTP version \(version) is not supported (use HTTP/1.1 or HTTP/1.0)")
         }
         guard parts[1].first == "/" || parts[1] == "*" || parts[1].hasPrefix("http") else {
             throw bad("malformed request target '\(parts[1])'")

@@ -22,15 +22,16 @@ public struct HTTPResponse: Sendable, Equatable {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    /// The bytes on the wire. Responses other than 101 always carry `Content-Length`.
-    public func serialized() -> [UInt8] {
+    /// The bytes on the wire. Responses other than 101 always carry `Content-Length`; without
+    /// `includeBody` (the answer to `HEAD`, RFC 9110 §9.3.2) it still gives the body's length.
+    public func serialized(includeBody: Bool = true) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(reason)\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if status != 101 && !headers.contains(where: { $0.name.lowercased() == "content-length" }) {
             text += "Content-Length: \(body.count)\r\n"
         }
         text += "\r\n"
-        return Array(text.utf8) + body
+        return includeBody ? Array(text.utf8) + body : Array(text.utf8)
     }
 
     /// 101: the WebSocket upgrade (RFC 6455 §4.2.2), with the agreed extensions if any.

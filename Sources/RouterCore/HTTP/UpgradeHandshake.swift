@@ -1,7 +1,12 @@
-/// Who may open a WebSocket: an `Origin` allowlist and an optional bearer token.
+/// Who may open a WebSocket: the origin policy and an optional bearer token.
+///
+/// Browsers send `Origin` on every WebSocket handshake, and WebSockets are not bound by CORS: without a
+/// check, any page the user visits could open a connection to a local server with the user's access.
+/// So by default only the server's own pages may connect: the `Origin` must name the host and port the
+/// request came to (its `Host`). Requests without `Origin` come from non-browser clients and are allowed.
 public struct WebSocketHandshakePolicy: Sendable, Equatable {
-    /// Allowed `Origin` values (e.g. `http://localhost:8765`); empty or containing `*` allows any.
-    /// Requests without an `Origin` header (non-browser clients) are allowed.
+    /// Further allowed `Origin` values (e.g. `https://app.example`), compared case-insensitively and
+    /// exactly otherwise; `"*"` allows every origin (an explicit opt-out, worth a warning at startup).
     public var allowedOrigins: [String]
     /// The token clients must present (`Authorization: Bearer …` or `?token=…`); nil disables authentication.
     public var bearerToken: String?
@@ -10,6 +15,69 @@ public struct WebSocketHandshakePolicy: Sendable, Equatable {
         self.allowedOrigins = allowedOrigins
         self.bearerToken = bearerToken
     }
+
+    /// Whether `"*"` turned the origin check off.
+    public var allowsAnyOrigin: Bool { allowedOrigins.contains("*") }
+
+    /// Why an `Origin` is refused, or nil when it may connect to a server reached as `host`.
+    func originRejection(_ origin: String, host: String?) -> String? {
+        if allowsAnyOrigin { return nil }
+        if let host, OriginMatching.isSameOrigin(origin, host: host) { return nil }
+        if allowedOrigins.contains(where: { UpgradeHandshake.sameOrigin($0, origin) }) { return nil }
+        return "origin \(origin) is not allowed (not this server's origin, nor listed in server.allowedOrigins)"
+    }
+}
+
+/// Compares a browser's `Origin` (`scheme://host[:port]`) with the `Host` a request was sent to
+/// (`host[:port]`), without the scheme: behind a TLS-terminating proxy the server sees `http` while the
+/// page is `https`. A missing port is the scheme's default (80 for http/ws, 443 for https/wss).
+enum OriginMatching {
+    static func isSameOrigin(_ origin: String, host: String) -> Bool {
+        let origin = origin.lowercased()
+        guard let schemeEnd = origin.firstRange(of: "://") else { return false }  // e.g. "null"
+        let scheme = String(origin[..<schemeEnd.lowerBound])
+        var authority = String(origin[schemeEnd.upperBound...])
+        while authority.hasSuffix("/") { authority.removeLast() }
+        let defaultPort: Int
+        switch scheme {
+        case "http", "ws": defaultPort = 80
+        case "https", "wss": defaultPort = 443
+        default: return false
+        }
+        guard let (originHost, originPort) = split(authority, defaultPort: defaultPort),
+            let (requestHost, requestPort) = split(host.lowercased(), defaultPort: defaultPort)
+        else { return false }
+        return originHost == requestHost && originPort == requestPort
+    }
+
+    /// `host[:port]` or `[v6][:port]` → (host, port); nil when malformed (userinfo, paths, bad ports).
+    static func split(_ authority: String, defaultPort: Int) -> (String, Int)? {
+        guard !authority.isEmpty, !authority.contains("@"), !authority.contains("/") else { return nil }
+        var host = authority
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = String(authority[...close])
+            let rest = authority[authority.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":" else { return nil }
+                portText = rest.dropFirst()
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            portText = authority[authority.index(after: colon)...]
+        }
+        guard !host.isEmpty else { return nil }
+        guard let portText else { return (host, defaultPort) }
+        guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCIIDigit), let port = Int(portText),
+            port <= 65535
+        else { return nil }
+        return (host, port)
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
 
 /// The outcome of checking an upgrade request.
@@ -33,12 +101,17 @@ public enum UpgradeHandshake {
         head.hasToken("websocket", inHeader: "upgrade") || head.header("sec-websocket-key") != nil
     }
 
-    /// Checks, in order: method GET (405), `Upgrade: websocket` and `Connection: upgrade` (400),
+    /// Checks, in order: method GET (405), HTTP/1.1 (400), `Upgrade: websocket` and `Connection: upgrade` (400),
     /// `Sec-WebSocket-Version: 13` (426, naming the supported version), a key that is base64 of 16 bytes (400),
-    /// the Origin allowlist (403), then the bearer token (401).
+    /// at most one `Host` (400), the origin (403: several `Origin` headers, or one the policy refuses), then
+    /// the bearer token (401).
     public static func evaluate(_ head: HTTPRequestHead, policy: WebSocketHandshakePolicy) -> UpgradeDecision {
         guard head.method == "GET" else {
             return .reject(.methodNotAllowed("WebSocket upgrade requires GET, got \(head.method)"))
+        }
+        // RFC 6455 §4.1: the handshake is an HTTP/1.1 (or later) request.
+        guard head.version == "HTTP/1.1" else {
+            return .reject(.badRequest("WebSocket upgrade requires HTTP/1.1, got \(head.version)"))
         }
         guard head.hasToken("websocket", inHeader: "upgrade") else {
             return .reject(.badRequest("missing 'Upgrade: websocket' header"))
@@ -59,10 +132,14 @@ public enum UpgradeHandshake {
         guard let decoded = Base64.decode(key), decoded.count == 16 else {
             return .reject(.badRequest("invalid Sec-WebSocket-Key: must be base64 of 16 bytes"))
         }
-        if let origin = head.header("origin"), !policy.allowedOrigins.isEmpty, !policy.allowedOrigins.contains("*"),
-            !policy.allowedOrigins.contains(where: { Self.sameOrigin($0, origin) })
-        {
-            return .reject(.forbidden("origin \(origin) is not allowed"))
+        let hosts = head.headerValues("host")
+        // RFC 9112 §3.2: several Host fields make the request invalid.
+        guard hosts.count <= 1 else { return .reject(.badRequest("several Host headers")) }
+        let origins = head.headerValues("origin")
+        // One origin per request (RFC 6454 §7): which of several would be the page's is anyone's guess.
+        guard origins.count <= 1 else { return .reject(.forbidden("several Origin headers")) }
+        if let origin = origins.first, let reason = policy.originRejection(origin, host: hosts.first) {
+            return .reject(.forbidden(reason))
         }
         if let expected = policy.bearerToken {
             let presented = bearerToken(in: head)
@@ -84,6 +161,12 @@ public enum UpgradeHandshake {
             return text
         }
         return normalized(allowed) == normalized(presented)
+    }
+
+    /// Whether `head` presents `expected` as its bearer token (`Authorization: Bearer …` or `?token=…`).
+    static func presentsToken(_ head: HTTPRequestHead, _ expected: String) -> Bool {
+        guard let presented = bearerToken(in: head) else { return false }
+        return constantTimeEquals(presented, expected)
     }
 
     private static func bearerToken(in head: HTTPRequestHead) -> String? {

@@ -22,6 +22,8 @@ final class Connection: SelectableChannel {
     unowned(unsafe) let loop: EventLoop
     let fd: Int32
     let remoteAddress: String
+    /// The client's address without the port: what the per-address connection limit counts.
+    private let clientKey: String
     private let server: ServerContext
     private var token: UInt64 = 0
     @exclusivity(unchecked) private var stage = Stage.http
@@ -47,10 +49,16 @@ final class Connection: SelectableChannel {
     private var batchEndPending = false
     private var backlogAboveSince: ContinuousClock.Instant?
     private var slowConsumerTimer: TimerQueue.ID?
+    /// Reading stopped because the outbound backlog passed the high-water mark (resumes under the low-water mark).
+    private var readsPaused = false
+    /// The payload of the latest ping not yet answered while the socket was not writable: only the latest
+    /// ping needs an answer (RFC 6455 §5.5.3), so a ping flood from a peer that does not read costs one pong.
+    private var pendingPong: [UInt8]?
 
-    init(fd: Int32, remoteAddress: String, loop: EventLoop, server: ServerContext) {
+    init(fd: Int32, remoteAddress: String, clientKey: String, loop: EventLoop, server: ServerContext) {
         self.fd = fd
         self.remoteAddress = remoteAddress
+        self.clientKey = clientKey
         self.loop = loop
         self.server = server
         let configuration = server.configuration
@@ -70,12 +78,18 @@ final class Connection: SelectableChannel {
 
     // MARK: Reading
 
+    /// Reads at most ``TransportConfiguration/maxReadBytesPerIteration`` bytes, so one peer cannot keep
+    /// the loop to itself (epoll is level-triggered: the rest is read in the next iteration), and stops
+    /// early once the outbound backlog passes the high-water mark (``flush()`` then pauses reading).
     func readable() {
         let buffer = loop.readBuffer
-        while true {
+        let highWater = server.configuration.writeHighWaterBytes
+        var budget = server.configuration.maxReadBytesPerIteration
+        while budget > 0 {
+            let size = min(buffer.count, budget)
             let result: IOResult
             do {
-                result = try nonBlockingSyscall("read") { read(fd, buffer.baseAddress!, buffer.count) }
+                result = try nonBlockingSyscall("read") { read(fd, buffer.baseAddress!, size) }
             } catch {
                 finish()
                 return
@@ -85,12 +99,18 @@ final class Connection: SelectableChannel {
                 peerClosedStream()
                 return
             }
+            budget -= count
             lastHeard = .now
             process(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             if case .closed = stage { return }
-            if count < buffer.count { break }
+            if count < size || outboundBacklog > highWater { break }
         }
         flush()
+    }
+
+    /// Bytes queued for this peer and not yet written: the service's inbox included.
+    private var outboundBacklog: Int {
+        writeQueue.byteCount + (handle?.inboxBytes ?? 0)
     }
 
     private func process(_ bytes: UnsafeRawBufferPointer) {
@@ -105,10 +125,8 @@ final class Connection: SelectableChannel {
         if inbound.isEmpty {
             let consumed = consume(bytes)
             if consumed < bytes.count, !isClosedOrDraining {
-                // A large frame is arriving: reserve its whole size once instead of growing read by read.
-                if let needed = decoder.pendingFrameBytes, needed > bytes.count - consumed {
-                    inbound.reserveCapacity(needed)
-                }
+                // A large frame grows the buffer as its bytes arrive: reserving the size its header declares
+                // would let idle peers claim gigabytes of address space for a few bytes each.
                 inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
             }
         } else {
@@ -179,7 +197,8 @@ final class Connection: SelectableChannel {
         deadlineTimer = nil
 
         guard UpgradeHandshake.isWebSocketUpgrade(head) else {
-            respondAndClose(server.respond(to: head))
+            // RFC 9110 §9.3.2: HEAD is answered like GET, without the body.
+            respondAndClose(server.respond(to: head), includeBody: head.method != "HEAD")
             return bytes.count
         }
         let service = server.configuration.services[head.path]
@@ -227,9 +246,12 @@ final class Connection: SelectableChannel {
         }
     }
 
-    private func respondAndClose(_ response: HTTPResponse) {
-        queue(response.serialized())
-        stage = .draining
+    /// Answers and ends the connection: the response is written, writing is shut down, and input is
+    /// discarded until the peer closes, for at most ``TransportConfiguration/closeTimeout``: a peer that
+    /// never closes must not hold its connection slot (every response says `Connection: close`).
+    private func respondAndClose(_ response: HTTPResponse, includeBody: Bool = true) {
+        queue(response.serialized(includeBody: includeBody))
+        beginDraining()
         flush()
     }
 
@@ -254,8 +276,13 @@ final class Connection: SelectableChannel {
             }
         case .ping(let payload):
             guard case .open = stage else { return }
-            // RFC 6455 §5.5.3: a pong carries the ping's application data.
-            queueFrame(opcode: .pong, payload: payload, rsv1: false)
+            // RFC 6455 §5.5.3: a pong carries the ping's application data. While the socket is not writable,
+            // only the latest ping is answered (once it is).
+            if interest.contains(.write) {
+                pendingPong = payload
+            } else {
+                queueFrame(opcode: .pong, payload: payload, rsv1: false)
+            }
         case .pong:
             break
         case .close(let code, let reason):
@@ -300,6 +327,7 @@ final class Connection: SelectableChannel {
     /// Starts the close handshake from our side (shutdown, idle peer, slow consumer, service request).
     func initiateClose(code: CloseCode, reason: String) {
         guard case .open = stage else { return }
+        pendingPong = nil  // Nothing may follow our close frame (RFC 6455 §5.5.1).
         queueFrame(opcode: .close, payload: FrameEncoder.closePayload(code: code, reason: reason), rsv1: false)
         closeCode = code
         stage = .closeSent
@@ -309,13 +337,18 @@ final class Connection: SelectableChannel {
     private func beginDraining() {
         stage = .draining
         inbound = []
+        pendingPong = nil
         armDeadline(server.configuration.closeTimeout)
     }
 
+    /// When the deadline passes, the connection is reset: the peer had its chance to finish cleanly.
     private func armDeadline(_ duration: Duration) {
         if let timer = deadlineTimer { loop.cancelTimer(timer) }
         deadlineTimer = loop.schedule(at: .now + duration) { [weak self] in
-            self?.finish()
+            guard let self else { return }
+            // A reset frees the kernel's state at once (no orphaned FIN_WAIT socket) and tells the peer.
+            Socket.resetOnClose(self.fd)
+            self.finish()
         }
     }
 
@@ -350,32 +383,46 @@ final class Connection: SelectableChannel {
         writeQueue.append(bytes)
     }
 
-    /// Writes what is queued; waits for writability when the socket is full.
+    /// Writes what is queued; waits for writability when the socket is full. Pauses reading while the
+    /// backlog is above the high-water mark, and resumes it under the low-water mark.
     func flush() {
         if case .closed = stage { return }
-        let outcome: WriteQueue.FlushOutcome
+        var outcome: WriteQueue.FlushOutcome
         do {
             outcome = try writeQueue.flush(to: fd)
+            if outcome == .flushed, case .open = stage, let pong = pendingPong {
+                // The socket took everything: now the latest ping gets its answer.
+                pendingPong = nil
+                queueFrame(opcode: .pong, payload: pong, rsv1: false)
+                outcome = try writeQueue.flush(to: fd)
+            }
         } catch {
             finish()
             return
         }
-        switch outcome {
-        case .flushed:
-            setInterest(.read)
-            if case .draining = stage, !writeShutdown {
-                // The server closes the TCP connection first (RFC 6455 §7.1.1); reading on until EOF
-                // avoids a reset that could drop our close frame at the peer.
-                writeShutdown = true
-                shutdown(fd, Int32(SHUT_WR))
+        if outcome == .flushed, case .draining = stage, !writeShutdown {
+            // The server closes the TCP connection first (RFC 6455 §7.1.1); reading on until EOF
+            // avoids a reset that could drop our close frame at the peer.
+            writeShutdown = true
+            shutdown(fd, Int32(SHUT_WR))
+        }
+        handle?.publish(writeQueueBytes: writeQueue.byteCount)
+        if isWebSocket, case .open = stage {
+            let backlog = outboundBacklog
+            let configuration = server.configuration
+            if backlog > configuration.writeHighWaterBytes {
+                readsPaused = true
+            } else if backlog <= configuration.writeLowWaterBytes {
+                readsPaused = false
             }
-        case .pending:
-            setInterest([.read, .write])
+            checkBacklog(backlog)
+            if case .closed = stage { return }
+        } else {
+            readsPaused = false
         }
-        if let handle {
-            handle.publish(writeQueueBytes: writeQueue.byteCount)
-            checkBacklog(handle.backlogBytes)
-        }
+        var wanted: SelectorInterest = readsPaused ? [] : .read
+        if outcome == .pending { wanted.insert(.write) }
+        setInterest(wanted)
     }
 
     func writable() {
@@ -388,7 +435,10 @@ final class Connection: SelectableChannel {
         loop.modify(fd: fd, token: token, interest: wanted)
     }
 
-    /// Enforces the slow-consumer policy: above the high-water mark for too long, or far above it, closes with 1008.
+    /// Enforces the slow-consumer policy: above the high-water mark for too long closes with 1008; so does
+    /// a router connection far above it (its sessions produce whether or not the peer sends). The echo
+    /// endpoint produces only what it reads, and reading pauses at the high-water mark, so its backlog
+    /// stays within the mark plus one message.
     private func checkBacklog(_ backlog: Int) {
         let configuration = server.configuration
         guard backlog > configuration.writeHighWaterBytes else {
@@ -397,7 +447,7 @@ final class Connection: SelectableChannel {
             slowConsumerTimer = nil
             return
         }
-        if backlog > configuration.writeHighWaterBytes * 4 {
+        if handle != nil, backlog > configuration.writeHighWaterBytes * 4 {
             closeSlowConsumer("outbound backlog of \(backlog) bytes exceeds 4× the high-water mark")
             return
         }
@@ -452,6 +502,16 @@ final class Connection: SelectableChannel {
         scheduleHeartbeat()
     }
 
+    // MARK: Statistics
+
+    /// Adds this connection's buffers to `statistics`.
+    func addStatistics(to statistics: inout TransportStatistics) {
+        statistics.connections += 1
+        statistics.inboundBufferedBytes += inbound.count
+        statistics.inboundCapacityBytes += inbound.capacity
+        statistics.outboundBytes += writeQueue.byteCount
+    }
+
     // MARK: Teardown
 
     private func peerClosedStream() {
@@ -467,12 +527,13 @@ final class Connection: SelectableChannel {
         close(fd)
         inbound = []
         writeQueue = WriteQueue()
+        pendingPong = nil
         handle?.markClosed()
         handle = nil
         let receiver = self.receiver
         self.receiver = nil
         receiver?.closed(code: closeCode)
-        server.connectionClosed(wasWebSocket: isWebSocket)
+        server.connectionClosed(wasWebSocket: isWebSocket, clientKey: clientKey)
     }
 
     func forceClose() {

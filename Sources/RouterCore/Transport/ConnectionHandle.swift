@@ -62,6 +62,9 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     /// Bytes queued and not yet written to the socket.
     public var backlogBytes: Int { state.withLock { $0.backlog } }
 
+    /// Bytes sent through the handle and not yet handed to the loop's write queue.
+    var inboxBytes: Int { state.withLock { $0.inboxBytes } }
+
     public func waitUntilWritable() async -> Bool {
         let waiterID = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
@@ -72,6 +75,9 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
                 let immediate = state.withLock { state -> Bool? in
                     if state.closed { return false }
                     if state.backlog <= highWater { return true }
+                    // A cancel that landed before this registration found no waiter to resume: the task's
+                    // flag is set before its handler runs, so checking it here under the lock closes the gap.
+                    if Task.isCancelled { return false }
                     state.waiters[waiterID] = continuation
                     return nil
                 }

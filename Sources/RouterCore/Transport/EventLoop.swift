@@ -83,6 +83,16 @@ public final class EventLoop: @unchecked Sendable {
         if wasEmpty { selector.wakeUp() }
     }
 
+    /// Releases a loop whose thread was never started (the server failed to start): ends its session
+    /// executor's thread.
+    func discard() {
+        slots = []
+        sessionExecutor.shutdown()
+    }
+
+    /// Whether the loop still takes new channels (false once it began stopping). Loop-confined.
+    var isRunning: Bool { running }
+
     /// Asks the loop to stop: every registered channel is force-closed and the thread ends.
     func shutdown() {
         queue.withLock { $0.stopping = true }
@@ -103,8 +113,10 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Loop-confined API
 
-    /// Registers a descriptor; returns its token.
-    func register(fd: Int32, channel: any SelectableChannel, interest: SelectorInterest) throws(SocketError) -> UInt64 {
+    /// Registers a descriptor (on the loop's thread, or before ``start()``); returns its token.
+    func register(
+        fd: Int32, channel: any SelectableChannel, interest: SelectorInterest, exclusive: Bool = false
+    ) throws(SocketError) -> UInt64 {
         let index = Int(fd)
         if index >= slots.count {
             slots.append(contentsOf: repeatElement(Slot(), count: max(index + 1 - slots.count, slots.count)))
@@ -114,7 +126,7 @@ public final class EventLoop: @unchecked Sendable {
         let token = UInt64(nextRegistrationID) << 32 | UInt64(UInt32(bitPattern: fd))
         slots[index] = Slot(registrationID: nextRegistrationID, channel: channel)
         do {
-            try selector.register(fd: fd, token: token, interest: interest)
+            try selector.register(fd: fd, token: token, interest: interest, exclusive: exclusive)
         } catch {
             slots[index] = Slot()
             throw error

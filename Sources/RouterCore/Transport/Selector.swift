@@ -10,9 +10,11 @@ struct SelectorInterest: OptionSet {
     static let write = SelectorInterest(rawValue: 2)
 
     /// The epoll bits; the only place Linux constants appear.
+    /// Without `.read`, the peer's half-close is not reported either (reading is paused); errors and
+    /// hang-ups always are.
     var epollEvents: UInt32 {
-        var events = EPOLLRDHUP.rawValue
-        if contains(.read) { events |= EPOLLIN.rawValue }
+        var events: UInt32 = 0
+        if contains(.read) { events |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
         if contains(.write) { events |= EPOLLOUT.rawValue }
         return events
     }
@@ -53,9 +55,12 @@ final class Selector {
         close(epollFD)
     }
 
-    func register(fd: Int32, token: UInt64, interest: SelectorInterest) throws(SocketError) {
+    /// Adds a descriptor. `exclusive` (`EPOLLEXCLUSIVE`) is for a socket several loops wait on: one
+    /// event wakes one of them. It cannot be changed later with ``modify(fd:token:interest:)``.
+    func register(fd: Int32, token: UInt64, interest: SelectorInterest, exclusive: Bool = false) throws(SocketError) {
         var event = epoll_event()
-        event.events = interest.epollEvents
+        // EPOLLEXCLUSIVE takes EPOLLIN/EPOLLOUT only (EINVAL with EPOLLRDHUP); a listener needs no more.
+        event.events = exclusive ? interest.epollEvents & ~EPOLLRDHUP.rawValue | EPOLLEXCLUSIVE.rawValue : interest.epollEvents
         event.data.u64 = token
         _ = try retryingSyscall("epoll_ctl(ADD)") { Int(epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)) }
     }

@@ -1,5 +1,12 @@
 import Synchronization
 
+/// Whether an accepted connection is served.
+enum Admission: Equatable {
+    case admitted
+    /// Answered 503 with this reason and closed.
+    case rejected(String)
+}
+
 /// What every connection of one server shares: the configuration and the counters. Thread-safe.
 final class ServerContext: Sendable {
     let configuration: TransportConfiguration
@@ -10,6 +17,9 @@ final class ServerContext: Sendable {
     let openWebSockets = Atomic<Int>(0)
     /// WebSocket connections opened since start.
     let totalWebSockets = Atomic<Int>(0)
+    /// Open connections by client address (only when a per-address limit is set).
+    private let connectionsByAddress = Locked<[String: Int]>([:])
+    private let nextLoop = Atomic<UInt64>(0)
 
     init(configuration: TransportConfiguration) {
         self.configuration = configuration
@@ -24,9 +34,42 @@ final class ServerContext: Sendable {
         totalWebSockets.add(1, ordering: .relaxed)
     }
 
-    func connectionClosed(wasWebSocket: Bool) {
+    /// Whether a new connection may be served: it counts against ``TransportConfiguration/maxConnections``
+    /// and ``TransportConfiguration/maxConnectionsPerAddress`` until ``connectionClosed(wasWebSocket:clientKey:)``.
+    func admit(clientKey: String) -> Admission {
+        let count = acceptedConnections.add(1, ordering: .relaxed).newValue
+        if count > configuration.maxConnections {
+            acceptedConnections.subtract(1, ordering: .relaxed)
+            return .rejected("server is at its connection limit")
+        }
+        let limit = configuration.maxConnectionsPerAddress
+        guard limit > 0 else { return .admitted }
+        let admitted = connectionsByAddress.withLock { counts -> Bool in
+            let current = counts[clientKey, default: 0]
+            guard current < limit else { return false }
+            counts[clientKey] = current + 1
+            return true
+        }
+        if !admitted {
+            acceptedConnections.subtract(1, ordering: .relaxed)
+            return .rejected("too many connections from \(clientKey) (limit \(limit))")
+        }
+        return .admitted
+    }
+
+    func connectionClosed(wasWebSocket: Bool, clientKey: String) {
         acceptedConnections.subtract(1, ordering: .relaxed)
         if wasWebSocket { openWebSockets.subtract(1, ordering: .relaxed) }
+        guard configuration.maxConnectionsPerAddress > 0 else { return }
+        connectionsByAddress.withLock { counts in
+            let remaining = counts[clientKey, default: 1] - 1
+            counts[clientKey] = remaining > 0 ? remaining : nil
+        }
+    }
+
+    /// The loop for the next accepted connection: round-robin over `count` loops.
+    func nextLoopIndex(of count: Int) -> Int {
+        Int(nextLoop.add(1, ordering: .relaxed).oldValue % UInt64(count))
     }
 
     /// Plain HTTP: the configured responder, else 404.

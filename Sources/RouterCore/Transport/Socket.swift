@@ -12,7 +12,10 @@ enum Socket {
     }()
 
     /// Creates a listening socket bound to `host:port` (IPv4 or IPv6 literal, or "localhost").
-    static func makeListener(host: String, port: Int, reusePort: Bool, backlog: Int32 = 1024) throws(SocketError) -> Int32 {
+    ///
+    /// `SO_REUSEADDR` only (restarts while old connections sit in TIME_WAIT); never `SO_REUSEPORT`, which
+    /// would let another process of the same user bind the port too and take a share of its connections.
+    static func makeListener(host: String, port: Int, backlog: Int32 = 1024) throws(SocketError) -> Int32 {
         _ = ignoreSIGPIPE
         let address = try SocketAddress(host: host, port: port)
         let fd = Int32(try retryingSyscall("socket") {
@@ -20,7 +23,6 @@ enum Socket {
         })
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-            if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
             _ = try address.withSockAddr { pointer, length throws(SocketError) in
                 try retryingSyscall("bind to \(host):\(port)") { Int(bind(fd, pointer, length)) }
             }
@@ -68,6 +70,12 @@ enum Socket {
         }
     }
 
+    /// Makes the coming `close` reset the connection (`SO_LINGER` 0): for a peer that overstayed its deadline.
+    static func resetOnClose(_ fd: Int32) {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+    }
+
     static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -111,6 +119,21 @@ struct SocketAddress: CustomStringConvertible {
                 return Int(UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port))
             }
             return Int(UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port))
+        }
+    }
+
+    /// The address without the port, e.g. `127.0.0.1` or `::1`.
+    var hostDescription: String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        return withUnsafeBytes(of: storage) { raw in
+            if family == AF_INET6 {
+                var address = raw.load(as: sockaddr_in6.self).sin6_addr
+                inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
+            } else {
+                var address = raw.load(as: sockaddr_in.self).sin_addr
+                inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count))
+            }
+            return Self.string(buffer)
         }
     }
 

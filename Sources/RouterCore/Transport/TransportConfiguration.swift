@@ -10,7 +10,8 @@ public struct TransportConfiguration: Sendable {
     public var maxHeaderBytes: Int = 8192
     /// A connection that has not completed its HTTP request within this time is closed (slowloris).
     public var handshakeTimeout: Duration = .seconds(10)
-    /// After our close frame, how long to wait for the peer's before dropping the socket.
+    /// After our close frame, or after a plain HTTP answer or a rejected handshake, how long to wait for
+    /// the peer to close before the connection is reset.
     public var closeTimeout: Duration = .seconds(5)
     /// Frames with a larger payload close the connection with 1009, checked from the frame header.
     public var maxFrameBytes: Int = 16 << 20
@@ -18,11 +19,17 @@ public struct TransportConfiguration: Sendable {
     public var maxMessageBytes: Int = 16 << 20
     /// Connections beyond this are answered 503 and closed.
     public var maxConnections: Int = 10_000
+    /// Connections from one client address (IP, without the port) beyond this are answered 503 and
+    /// closed before the request is read; 0 = no limit.
+    public var maxConnectionsPerAddress: Int = 256
+    /// How many bytes one connection may read in one loop iteration before the loop serves the others.
+    public var maxReadBytesPerIteration: Int = 1 << 20
     /// Ping frames are sent this often.
     public var heartbeatInterval: Duration = .seconds(25)
     /// A peer silent for `heartbeatInterval + heartbeatTimeout` is closed with 1001.
     public var heartbeatTimeout: Duration = .seconds(20)
-    /// Producers waiting in `waitUntilWritable` suspend above this backlog…
+    /// Producers waiting in `waitUntilWritable` suspend above this backlog, and the connection stops
+    /// reading from its peer (echo endpoint included) until it falls under ``writeLowWaterBytes``…
     public var writeHighWaterBytes: Int = 4 << 20
     /// …and resume under this one.
     public var writeLowWaterBytes: Int = 1 << 20

@@ -26,40 +26,39 @@ public final class WebSocketServer: Sendable {
         self.context = context
     }
 
-    /// Binds and starts serving. Throws ``SocketError`` naming the failed call (e.g. the port is in use).
+    /// Binds and starts serving. Throws ``SocketError`` naming the failed call: a port in use fails
+    /// with `bind to HOST:PORT failed: Address already in use`, whoever holds it. Nothing is left
+    /// running after a failure (no loop thread, no descriptor).
     public static func start(_ configuration: TransportConfiguration) throws(SocketError) -> WebSocketServer {
         let count = configuration.eventLoops > 0 ? configuration.eventLoops : ProcessorCount.available
         let context = ServerContext(configuration: configuration)
-        var loops: [EventLoop] = []
-        for index in 0..<count { loops.append(try EventLoop(index: index)) }
-
-        // One SO_REUSEPORT listener per loop: the kernel spreads connections over the loops.
-        var fds: [Int32] = []
+        // Bound before any thread exists, so a failed bind leaves nothing behind.
+        let fd = try Socket.makeListener(host: configuration.host, port: configuration.port)
+        let port: Int
         do {
-            let first = try Socket.makeListener(host: configuration.host, port: configuration.port, reusePort: true)
-            fds.append(first)
-            let port = try Socket.localPort(first)
-            for _ in 1..<count {
-                fds.append(try Socket.makeListener(host: configuration.host, port: port, reusePort: true))
-            }
+            port = try Socket.localPort(fd)
         } catch {
-            for fd in fds { close(fd) }
+            close(fd)
             throw error
         }
-        let port = try Socket.localPort(fds[0])
+        let socket = ListeningSocket(fd: fd)
+        var loops: [EventLoop] = []
         var boxes: [Listener.Box] = []
-        for (loop, fd) in zip(loops, fds) {
-            let box = Listener.Box(Listener(fd: fd, loop: loop, server: context))
-            boxes.append(box)
-            loop.start()
-            loop.execute {
-                do {
-                    try box.listener.start()
-                } catch {
-                    box.listener.stop()
-                }
+        do {
+            for index in 0..<count { loops.append(try EventLoop(index: index)) }
+            // Registered before the loops' threads start, so a failure is thrown here rather than lost.
+            for loop in loops {
+                let listener = Listener(socket: socket, loop: loop, loops: loops, server: context)
+                boxes.append(Listener.Box(listener))
+                try listener.start()
             }
+        } catch {
+            if boxes.isEmpty { close(fd) }
+            for box in boxes { box.listener.stop() }
+            for loop in loops { loop.discard() }
+            throw error
         }
+        for loop in loops { loop.start() }
         return WebSocketServer(port: port, loops: loops, listeners: boxes, context: context)
     }
 
@@ -69,6 +68,25 @@ public final class WebSocketServer: Sendable {
     public var totalConnections: Int { context.totalWebSockets.load(ordering: .relaxed) }
     /// TCP connections (any stage) currently held.
     public var acceptedConnections: Int { context.acceptedConnections.load(ordering: .relaxed) }
+
+    /// What the connections hold in memory right now, summed over every loop (each loop answers between
+    /// two iterations). For tests and diagnostics, while the server runs (a stopped loop never answers).
+    package func statistics() async -> TransportStatistics {
+        var total = TransportStatistics()
+        for loop in loops {
+            let part = await withCheckedContinuation { (continuation: CheckedContinuation<TransportStatistics, Never>) in
+                loop.execute {
+                    var statistics = TransportStatistics()
+                    for case let connection as Connection in loop.registeredChannels() {
+                        connection.addStatistics(to: &statistics)
+                    }
+                    continuation.resume(returning: statistics)
+                }
+            }
+            total.add(part)
+        }
+        return total
+    }
 
     /// Stops accepting new connections; open ones carry on.
     public func stopAccepting() {
@@ -112,5 +130,26 @@ extension Listener {
             self.listener = listener
             self.loop = listener.loop
         }
+    }
+}
+
+/// Bytes held by a server's connections at one moment (see ``WebSocketServer/statistics()``).
+package struct TransportStatistics: Sendable {
+    /// Connections registered with the loops (any stage).
+    package var connections = 0
+    /// Received bytes not yet parsed (a partial frame or request head).
+    package var inboundBufferedBytes = 0
+    /// Memory reserved for those bytes.
+    package var inboundCapacityBytes = 0
+    /// Bytes queued for sending and not yet written to the sockets.
+    package var outboundBytes = 0
+
+    package init() {}
+
+    mutating func add(_ other: TransportStatistics) {
+        connections += other.connections
+        inboundBufferedBytes += other.inboundBufferedBytes
+        inboundCapacityBytes += other.inboundCapacityBytes
+        outboundBytes += other.outboundBytes
     }
 }

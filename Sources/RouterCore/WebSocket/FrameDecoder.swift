@@ -97,7 +97,7 @@ public struct FrameDecoder: Sendable {
         var maskingKey: (UInt8, UInt8, UInt8, UInt8)?
         if masked {
             guard bytes.count >= headerSize + 4 else {
-                pendingFrameBytes = headerSize + 4 + length
+                pendingFrameBytes = Self.saturatingSum(headerSize + 4, length)
                 return nil
             }
             maskingKey = (bytes[headerSize], bytes[headerSize + 1], bytes[headerSize + 2], bytes[headerSize + 3])
@@ -105,7 +105,7 @@ public struct FrameDecoder: Sendable {
         }
         // Compared by subtraction: `headerSize + length` could overflow for a huge limit.
         guard bytes.count - headerSize >= length else {
-            pendingFrameBytes = headerSize + length
+            pendingFrameBytes = Self.saturatingSum(headerSize, length)
             return nil
         }
         pendingFrameBytes = nil
@@ -127,5 +127,11 @@ public struct FrameDecoder: Sendable {
             }
         let frame = WebSocketFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, payload: payload)
         return (frame, headerSize + length)
+    }
+
+    /// `header + length`, or `Int.max` where it would overflow (a limit near `Int.max` lets a 63-bit length through).
+    private static func saturatingSum(_ header: Int, _ length: Int) -> Int {
+        let (sum, overflow) = header.addingReportingOverflow(length)
+        return overflow ? .max : sum
     }
 }

@@ -43,6 +43,12 @@ struct RouterConfigurationTests {
         (#"{"heartbeat": []}"#, ["heartbeat: expected object, found array"]),
         (#"{"compression": {"level": 12}}"#, ["compression.level: must be between 0 and 9"]),
         (#"{"limits": {"writeLowWaterBytes": 10, "writeHighWaterBytes": 5}}"#, ["limits.writeLowWaterBytes: must be < limits.writeHighWaterBytes (5)"]),
+        (#"{"limits": {"maxFrameBytes": 1099511627776, "maxMessageBytes": 1099511627776}}"#, [
+            "limits.maxFrameBytes: must be between 125 and 1073741824", "limits.maxMessageBytes: must be between 1 and 1073741824",
+        ]),
+        (#"{"limits": {"maxConnectionsPerAddress": -1, "maxReadBytesPerIteration": 10}}"#, [
+            "limits.maxConnectionsPerAddress: must be >= 0", "limits.maxReadBytesPerIteration: must be between 4096 and 67108864",
+        ]),
         (#"{"memory": {"fsync": "sometimes"}}"#, [#"memory.fsync: must be one of "always", "interval", "never", found "sometimes""#]),
         (#"{"logging": {"level": "verbose"}}"#, [#"logging.level: must be one of "trace", "debug", "info", "notice", "warning", "error", found "verbose""#]),
         (#"{"auth": {"token": ""}}"#, ["auth.token: must not be empty (omit it to disable authentication)"]),
@@ -118,6 +124,41 @@ struct RouterConfigurationTests {
             let result = RouterConfiguration.load(file: directory.appendingPathComponent(file).path, knownPlugins: known)
             if case .failure(let errors) = result { Issue.record("\(file): \(errors)") }
         }
+    }
+
+    @Test func newLimitsMapOntoTheTransport() throws {
+        let json = #"{"limits": {"maxConnectionsPerAddress": 7, "maxReadBytesPerIteration": 65536}}"#
+        let transport = try RouterConfiguration.load(json: Data(json.utf8), knownPlugins: known).get().transportConfiguration()
+        #expect(transport.maxConnectionsPerAddress == 7)
+        #expect(transport.maxReadBytesPerIteration == 65536)
+        let defaults = RouterConfiguration().transportConfiguration()
+        #expect(defaults.maxConnectionsPerAddress == 256)
+        #expect(defaults.maxReadBytesPerIteration == 1 << 20)
+    }
+
+    @Test func exposingSettingsAreWarnedAbout() throws {
+        #expect(RouterConfiguration().exposureWarnings().isEmpty)
+        let open = try RouterConfiguration.load(
+            json: Data(#"{"server": {"host": "0.0.0.0", "allowedOrigins": ["*"]}}"#.utf8), knownPlugins: known
+        ).get()
+        let warnings = open.exposureWarnings()
+        #expect(warnings.count == 2)
+        #expect(warnings.first?.hasPrefix(#"server.allowedOrigins contains "*""#) == true)
+        #expect(warnings.last?.hasPrefix("listening on 0.0.0.0 without auth.token") == true)
+        let withToken = try RouterConfiguration.load(
+            json: Data(#"{"server": {"host": "0.0.0.0"}, "auth": {"token": "t"}}"#.utf8), knownPlugins: known
+        ).get()
+        #expect(withToken.exposureWarnings().isEmpty)
+    }
+
+    @Test func metricsAreProtectedByTheTokenUnlessTurnedOff() throws {
+        #expect(RouterConfiguration().metricsToken == nil)
+        let protected = try RouterConfiguration.load(json: Data(#"{"auth": {"token": "t"}}"#.utf8), knownPlugins: known).get()
+        #expect(protected.metricsToken == "t")
+        let open = try RouterConfiguration.load(
+            json: Data(#"{"auth": {"token": "t", "protectMetrics": false}}"#.utf8), knownPlugins: known
+        ).get()
+        #expect(open.metricsToken == nil)
     }
 
     @Test func theConfigurationMapsOntoTransportAndRouterSettings() throws {

@@ -195,8 +195,8 @@ struct HTTPHeadParserTests {
     }
 
     @Test func unsupportedVersions() {
-        expectError("GET / HTTP/1.0\r\n\r\n", status: 505, message: "HTTP version HTTP/1.0 is not supported (use HTTP/1.1)")
-        expectError("GET / HTTP/2.0\r\nHost: x\r\n\r\n", status: 505, message: "HTTP version HTTP/2.0 is not supported (use HTTP/1.1)")
+        expectError("GET / HTTP/2.0\r\nHost: x\r\n\r\n", status: 505, message: "HTTP version HTTP/2.0 is not supported (use HTTP/1.1 or HTTP/1.0)")
+        expectError("GET / HTTP/0.9\r\n\r\n", status: 505, message: "HTTP version HTTP/0.9 is not supported (use HTTP/1.1 or HTTP/1.0)")
     }
 
     @Test func acceptedRequestTargetForms() throws {

@@ -96,14 +96,14 @@ struct UpgradeHandshakeTests {
         RejectionCase("empty key", base.setting("Sec-WebSocket-Key", ""), status: 400, "invalid Sec-WebSocket-Key: must be base64 of 16 bytes"),
         RejectionCase(
             "origin not allowed", base.adding("Origin", "http://evil.example"), policy: originPolicy, status: 403,
-            "origin http://evil.example is not allowed"),
+            "origin http://evil.example is not allowed (not this server's origin, nor listed in server.allowedOrigins)"),
         RejectionCase(
             "origin is matched exactly", base.adding("Origin", "http://good.example:80"), policy: originPolicy, status: 403,
-            "origin http://good.example:80 is not allowed"),
+            "origin http://good.example:80 is not allowed (not this server's origin, nor listed in server.allowedOrigins)"),
         RejectionCase(
             "origin before token", base.adding("Origin", "http://evil.example"),
             policy: WebSocketHandshakePolicy(allowedOrigins: ["http://good.example"], bearerToken: "s3cret"), status: 403,
-            "origin http://evil.example is not allowed"),
+            "origin http://evil.example is not allowed (not this server's origin, nor listed in server.allowedOrigins)"),
         RejectionCase(
             "no token", base, policy: tokenPolicy, status: 401, "missing bearer token (Authorization: Bearer … or ?token=…)",
             header: ("WWW-Authenticate", "Bearer")),
@@ -181,7 +181,9 @@ struct UpgradeHandshakeTests {
 
     @Test func parsedRequestIsAccepted() throws {
         let parsed = try #require(HTTPTestSupport.parse(HTTPHeadParserTests.rfcRequest).httpValue.flatMap { $0 })
-        guard case .accept(let key, _) = UpgradeHandshake.evaluate(parsed.head, policy: .init()) else {
+        // The RFC's example comes from a page on another origin (http://example.com), so it must be listed.
+        let policy = WebSocketHandshakePolicy(allowedOrigins: ["http://example.com"])
+        guard case .accept(let key, _) = UpgradeHandshake.evaluate(parsed.head, policy: policy) else {
             Issue.record("rejected")
             return
         }
@@ -216,10 +218,60 @@ struct UpgradeHandshakeTests {
         #expect(accepted(Self.base.adding("Origin", "https://also.example"), policy: Self.originPolicy) != nil)
     }
 
-    @Test func wildcardAndEmptyAllowlistAllowAnyOrigin() {
+    @Test func wildcardAllowsAnyOrigin() {
         let wildcard = WebSocketHandshakePolicy(allowedOrigins: ["http://good.example", "*"])
         #expect(accepted(Self.base.adding("Origin", "http://evil.example"), policy: wildcard) != nil)
-        #expect(accepted(Self.base.adding("Origin", "http://evil.example"), policy: .init(allowedOrigins: [])) != nil)
+    }
+
+    private func isAccepted(_ request: UpgradeRequestBuilder, policy: WebSocketHandshakePolicy = .init()) -> Bool {
+        if case .accept = UpgradeHandshake.evaluate(request.head, policy: policy) { return true }
+        return false
+    }
+
+    @Test func theDefaultPolicyIsSameOrigin() {
+        let policy = WebSocketHandshakePolicy()
+        #expect(!isAccepted(Self.base.adding("Origin", "http://evil.example"), policy: policy))
+        // The Host is server.example.com: its own pages may connect, over either scheme, default port or not.
+        for origin in ["http://server.example.com", "https://server.example.com", "HTTP://Server.Example.com:80", "http://server.example.com/"] {
+            #expect(accepted(Self.base.adding("Origin", origin), policy: policy) != nil, "\(origin)")
+        }
+        for origin in ["null", "http://server.example.com:8080", "http://evil.server.example.com", "file://", "http://user@server.example.com"] {
+            #expect(!isAccepted(Self.base.adding("Origin", origin), policy: policy), "\(origin)")
+        }
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:8765", "http://127.0.0.1:8765", true),
+        ("127.0.0.1:8765", "http://127.0.0.1:8766", false),
+        ("127.0.0.1:8765", "http://127.0.0.1", false),
+        ("localhost:8765", "http://127.0.0.1:8765", false),
+        ("[::1]:8765", "http://[::1]:8765", true),
+        ("[::1]:8765", "http://[::1]", false),
+        ("example.com:443", "https://example.com", true),
+        ("example.com:443", "http://example.com", false),
+    ])
+    func sameOriginComparesHostAndPort(host: String, origin: String, allowed: Bool) {
+        let request = Self.base.setting("Host", host).adding("Origin", origin)
+        #expect(isAccepted(request) == allowed, "Host \(host), Origin \(origin)")
+    }
+
+    @Test func severalOriginHeadersAreRejected() {
+        let request = Self.base.adding("Origin", "http://server.example.com").adding("Origin", "http://server.example.com")
+        guard case .reject(let response) = UpgradeHandshake.evaluate(request.head, policy: .init()) else {
+            Issue.record("two Origin headers were accepted")
+            return
+        }
+        #expect(response.status == 403)
+        #expect(String(decoding: response.body, as: UTF8.self) == "several Origin headers\n")
+    }
+
+    @Test func anUpgradeNeedsHTTP11() {
+        let head = HTTPRequestHead(method: "GET", target: "/chat", version: "HTTP/1.0", headers: Self.base.headers)
+        guard case .reject(let response) = UpgradeHandshake.evaluate(head, policy: .init()) else {
+            Issue.record("an HTTP/1.0 upgrade was accepted")
+            return
+        }
+        #expect(response.status == 400)
     }
 
     @Test func noOriginHeaderIsAllowedEvenWithAnAllowlist() {

@@ -90,6 +90,16 @@ struct FrameDecoderTests {
         #expect(result.consumed == frame.count)
     }
 
+    @Test func aHugeDeclaredLengthUnderAHugeLimitDoesNotOverflow() throws {
+        // Masked binary frame declaring 2^63 - 1 bytes; the limit lets it through the header checks.
+        var decoder = FrameDecoder(role: .server, maxFramePayload: .max)
+        let header: [UInt8] = [0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+        #expect(try decoder.decode(array: header) == nil)
+        #expect(decoder.pendingFrameBytes == .max)
+        #expect(try decoder.decode(array: header + [1, 2, 3, 4, 5]) == nil)
+        #expect(decoder.pendingFrameBytes == .max)
+    }
+
     @Test func frameOfExactlyTheLimitIsAccepted() {
         let verifier = FrameDecoderVerifier(role: .client, maxFramePayload: 1000)
         let payload = [UInt8](repeating: 0x61, count: 1000)
