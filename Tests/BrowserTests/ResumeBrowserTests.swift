@@ -8,7 +8,7 @@ extension DashboardBrowserTests {
     @Test("a tab keeps its session across a cut connection: the search in flight completes once; the indicator shows reconnecting, then resumed")
     func resumeAcrossCut() async throws {
         try await withBrowser("resume") { page, hosts in
-            let host = try await hosts.start(label: "resume")
+            let host = try await Self.startProxiedHost(hosts, label: "resume")
             let proxy = try TCPProxy(to: host.port)
             defer { proxy.close() }
             try await page.navigate(to: host.baseURL + Self.proxiedQuery(proxy))
@@ -58,9 +58,7 @@ extension DashboardBrowserTests {
     @Test("a session that expired while the tab was cut off: the search panel says the operation was lost and why")
     func expiredSessionShowsTheLoss() async throws {
         try await withBrowser("resume-expired") { page, hosts in
-            let config = try BrowserEnvironment.temporaryDirectory("router-host-config").appendingPathComponent("short-resume.json")
-            try Data(#"{"resume": {"windowMs": 300}}"#.utf8).write(to: config)
-            let host = try await hosts.start(label: "resume-expired", extraArguments: ["--config", config.path])
+            let host = try await Self.startProxiedHost(hosts, label: "resume-expired", resume: #"{"windowMs": 300}"#)
             let proxy = try TCPProxy(to: host.port)
             defer { proxy.close() }
             try await page.navigate(to: host.baseURL + Self.proxiedQuery(proxy))
@@ -128,6 +126,16 @@ extension DashboardBrowserTests {
 
             #expect(try await page.evaluate("sessionStorage.length") == .number(0), "the stored session was taken by the reloaded page")
         }
+    }
+
+    /// A host whose WebSocket endpoint accepts the dashboard's page when reached through a proxy:
+    /// the page's origin (the host's own port) differs from the proxy's `Host`, so it is allowed
+    /// explicitly (`server.allowedOrigins`).
+    static func startProxiedHost(_ hosts: HostPool, label: String, resume: String = "{}") async throws -> RouterHostProcess {
+        let port = try BrowserEnvironment.freePort()
+        let config = try BrowserEnvironment.temporaryDirectory("router-host-config").appendingPathComponent("\(label).json")
+        try Data(#"{"server": {"allowedOrigins": ["http://127.0.0.1:\#(port)"]}, "resume": \#(resume)}"#.utf8).write(to: config)
+        return try await hosts.start(label: label, port: port, extraArguments: ["--config", config.path])
     }
 
     /// Dashboard parameters: the router through the proxy, quick retries, a short "resumed" label.
