@@ -282,14 +282,14 @@ struct DashboardBrowserTests {
 
     // MARK: Helpers
 
-    private func waitForIndicator(_ page: BrowserPage, _ state: String, timeout: Duration = .seconds(30)) async throws {
+    func waitForIndicator(_ page: BrowserPage, _ state: String, timeout: Duration = .seconds(30)) async throws {
         try await page.waitUntil(
             "document.getElementById('connection-state')?.dataset.state === \(BrowserPage.jsString(state))",
             "the connection indicator to show \(state)", timeout: timeout,
             diagnostics: "({ indicator: document.getElementById('connection-state')?.outerHTML, events: window.dashboard?.events.connection })")
     }
 
-    private func waitForStatus(_ page: BrowserPage, _ id: String, timeout: Duration = .seconds(30)) async throws {
+    func waitForStatus(_ page: BrowserPage, _ id: String, timeout: Duration = .seconds(30)) async throws {
         try await page.waitUntil(
             "['done', 'error', 'cancelled'].includes(document.getElementById('\(id)').dataset.status)",
             "#\(id) to finish", timeout: timeout,

@@ -4,6 +4,12 @@
 //   ?ws=URL            WebSocket endpoint (default /ws/memory on this origin)
 //   ?compress=gzip|none ask for the gzip+base64 envelope (default gzip)
 //   ?heartbeatMs=N  ?heartbeatTimeoutMs=N  ?reconnectMinMs=N  ?reconnectMaxMs=N  ?metricsMs=N
+//   ?resumedMs=N       how long the indicator shows "resumed" before "connected" (default 3000)
+//   ?persist=0         do not keep the session for a reload of this tab
+//
+// After a dropped connection the client resumes the session (DESIGN §6): running operations
+// carry on and the indicator shows "reconnecting", then "resumed". When the session cannot be
+// resumed, each operation that was running says it was lost and why.
 //
 // Everything the page shows is also recorded in `window.dashboard.events` so a test can check
 // the order in which things happened (progress before results), not only the final DOM.
@@ -21,9 +27,11 @@ const client = new RouterClient(params.get('ws') || undefined, {
   heartbeatMs: numberParam('heartbeatMs', 15000),
   heartbeatTimeoutMs: numberParam('heartbeatTimeoutMs', undefined),
   reconnect: { minMs: numberParam('reconnectMinMs', 500), maxMs: numberParam('reconnectMaxMs', 30000) },
+  persistKey: params.get('persist') === '0' ? undefined : 'memory-router.session',
 });
 
-const events = { connection: [], search: [], compress: [], stream: [] };
+// `indicator`: every label the connection indicator showed, in order.
+const events = { connection: [], indicator: [], search: [], compress: [], stream: [] };
 window.dashboard = { client, events };
 
 const $ = (id) => document.getElementById(id);
@@ -54,18 +62,32 @@ const formatMs = (ms) => (typeof ms === 'number' ? (ms >= 1000 ? `${(ms / 1000).
 
 // MARK: Connection indicator
 
-const LABELS = { connecting: 'connecting', connected: 'connected', reconnecting: 'reconnecting', offline: 'offline' };
+const LABELS = { connecting: 'connecting', connected: 'connected', resumed: 'resumed', reconnecting: 'reconnecting', offline: 'offline' };
+const RESUMED_SHOWN_MS = numberParam('resumedMs', 3000);
 let retryCountdown = null;
+let resumedTimer = null;
 
 function renderConnection(detail) {
   const indicator = $('connection-state');
-  indicator.dataset.state = detail.state;
-  $('connection-label').textContent = LABELS[detail.state] || detail.state;
+  // A resumed session shows "resumed" for a moment, then "connected".
+  const shown = detail.state === 'connected' && detail.resumed ? 'resumed' : detail.state;
+  if (indicator.dataset.state !== shown || events.indicator.length === 0) events.indicator.push(shown);
+  indicator.dataset.state = shown;
+  $('connection-label').textContent = LABELS[shown] || shown;
   clearInterval(retryCountdown);
+  clearTimeout(resumedTimer);
   const text = $('connection-detail');
   const retry = $('connection-retry');
   retry.hidden = !(detail.state === 'reconnecting' || detail.state === 'offline');
-  if (detail.state === 'connected') {
+  if (shown === 'resumed') {
+    const replayed = detail.replayed ?? 0;
+    text.textContent = `session ${client.session} resumed · ${replayed} event${replayed === 1 ? '' : 's'} replayed`;
+    indicator.title = '';
+    resumedTimer = setTimeout(() => client.state === 'connected' && renderConnection({ state: 'connected' }), RESUMED_SHOWN_MS);
+  } else if (detail.state === 'connected' && detail.resumeFailed) {
+    text.textContent = `new session ${client.session} · the previous one could not be resumed (${detail.resumeFailed})`;
+    indicator.title = LOST_REASONS[detail.resumeFailed] || '';
+  } else if (detail.state === 'connected') {
     const mode = client.welcome?.compression;
     text.textContent = [client.session && `session ${client.session}`, mode && mode !== 'none' && mode].filter(Boolean).join(' · ');
     indicator.title = '';
@@ -87,8 +109,8 @@ function renderConnection(detail) {
 }
 
 client.addEventListener('state', (event) => {
-  const { state, reason, attempt, delayMs } = event.detail;
-  events.connection.push({ state, reason, attempt, delayMs, t: Date.now() });
+  const { state, reason, attempt, delayMs, resumed, resumeFailed } = event.detail;
+  events.connection.push({ state, reason, attempt, delayMs, resumed, resumeFailed, t: Date.now() });
   renderConnection(event.detail);
   if (state === 'connected') renderServerInfo(client.welcome);
 });
@@ -156,6 +178,11 @@ class ProgressView {
     this.container.querySelector('.percent').textContent = `${percent}%`;
   }
 
+  /** A sentence under the bars (e.g. why the operation was lost). */
+  note(text) {
+    this.container.querySelector('.progress-message').textContent = text;
+  }
+
   finish(state) {
     this.container.dataset.state = state;
     if (state === 'done') {
@@ -184,6 +211,17 @@ function setStatus(id, status, text) {
   element.textContent = text ?? status;
 }
 
+/** Why an operation was lost with its session (`RouterError.reason` of `session_lost`). */
+const LOST_REASONS = {
+  expired: 'the session expired before the connection came back',
+  gap: 'more events were missed while disconnected than the server keeps',
+  unknown_session: 'the server no longer knows the session (it may have restarted)',
+  bad_token: 'the server refused the session token',
+  seq_ahead: 'the client and the server disagree about the events already seen',
+  taken_over: 'the session was resumed by another tab or connection',
+  unsupported: 'the server cannot resume sessions',
+};
+
 function describeError(error) {
   return error?.code ? `${error.code}: ${error.message}` : String(error?.message || error);
 }
@@ -205,12 +243,12 @@ async function runOperation({ type, data, panel, progress, onChunk }) {
     const result = await client.request(type, data, {
       signal: controller.signal,
       onProgress: (message) => {
-        log.push({ kind: 'progress', stage: message.stage, stageIndex: message.stageIndex, progress: message.progress, t: Date.now() });
+        log.push({ kind: 'progress', seq: message.seq, stage: message.stage, stageIndex: message.stageIndex, progress: message.progress, t: Date.now() });
         if ($(`${panel}-status`).dataset.status === 'running') setStatus(`${panel}-status`, 'running', `${message.stage}…`);
         progress.update(message);
       },
       onChunk: onChunk && ((message) => {
-        log.push({ kind: 'chunk', chunk: message.chunk, t: Date.now() });
+        log.push({ kind: 'chunk', seq: message.seq, chunk: message.chunk, t: Date.now() });
         onChunk(message);
       }),
     });
@@ -221,8 +259,15 @@ async function runOperation({ type, data, panel, progress, onChunk }) {
   } catch (error) {
     const cancelled = error.code === 'cancelled';
     progress.finish(cancelled ? 'cancelled' : 'failed');
-    log.push({ kind: 'error', code: error.code, message: error.message, t: Date.now() });
-    setStatus(`${panel}-status`, cancelled ? 'cancelled' : 'error', cancelled ? 'cancelled' : describeError(error));
+    log.push({ kind: 'error', code: error.code, reason: error.reason, message: error.message, t: Date.now() });
+    if (error.code === 'session_lost') {
+      // The connection dropped and the session could not be resumed: say so, and why.
+      setStatus(`${panel}-status`, 'lost', `operation lost (${error.reason})`);
+      progress.note(`Connection lost and the session could not be resumed: ${LOST_REASONS[error.reason] || error.message}. `
+        + 'The result of this operation will not arrive; run it again.');
+    } else {
+      setStatus(`${panel}-status`, cancelled ? 'cancelled' : 'error', cancelled ? 'cancelled' : describeError(error));
+    }
     return undefined;
   } finally {
     cancelButton.disabled = true;
@@ -526,9 +571,12 @@ function renderMetrics({ columns, rows, other }) {
       h('tr', { dataset: { op } }, h('th', { scope: 'row' }, h('code', {}, op)),
         columns.map((column) => h('td', { dataset: { metric: column } }, column in values ? formatNumber(values[column]) : '–')))));
   }
+  const names = new Set(other.map((sample) => sample.name));
   $('metrics-server').textContent = other.map((sample) => {
     const labels = Object.entries(sample.labels).map(([key, value]) => `${key}=${value}`).join(',');
-    return `${shortName(sample.name).replace(/_/g, ' ')}${labels ? ` {${labels}}` : ''}: ${formatNumber(sample.value)}`;
+    // A gauge beside its counter (`router_sessions_detached` / `…_total`) is the current value.
+    const now = names.has(`${sample.name}_total`) ? ' now' : '';
+    return `${shortName(sample.name).replace(/_/g, ' ')}${now}${labels ? ` {${labels}}` : ''}: ${formatNumber(sample.value)}`;
   }).join(' · ');
 }
 

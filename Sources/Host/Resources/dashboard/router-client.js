@@ -26,21 +26,37 @@
 //   - connection states, as `state` events (detail {state, previous, attempt, delayMs, reason})
 //     and as events of the state's own name: `connecting` (first attempt), `connected` (welcome
 //     received), `reconnecting` (lost or refused; retrying), `offline` (browser offline, retries
-//     exhausted, or `close()` called).
+//     exhausted, or `close()` called). After a resume, `connected` carries `resumed: true` and
+//     `replayed` (events buffered by the server); after a failed one, `resumeFailed` (the reason).
+//     `resumed` and `resumefailed` events say the same ({session, lastSeq, replayed, inFlight} /
+//     {reason, message, session, lost: request ids}).
 //   - the `gzip+base64` envelope ({"compressed":true,"encoding":"gzip+base64","data":…}) is
 //     decoded with DecompressionStream('gzip'); messages keep their order while one is decoded.
 //     Pass `compress: 'gzip'` (or put `?compress=gzip` in the URL) to ask the server for it.
-//   - in-flight requests are rejected with code `disconnected` when the socket drops.
-//
-// Session resume (DESIGN §6) is a later step. The client already keeps what it needs:
-// `session`, `token` (from `welcome`) and `lastSeq` (the last `seq` seen); see `resumeState`
-// and `_afterWelcome()` for where `{"type":"resume", session, token, lastSeq}` will be sent.
+//   - session resume (DESIGN §6), when the server's `welcome` announces `resume`: after a drop,
+//     in-flight requests stay pending; the next connection's first message is
+//     `{"type":"resume", session, token, lastSeq}`. On `resumed` the buffered events after
+//     `lastSeq` arrive and the requests carry on (a request the server never received is sent
+//     again; an operation the server still runs that nobody waits for is cancelled). On
+//     `resume_failed` the requests that had reached the server reject with code `session_lost`
+//     (`error.reason` is the server's reason: `expired`, `gap`, `unknown_session`, `bad_token`,
+//     `seq_ahead`; or `taken_over` after a 4001 close) and the connection carries on as the new
+//     session of its `welcome`. Without resume (older servers) they reject with `disconnected`.
+//   - exactly once: a message whose `seq` is not above the last one processed is dropped.
+//   - `{"type":"ack", seq}` is sent about once a second (`ackIntervalMs`) or every
+//     `ackEveryMessages` (100) messages, only when `seq` advanced, so the server can trim its
+//     replay buffer.
+//   - `close()` closes with 1000, which ends the session on the server; any other end (page
+//     unload: 1001, a drop, a dead heartbeat) leaves it resumable. With `persistKey`, session,
+//     token and last seq are kept in `sessionStorage` on `pagehide`, so a reload of the tab
+//     resumes the session (a reloaded page has no pending requests: what the server still runs
+//     for the old page is cancelled).
 
 export const DEFAULT_PATH = '/ws/memory';
 
 /** The error a request rejects with. `code` is the server's error code (DESIGN §4) or one of the
- * client's own: `disconnected`, `cancelled`, `offline`, `duplicate_id`, `decode_error`,
- * `<type>_timeout` (local backstop). */
+ * client's own: `disconnected`, `session_lost` (with `reason`), `cancelled`, `offline`,
+ * `duplicate_id`, `decode_error`, `<type>_timeout` (local backstop). */
 export class RouterError extends Error {
   constructor(code, message, details = {}) {
     super(message || code);
@@ -48,6 +64,7 @@ export class RouterError extends Error {
     this.code = code;
     this.id = details.id;
     this.op = details.op;
+    if (details.reason !== undefined) this.reason = details.reason;
     if (details.cause !== undefined) this.cause = details.cause;
   }
 }
@@ -101,6 +118,12 @@ export class RouterClient extends EventTarget {
    * @param {number} [options.connectTimeoutMs=10000] time allowed from opening a socket to `welcome`.
    * @param {number} [options.timeoutGraceMs=2000] how long past a request's `timeout` the local timer waits.
    * @param {'gzip'} [options.compress] ask for the gzip+base64 envelope (adds `?compress=gzip`).
+   * @param {boolean} [options.resume=true] resume the session after a drop (when the server offers it).
+   * @param {number} [options.ackIntervalMs=1000] how long after a message its `ack` may wait.
+   * @param {number} [options.ackEveryMessages=100] ack at once when this many messages are unacknowledged.
+   * @param {string} [options.persistKey] keep session, token and last seq in `sessionStorage` under
+   *   this key on `pagehide`, so a reload of the tab resumes (one client per key and tab).
+   * @param {Storage} [options.storage] the storage for `persistKey` (default `sessionStorage`).
    * @param {typeof WebSocket} [options.WebSocket] WebSocket implementation (tests use a fake).
    * @param {boolean} [options.autoConnect=true] connect from the constructor.
    */
@@ -121,6 +144,9 @@ export class RouterClient extends EventTarget {
       connectTimeoutMs: options.connectTimeoutMs ?? 10000,
       timeoutGraceMs: options.timeoutGraceMs ?? 2000,
       reconnect: { minMs: 500, maxMs: 30000, maxAttempts: Infinity, ...(options.reconnect || {}) },
+      resume: options.resume ?? true,
+      ackIntervalMs: options.ackIntervalMs ?? 1000,
+      ackEveryMessages: options.ackEveryMessages ?? 100,
     };
     this._WebSocket = options.WebSocket ?? globalThis.WebSocket;
     this._random = options.random ?? Math.random;
@@ -131,12 +157,25 @@ export class RouterClient extends EventTarget {
     this.welcome = null;
     /** type → {type, prefix, timeout, stages} from `welcome.operations`. */
     this.operations = new Map();
-    // Resume hook (DESIGN §6, later issue): the session to resume and the last seq seen in it.
+    /** The current session, its token and the last `seq` processed in it (DESIGN §6). */
     this.session = null;
     this.token = null;
     this.lastSeq = 0;
+    /** The session before the current one (after a failed resume or a server without resume). */
+    this.previousSession = null;
     /** Counters, handy for tests and the dashboard. */
-    this.stats = { connects: 0, drops: 0, envelopesDecoded: 0, messages: 0, pings: 0, pongs: 0 };
+    this.stats = {
+      connects: 0, drops: 0, envelopesDecoded: 0, messages: 0, pings: 0, pongs: 0,
+      resumes: 0, resumeFailures: 0, duplicatesDropped: 0, acks: 0, resent: 0,
+    };
+
+    this._resumable = false; // the server offers resume for the current session
+    this._phase = 'closed'; // per socket: `opening` (until welcome), `resuming` (resume sent), `live`
+    this._resuming = null; // {session, token, lastSeq, welcome} while a resume is unanswered
+    this._replay = null; // {until, inFlight} after `resumed`, until the replayed events are in
+    this._ackedSeq = 0;
+    this._ackTimer = null;
+    this._unackedBytes = 0; // text received since the last ack (UTF-16 units: close enough)
 
     this._pending = new Map(); // id → request entry
     this._ws = null;
@@ -166,6 +205,9 @@ export class RouterClient extends EventTarget {
         this._setState('offline', { reason: 'browser offline' });
       }
     };
+    this._persistKey = options.persistKey ?? null;
+    this._storage = this._persistKey ? (options.storage ?? globalThis.sessionStorage ?? null) : null;
+    if (this._storage) this._restore();
     if (options.autoConnect ?? true) this.connect();
   }
 
@@ -193,7 +235,12 @@ export class RouterClient extends EventTarget {
     }
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
+    // 1000 ends the session on the server: nothing is left to resume.
     this._teardownSocket(1000, 'client closed');
+    this._resumable = false;
+    this._resuming = null;
+    this._replay = null;
+    this._save();
     for (const entry of [...this._pending.values()]) {
       this._fail(entry, new RouterError('offline', 'the client was closed', { id: entry.id, op: entry.type }));
     }
@@ -223,9 +270,16 @@ export class RouterClient extends EventTarget {
     });
   }
 
-  /** What a resume will need (DESIGN §6): null before the first welcome. */
+  /** What a resume needs (DESIGN §6): the current session, its token and the last seq processed;
+   * null before the first welcome. */
   get resumeState() {
     return this.session ? { session: this.session, token: this.token, lastSeq: this.lastSeq } : null;
+  }
+
+  /** With `persistKey`: stores session, token and last seq for the next page of this tab (called
+   * on `pagehide`; the socket then closes with 1001, which leaves the session resumable). */
+  saveForReload() {
+    this._save(true);
   }
 
   /** Requests currently waiting for their final message (or for a connection). */
@@ -318,6 +372,7 @@ export class RouterClient extends EventTarget {
       return;
     }
     this._ws = ws;
+    this._phase = 'opening';
     this._inbox = Promise.resolve();
     ws.onmessage = (event) => this._received(generation, event.data);
     ws.onclose = (event) => this._dropped(generation, `closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, event.code);
@@ -335,6 +390,7 @@ export class RouterClient extends EventTarget {
     clearTimeout(this._pongTimer);
     this._pongTimer = null;
     if (typeof raw !== 'string') return; // the router only sends text
+    this._unackedBytes += raw.length;
     this._inbox = this._inbox.then(() => this._process(generation, raw)).catch((error) => {
       this.dispatchEvent(new CustomEvent('protocolerror', { detail: { error, raw } }));
     });
@@ -342,6 +398,7 @@ export class RouterClient extends EventTarget {
 
   async _process(generation, raw) {
     let message = JSON.parse(raw);
+    if (this._isDuplicate(message)) return;
     if (message && message.compressed === true) {
       try {
         message = await decodeEnvelope(message);
@@ -361,19 +418,54 @@ export class RouterClient extends EventTarget {
     this._handle(message);
   }
 
+  /** A live message whose seq was processed already (a replay after a resume overlapping what
+   * arrived before the drop): dropped, so every message is processed exactly once. */
+  _isDuplicate(message) {
+    if (this._phase !== 'live' || typeof message?.seq !== 'number' || message.seq > this.lastSeq) return false;
+    this.stats.duplicatesDropped++;
+    return true;
+  }
+
   _handle(message) {
+    if (this._phase !== 'live') {
+      this._handleHandshake(message);
+      return;
+    }
+    if (this._isDuplicate(message)) return;
     if (typeof message.seq === 'number') this.lastSeq = message.seq;
     this.dispatchEvent(new CustomEvent('message', { detail: message }));
+    this._route(message);
+    if (this._replay && this.lastSeq >= this._replay.until) this._replayDone();
+    this._scheduleAck();
+  }
+
+  /** The messages that open a connection: `welcome`, then, when resuming, `resumed` or `resume_failed`. */
+  _handleHandshake(message) {
+    this.dispatchEvent(new CustomEvent('message', { detail: message }));
+    if (this._phase === 'opening') {
+      if (message.type !== 'welcome') {
+        this.dispatchEvent(new CustomEvent('protocolerror', { detail: { error: new Error(`${message.type} before welcome`), raw: message } }));
+        return;
+      }
+      this._afterWelcome(message);
+    } else if (message.type === 'resumed') {
+      this._resumed(message);
+    } else {
+      // `resume_failed`, or a server that does not know `resume` (an `error`): the old session is gone.
+      const reason = message.type === 'resume_failed' ? message.reason : 'unsupported';
+      this._resumeFailed(reason || 'unknown', message);
+    }
+  }
+
+  /** Routes a live message to its request. */
+  _route(message) {
     switch (message.type) {
       case 'welcome':
-        this._afterWelcome(message);
-        return;
-      case 'pong':
-        this.stats.pongs++;
-        return;
       case 'resumed':
       case 'resume_failed':
-        // Resume (a later issue) handles these; until then the server answers resume_failed only if asked.
+        return; // only valid when a connection opens
+      case 'pong':
+        this.stats.pongs++;
         return;
     }
     const id = message.id;
@@ -416,26 +508,164 @@ export class RouterClient extends EventTarget {
   }
 
   _afterWelcome(welcome) {
-    clearTimeout(this._connectTimer);
-    this._connectTimer = null;
-    const previous = this.resumeState;
     this.welcome = welcome;
     this.operations = new Map((welcome.operations || []).map((op) => [op.type, op]));
-    // Resume hook: once the server supports it, a reconnect will send
-    //   {type: 'resume', session: previous.session, token: previous.token, lastSeq: previous.lastSeq}
-    // here, keep the in-flight requests across the drop (see `_dropped`) and route the replayed
-    // events to them. Until then every connection starts a fresh session.
-    this.previousSession = previous;
+    if (this._canResume()) {
+      // The first message of the connection (DESIGN §6); the welcome's own session is adopted
+      // only if the resume fails.
+      this._phase = 'resuming';
+      this._resuming = { session: this.session, token: this.token, lastSeq: this.lastSeq, welcome };
+      this._send({ type: 'resume', session: this.session, token: this.token, lastSeq: this.lastSeq });
+      return;
+    }
+    this._adopt(welcome);
+    this._goLive({ welcome });
+  }
+
+  /** Makes the welcome's session the current one. */
+  _adopt(welcome) {
+    if (this.session) this.previousSession = this.resumeState;
     this.session = welcome.session ?? null;
     this.token = welcome.token ?? null;
     this.lastSeq = typeof welcome.seq === 'number' ? welcome.seq : 0;
+    this._ackedSeq = this.lastSeq; // the welcome alone needs no ack
+    // `resume.windowMs` 0: the server keeps no session after a drop.
+    const offered = Boolean(welcome.resume) && welcome.resume.windowMs !== 0;
+    this._resumable = Boolean(this.options.resume && offered && this.session && this.token);
+  }
+
+  _canResume() {
+    return Boolean(this.options.resume && this._resumable && this.session && this.token);
+  }
+
+  /** `resumed`: the session continues on this connection; its buffered events follow. */
+  _resumed(message) {
+    const resumed = this._resuming;
+    this._resuming = null;
+    this.stats.resumes++;
+    this._ackedSeq = resumed.lastSeq; // the server holds nothing up to it any more
+    const inFlight = Array.isArray(message.inFlight) ? message.inFlight : [];
+    this._replay = { until: typeof message.lastSeq === 'number' ? message.lastSeq : this.lastSeq, inFlight: new Set(inFlight) };
+    const replayed = Math.max(0, this._replay.until - this.lastSeq);
+    this._goLive({ welcome: this.welcome, resumed: true, replayed, inFlight });
+    this.dispatchEvent(new CustomEvent('resumed', { detail: { session: this.session, lastSeq: resumed.lastSeq, replayed, inFlight } }));
+    if (this.lastSeq >= this._replay.until) this._replayDone();
+  }
+
+  /** Every replayed event is in: requests the server never received are sent again, operations
+   * nobody waits for any more (finished locally while disconnected) are cancelled. */
+  _replayDone() {
+    const { inFlight } = this._replay;
+    this._replay = null;
+    for (const entry of [...this._pending.values()]) {
+      if (entry.sent && entry.sentOn !== this._generation && !inFlight.has(entry.id)) {
+        this.stats.resent++;
+        this._sendRequest(entry);
+      }
+    }
+    for (const id of inFlight) if (!this._pending.has(id)) this._send({ type: 'cancel', id });
+  }
+
+  /** `resume_failed` (or no resume support): what reached the old session is lost; the connection
+   * carries on as the session its welcome announced. */
+  _resumeFailed(reason, message) {
+    const lost = this._resuming;
+    this._resuming = null;
+    this.stats.resumeFailures++;
+    const text = message.message ? `${reason}: ${message.message}` : reason;
+    const lostIDs = this._loseSent(reason, `operation lost: session ${lost.session} could not be resumed (${text})`);
+    this._adopt(lost.welcome);
+    if (typeof message.seq === 'number' && message.seq > this.lastSeq) this.lastSeq = message.seq;
+    this._goLive({ welcome: lost.welcome, resumeFailed: reason, lost: lostIDs });
+    this.dispatchEvent(new CustomEvent('resumefailed', { detail: { reason, message: message.message, session: lost.session, lost: lostIDs } }));
+    this._scheduleAck();
+  }
+
+  /** Rejects the requests that reached the server with `session_lost`; returns their ids. */
+  _loseSent(reason, text) {
+    const lost = [];
+    for (const entry of [...this._pending.values()]) {
+      if (!entry.sent) continue;
+      lost.push(entry.id);
+      this._fail(entry, new RouterError('session_lost', text, { id: entry.id, op: entry.type, reason }));
+    }
+    return lost;
+  }
+
+  /** The session is usable on this connection: heartbeat, `connected`, waiting requests sent. */
+  _goLive(detail) {
+    clearTimeout(this._connectTimer);
+    this._connectTimer = null;
+    this._phase = 'live';
     this._attempt = 0;
     this._everConnected = true;
     this.stats.connects++;
     this._startHeartbeat();
-    this._setState('connected', { welcome });
-    for (const waiter of this._readyWaiters.splice(0)) waiter.resolve(welcome);
+    this._save();
+    this._setState('connected', detail);
+    for (const waiter of this._readyWaiters.splice(0)) waiter.resolve(this.welcome);
     for (const entry of this._pending.values()) if (!entry.sent) this._sendRequest(entry);
+  }
+
+  // MARK: Acknowledgements and persistence
+
+  /** Acks at once every `ackEveryMessages` (or a quarter of the server's replay buffer, by count or
+   * bytes, if that is less: a server holds an acking client's output while its buffer is nearly
+   * full), else once per `ackIntervalMs`; never when nothing advanced. */
+  _scheduleAck() {
+    if (!this._resumable || this._phase !== 'live' || this.lastSeq <= this._ackedSeq) return;
+    const buffer = this.welcome?.resume || {};
+    const everyMessages = Math.min(this.options.ackEveryMessages, Math.max(1, Math.floor((buffer.bufferMessages || Infinity) / 4)));
+    const everyBytes = Math.max(1, Math.floor((buffer.bufferBytes || Infinity) / 4));
+    if (this.lastSeq - this._ackedSeq >= everyMessages || this._unackedBytes >= everyBytes) {
+      this._sendAck();
+    } else if (!this._ackTimer) {
+      this._ackTimer = setTimeout(() => this._sendAck(), this.options.ackIntervalMs);
+    }
+  }
+
+  _sendAck() {
+    clearTimeout(this._ackTimer);
+    this._ackTimer = null;
+    if (this._phase !== 'live' || this.lastSeq <= this._ackedSeq) return;
+    if (this._send({ type: 'ack', seq: this.lastSeq })) {
+      this._ackedSeq = this.lastSeq;
+      this._unackedBytes = 0;
+      this.stats.acks++;
+    }
+  }
+
+  /** Takes the session a previous page of this tab left (and removes it: one page resumes it). */
+  _restore() {
+    let saved = null;
+    try {
+      saved = JSON.parse(this._storage.getItem(this._persistKey) || 'null');
+      this._storage.removeItem(this._persistKey);
+    } catch {
+      saved = null;
+    }
+    if (saved && typeof saved.session === 'string' && typeof saved.token === 'string' && Number.isInteger(saved.lastSeq)) {
+      Object.assign(this, { session: saved.session, token: saved.token, lastSeq: saved.lastSeq, _resumable: true });
+    }
+    if (typeof globalThis.addEventListener === 'function') {
+      // Saved when the page goes away, not before: a duplicated tab must not copy a live session.
+      globalThis.addEventListener('pagehide', () => this.saveForReload());
+      globalThis.addEventListener('pageshow', (event) => event.persisted && this._save());
+    }
+  }
+
+  /** With `leaving`, stores what a reload needs to resume; otherwise clears it. */
+  _save(leaving = false) {
+    if (!this._storage) return;
+    try {
+      if (leaving && this._canResume()) {
+        this._storage.setItem(this._persistKey, JSON.stringify(this.resumeState));
+      } else {
+        this._storage.removeItem(this._persistKey);
+      }
+    } catch {
+      // storage full or denied: a reload starts a new session
+    }
   }
 
   /** The current socket ended (closed, failed, or declared dead): reject what was in flight, retry. */
@@ -445,18 +675,21 @@ export class RouterClient extends EventTarget {
     const wasConnected = this.state === 'connected';
     this._teardownSocket(4000, reason);
     if (wasConnected) this.stats.drops++;
-    // Without resume, requests that reached the server are lost with the connection.
-    for (const entry of [...this._pending.values()]) {
-      if (entry.sent) {
-        this._fail(entry, new RouterError('disconnected', `connection lost: ${reason}`, { id: entry.id, op: entry.type }));
-      }
+    if (code === 4001) {
+      // Another connection resumed this session: resuming it again would take it back and forth.
+      this._resumable = false;
+      this._loseSent('taken_over', `operation lost: session ${this.session} was resumed elsewhere`);
     }
+    // Requests that reached the server wait for the resume; without one they are lost now.
+    if (!this._canResume()) this._failSent(`connection lost: ${reason}`);
     if (this._closedByUser) return;
     this._failedSinceConnect = true;
     if (!wasConnected) this._attempt++;
     const { minMs, maxMs, maxAttempts } = this.options.reconnect;
     if (this._attempt > maxAttempts) {
-      this._setState('offline', { reason: `gave up after ${maxAttempts} attempts: ${reason}`, code });
+      const gaveUp = `gave up after ${maxAttempts} attempts: ${reason}`;
+      this._failSent(gaveUp);
+      this._setState('offline', { reason: gaveUp, code });
       return;
     }
     if (globalThis.navigator && globalThis.navigator.onLine === false) {
@@ -468,11 +701,21 @@ export class RouterClient extends EventTarget {
     this._retryTimer = setTimeout(() => this._open(), delayMs);
   }
 
+  /** Rejects the requests that reached the server with `disconnected`. */
+  _failSent(text) {
+    for (const entry of [...this._pending.values()]) {
+      if (entry.sent) this._fail(entry, new RouterError('disconnected', text, { id: entry.id, op: entry.type }));
+    }
+  }
+
   _teardownSocket(code, reason) {
     clearTimeout(this._connectTimer);
     clearTimeout(this._pongTimer);
     clearInterval(this._heartbeatTimer);
-    this._connectTimer = this._pongTimer = this._heartbeatTimer = null;
+    clearTimeout(this._ackTimer);
+    this._connectTimer = this._pongTimer = this._heartbeatTimer = this._ackTimer = null;
+    this._phase = 'closed';
+    this._replay = null;
     const ws = this._ws;
     this._ws = null;
     if (!ws) return;
@@ -529,6 +772,7 @@ export class RouterClient extends EventTarget {
       message.timeout = Math.max(1, entry.timeout - (Date.now() - entry.startedAt));
     }
     entry.sent = this._send(message);
+    entry.sentOn = this._generation;
   }
 
   _finish(entry) {
@@ -545,7 +789,8 @@ export class RouterClient extends EventTarget {
   /** Finishes a request locally; the server's remaining messages for it are dropped. */
   _finishLocally(entry, error) {
     if (!this._pending.has(entry.id)) return;
-    if (entry.sent) this._send({ type: 'cancel', id: entry.id });
+    // Not live: `resume` must stay the first message; the end of the replay cancels it instead.
+    if (entry.sent && this._phase === 'live') this._send({ type: 'cancel', id: entry.id });
     this._fail(entry, error);
   }
 

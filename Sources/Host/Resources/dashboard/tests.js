@@ -65,25 +65,43 @@ const OPERATIONS = [
  * An in-page stand-in for router-host: `server.WebSocket` is a WebSocket class whose instances
  * connect to it. Each connection gets a welcome (unless `silent`), messages are delivered
  * asynchronously and in order, and `onRequest(message, connection)` answers requests.
+ * With `resume: true` the welcome announces resume and the server keeps every message of a
+ * session, so a `resume` replays what came after `lastSeq` (DESIGN §6); `failResume` answers
+ * every resume with that reason instead, and `running` is the `inFlight` list of `resumed`.
  */
 class FakeServer {
-  constructor({ silent = false, refuse = false, autoPong = true, onRequest = null } = {}) {
-    Object.assign(this, { silent, refuse, autoPong, onRequest });
+  constructor({ silent = false, refuse = false, autoPong = true, onRequest = null, resume = false } = {}) {
+    Object.assign(this, { silent, refuse, autoPong, onRequest, resume });
     this.connections = [];
     this.received = [];
+    this.sessions = new Map();
+    this.running = new Set();
+    this.failResume = null;
+    this.replayOverlap = 0; // a faulty server replaying this many already-processed messages too
+    this.acks = [];
     const server = this;
     this.WebSocket = class FakeWebSocket {
       constructor(url) {
         this.url = url;
         this.readyState = 0;
         this.closedWith = null;
+        this.received = [];
+        this.session = null;
+        this.blackhole = false; // drops what the client sends, as a connection dying unnoticed would
         server.connections.push(this);
-        this.seq = 0;
         setTimeout(() => server._accept(this), 0);
+      }
+      get seq() {
+        return this.session?.seq ?? 0;
+      }
+      set seq(value) {
+        this.session.seq = value;
       }
       send(text) {
         if (this.readyState !== 1) throw new Error('InvalidStateError: not open');
+        if (this.blackhole) return;
         const message = JSON.parse(text);
+        this.received.push(message);
         server.received.push(message);
         server._handle(message, this);
       }
@@ -109,30 +127,62 @@ class FakeServer {
       return;
     }
     socket.readyState = 1;
+    const n = this.connections.length;
+    socket.session = { id: `s-fake-${n}`, token: `t-${n}`, seq: 0, sent: [], socket };
+    this.sessions.set(socket.session.id, socket.session);
     socket.onopen?.({});
     if (!this.silent) {
       this.emit({
-        type: 'welcome', session: `s-fake-${this.connections.length}`, token: `t-${this.connections.length}`,
+        type: 'welcome', session: socket.session.id, token: socket.session.token,
         heartbeat: { interval: 25000, timeout: 20000 }, operations: OPERATIONS, limits: { maxInFlight: 16 },
-        compression: 'none',
+        compression: 'none', ...(this.resume ? { resume: { windowMs: 60000, bufferMessages: 1000, bufferBytes: 8388608 } } : {}),
       }, socket);
     }
   }
 
   _handle(message, socket) {
-    if (message.type === 'ping') {
-      if (this.autoPong) this.emit({ type: 'pong', id: message.id }, socket);
-      return;
+    switch (message.type) {
+      case 'ping':
+        if (this.autoPong) this.emit({ type: 'pong', id: message.id }, socket);
+        return;
+      case 'cancel':
+        this.running.delete(message.id);
+        return;
+      case 'ack':
+        this.acks.push(message.seq);
+        return;
+      case 'resume':
+        this._resume(message, socket);
+        return;
     }
-    if (message.type === 'cancel') return;
     this.onRequest?.(message, socket);
   }
 
-  /** Sends a message (with the next seq) on `socket` (default: the newest connection). */
-  emit(message, socket = this.current) {
-    socket.seq += 1;
-    this.emitRaw(JSON.stringify({ ...message, seq: socket.seq }), socket);
-    return socket.seq;
+  _resume(message, socket) {
+    const session = this.sessions.get(message.session);
+    const reason = this.failResume ?? (!session ? 'unknown_session' : session.token !== message.token ? 'bad_token' : null);
+    if (reason) {
+      this.emit({ type: 'resume_failed', reason, message: `fake server: ${reason}` }, socket);
+      return;
+    }
+    const previous = session.socket;
+    if (previous !== socket && previous.readyState === 1) this.close(4001, 'session resumed elsewhere', previous);
+    session.socket = socket;
+    socket.session = session;
+    this.emitRaw(JSON.stringify({ type: 'resumed', session: session.id, lastSeq: session.seq, inFlight: [...this.running] }), socket);
+    for (const { seq, text } of session.sent) if (seq > message.lastSeq - this.replayOverlap) this.emitRaw(text, socket);
+  }
+
+  /** Sends a message with the session's next seq to `target` (a connection or a session; default:
+   * the newest connection). The session keeps it for a resume; it reaches the session's socket
+   * only if that is open when it is delivered. */
+  emit(message, target = this.current) {
+    const session = target.sent ? target : target.session;
+    session.seq += 1;
+    const text = JSON.stringify({ ...message, seq: session.seq });
+    session.sent.push({ seq: session.seq, text });
+    this.emitRaw(text, session.socket);
+    return session.seq;
   }
 
   emitRaw(text, socket = this.current) {
@@ -141,10 +191,31 @@ class FakeServer {
     }, 0);
   }
 
+  /** Like `emit` for each message, but all delivered in one task (one network read). */
+  emitBatch(messages, target = this.current) {
+    const session = target.sent ? target : target.session;
+    const texts = messages.map((message) => {
+      session.seq += 1;
+      const text = JSON.stringify({ ...message, seq: session.seq });
+      session.sent.push({ seq: session.seq, text });
+      return text;
+    });
+    const socket = session.socket;
+    setTimeout(() => {
+      for (const text of texts) if (socket.readyState === 1) socket.onmessage?.({ data: text });
+    }, 0);
+  }
+
   /** Drops the newest connection as a dead TCP connection would (close 1006). */
   drop(socket = this.current) {
     socket.readyState = 3;
     setTimeout(() => socket.onclose?.({ code: 1006, reason: '' }), 0);
+  }
+
+  /** Closes a connection from the server side with a close frame. */
+  close(code, reason, socket = this.current) {
+    socket.readyState = 3;
+    setTimeout(() => socket.onclose?.({ code, reason }), 0);
   }
 
   requests(type) {
@@ -450,6 +521,237 @@ test('fake: close() rejects waiting requests with offline and stops reconnecting
   assertEqual(server.connections.length, 1, 'no reconnect');
 });
 
+// MARK: Session resume (fake server)
+
+/** A fake server with resume whose `memory_search` only records the request; the test answers. */
+function resumeServer() {
+  const server = new FakeServer({ resume: true });
+  server.onRequest = (message, socket) => {
+    server.running.add(message.id);
+    server.lastRequest = { message, session: socket.session };
+  };
+  return server;
+}
+
+const progress = (id, stageIndex, value) => ({
+  type: 'search_progress', id, op: 'memory_search', stage: OPERATIONS[0].stages[stageIndex], stageIndex, stages: 3, progress: value,
+});
+
+test('fake resume: after a drop the first message is resume {session, token, lastSeq}; the request continues, each event once', async () => {
+  const server = resumeServer();
+  server.replayOverlap = 2; // a replay that overlaps what arrived before the drop must not be seen twice
+  const client = fakeClient(server, { reconnect: { minMs: 5, maxMs: 10 } });
+  const states = recordStates(client);
+  const resumedEvents = [];
+  client.addEventListener('resumed', (event) => resumedEvents.push(event.detail));
+  const seen = [];
+  const pending = client.request('memory_search', { query: 'q' }, { onProgress: (p) => seen.push(p.progress) });
+  await waitFor(() => server.lastRequest, 'the request');
+  const { message: { id }, session } = server.lastRequest;
+  server.emit(progress(id, 0, 0.1), session);
+  await waitFor(() => seen.length === 1, 'the first progress');
+  assertEqual(client.lastSeq, 2, 'lastSeq before the drop');
+  server.drop();
+  await waitFor(() => client.state === 'reconnecting', 'reconnecting');
+  // While detached the operation goes on; its events wait in the session's buffer.
+  server.emit(progress(id, 1, 0.5), session);
+  server.emit({ type: 'search_complete', id, op: 'memory_search', results: [{ id: 'm1' }], elapsedMs: 5 }, session);
+  server.running.delete(id);
+  const result = await pending;
+  assertEqual(result, { results: [{ id: 'm1' }], elapsedMs: 5 }, 'result');
+  assertEqual(seen, [0.1, 0.5], 'progress, each once');
+  const second = server.connections[1];
+  assertEqual(second.received[0], { type: 'resume', session: 's-fake-1', token: 't-1', lastSeq: 2 }, 'first message of the new connection');
+  assertEqual([client.session, client.token, client.lastSeq], ['s-fake-1', 't-1', 4], 'the session continues');
+  assertEqual(states, ['connected', 'reconnecting', 'reconnecting', 'connected'], 'states');
+  assertEqual(resumedEvents.map((e) => [e.session, e.lastSeq, e.replayed]), [['s-fake-1', 2, 2]], 'resumed event');
+  assertEqual(client.stats.duplicatesDropped, 2, 'overlapping replay dropped');
+  assertEqual([client.stats.resumes, client.stats.resumeFailures, client.inFlight], [1, 0, 0], 'stats');
+  client.close();
+});
+
+test('fake: a message whose seq is not above the last processed one is dropped (exactly once)', async () => {
+  const server = new FakeServer();
+  const client = fakeClient(server);
+  const seen = [];
+  const pending = client.request('memory_search', { query: 'q' }, { onProgress: (p) => seen.push([p.seq, p.progress]) });
+  await waitFor(() => server.requests('memory_search').length === 1, 'the request');
+  const { id } = server.requests('memory_search')[0];
+  const first = JSON.stringify({ ...progress(id, 0, 0.2), seq: 2 });
+  server.emitRaw(first);
+  server.emitRaw(first);
+  server.emitRaw(JSON.stringify({ ...progress(id, 1, 0.3), seq: 1 }));
+  server.emitRaw(JSON.stringify({ ...progress(id, 1, 0.6), seq: 3 }));
+  server.emitRaw(JSON.stringify({ type: 'search_complete', id, op: 'memory_search', results: [], elapsedMs: 1, seq: 4 }));
+  server.emitRaw(JSON.stringify({ type: 'search_complete', id, op: 'memory_search', results: [], elapsedMs: 1, seq: 4 }));
+  await pending;
+  await waitFor(() => client.stats.messages === 7, 'every message handled');
+  assertEqual(seen, [[2, 0.2], [3, 0.6]], 'progress');
+  assertEqual([client.lastSeq, client.stats.duplicatesDropped], [4, 3], 'lastSeq and duplicates');
+  client.close();
+});
+
+test('fake resume: resume_failed rejects what reached the server with session_lost and the reason; the new session carries on', async () => {
+  const server = resumeServer();
+  const client = fakeClient(server, { reconnect: { minMs: 5, maxMs: 10 } });
+  const failures = [];
+  client.addEventListener('resumefailed', (event) => failures.push(event.detail));
+  const lost = client.request('memory_search', { query: 'lost' });
+  await waitFor(() => server.lastRequest, 'the request');
+  const lostID = server.lastRequest.message.id;
+  server.failResume = 'expired';
+  server.drop();
+  await waitFor(() => client.state === 'reconnecting', 'reconnecting');
+  // Made while disconnected: never reached the old session, so it is not lost.
+  server.onRequest = (message, socket) => server.emit({ type: 'search_complete', id: message.id, op: message.type, results: [], elapsedMs: 2 }, socket);
+  const waiting = client.request('memory_search', { query: 'later' });
+  const error = await rejection(lost, 'the lost request');
+  assert(error instanceof RouterError, 'a RouterError');
+  assertEqual([error.code, error.reason, error.id, error.op], ['session_lost', 'expired', lostID, 'memory_search'], 'error fields');
+  assert(error.message.includes('operation lost') && error.message.includes('expired'), `message: ${error.message}`);
+  assertEqual((await waiting).elapsedMs, 2, 'the waiting request ran on the new session');
+  assertEqual([client.session, client.token], ['s-fake-2', 't-2'], 'the new session is adopted');
+  assertEqual(client.previousSession?.session, 's-fake-1', 'previous session');
+  assertEqual(failures.map((f) => [f.reason, f.session, f.lost]), [['expired', 's-fake-1', [lostID]]], 'resumefailed event');
+  assertEqual(server.connections[1].received[0].type, 'resume', 'resume sent first');
+  assertEqual(client.lastSeq, 3, 'seq of the new session (welcome 1, resume_failed 2, result 3)');
+  client.close();
+  return error.message;
+});
+
+test('fake resume: a request lost in the dead socket is sent again; an operation nobody waits for is cancelled', async () => {
+  const server = resumeServer();
+  const client = fakeClient(server, { reconnect: { minMs: 5, maxMs: 10 } });
+  await client.ready();
+  const controller = new AbortController();
+  const abandoned = client.request('memory_search', { query: 'abandoned' }, { signal: controller.signal });
+  await waitFor(() => server.lastRequest, 'the first request');
+  const abandonedID = server.lastRequest.message.id;
+  server.current.blackhole = true; // the next request never reaches the server
+  const unheard = client.request('memory_search', { query: 'unheard' });
+  await waitFor(() => client._pending.size === 2 && [...client._pending.values()].every((e) => e.sent), 'both sent');
+  server.drop();
+  await waitFor(() => client.state === 'reconnecting', 'reconnecting');
+  controller.abort(); // while disconnected: the cancel cannot be sent now
+  assertEqual((await rejection(abandoned, 'abandoned')).code, 'cancelled', 'abandoned code');
+  server.onRequest = (message, socket) => server.emit({ type: 'search_complete', id: message.id, op: message.type, results: [], elapsedMs: 7 }, socket);
+  assertEqual((await unheard).elapsedMs, 7, 'the unheard request was sent again and answered');
+  const second = server.connections[1].received;
+  assertEqual(second.map((m) => m.type), ['resume', 'memory_search', 'cancel'], 'messages on the new connection');
+  assertEqual([second[2].id, client.stats.resent], [abandonedID, 1], 'cancel and resend');
+  client.close();
+});
+
+test('fake: ack every ackEveryMessages at once, else after ackIntervalMs; never when seq did not advance', async () => {
+  const server = new FakeServer({ resume: true });
+  const client = fakeClient(server, { ackIntervalMs: 40 });
+  await client.ready();
+  const pongs = (n) => Array.from({ length: n }, (_, i) => ({ type: 'pong', id: `p${i}` }));
+  server.emitBatch(pongs(250)); // seq 2…251, one network read
+  await waitFor(() => client.lastSeq === 251, 'the batch');
+  assertEqual(server.acks, [101, 201], 'acks at 100 unacknowledged messages, sent at once');
+  await waitFor(() => server.acks.length === 3, 'the timed ack');
+  assertEqual(server.acks, [101, 201, 251], 'then the rest after ackIntervalMs');
+  assertEqual(client._ackTimer === null, true, 'nothing advanced: no ack scheduled');
+  server.emit({ type: 'pong', id: 'one more' });
+  await waitFor(() => server.acks.length === 4, 'an ack for one more message');
+  assertEqual(server.acks[3], 252, 'ack seq');
+  assertEqual(client.stats.acks, 4, 'acks sent');
+  client.close();
+  return `acks ${server.acks.join(', ')}`;
+});
+
+test('fake: a small replay buffer (welcome.resume) brings the acks forward, by count and by bytes', async () => {
+  const server = new FakeServer({ resume: true });
+  const client = fakeClient(server, { ackIntervalMs: 60000 });
+  const welcome = await client.ready();
+  welcome.resume.bufferMessages = 40; // as if announced so: ack every 10 messages
+  server.emitBatch(Array.from({ length: 25 }, (_, i) => ({ type: 'pong', id: `p${i}` }))); // seq 2…26
+  await waitFor(() => client.lastSeq === 26, 'the batch');
+  assertEqual(server.acks, [11, 21], 'acks every quarter of bufferMessages');
+  welcome.resume.bufferMessages = 1000;
+  welcome.resume.bufferBytes = 4000; // ack once 1000 bytes are unacknowledged
+  server.emit({ type: 'pong', id: 'x'.repeat(600) }); // seq 27
+  server.emit({ type: 'pong', id: 'y'.repeat(600) }); // seq 28: over 1000 bytes since the last ack
+  await waitFor(() => client.lastSeq === 28, 'two large messages');
+  assertEqual(server.acks, [11, 21, 28], 'ack by bytes');
+  client.close();
+});
+
+test('fake: no acks to a server that does not offer resume', async () => {
+  const server = new FakeServer();
+  const client = fakeClient(server, { ackIntervalMs: 1 });
+  await client.ready();
+  server.emitBatch(Array.from({ length: 150 }, (_, i) => ({ type: 'pong', id: `p${i}` })));
+  await waitFor(() => client.lastSeq === 151, 'the batch');
+  await client.ping();
+  assertEqual([server.requests('ack').length, client._ackTimer === null], [0, true], 'acks sent, ack scheduled');
+  client.close();
+});
+
+test('fake: close() closes with 1000 (ends the session); a dead connection is closed with another code and stays resumable', async () => {
+  const server = new FakeServer({ resume: true, autoPong: false });
+  const client = fakeClient(server, { heartbeatMs: 20, heartbeatTimeoutMs: 30, reconnect: { minMs: 5, maxMs: 10 } });
+  await client.ready();
+  const first = server.current;
+  await waitFor(() => first.closedWith, 'the dead connection closed by the client');
+  assert(first.closedWith.code !== 1000 && first.closedWith.code >= 3000, `close code ${first.closedWith.code}`);
+  await waitFor(() => server.connections.length === 2 && server.connections[1].received.length > 0, 'the next connection');
+  assertEqual(server.connections[1].received[0].type, 'resume', 'the session is resumed');
+  await client.ready();
+  const last = server.current;
+  client.close();
+  assertEqual(last.closedWith?.code, 1000, 'close() code');
+  assertEqual(client.resumeState?.session, 's-fake-1', 'session kept for inspection');
+  client.connect();
+  await client.ready();
+  assert(server.current !== last, 'a new connection');
+  assert(!server.current.received.some((m) => m.type === 'resume'), 'no resume after close()');
+  assertEqual(client.session, `s-fake-${server.connections.length}`, 'a fresh session');
+  client.close();
+});
+
+test('fake: 4001 (session resumed elsewhere) loses the pending requests and starts a new session', async () => {
+  const server = resumeServer();
+  const client = fakeClient(server, { reconnect: { minMs: 5, maxMs: 10 } });
+  const pending = client.request('memory_search', { query: 'q' });
+  await waitFor(() => server.lastRequest, 'the request');
+  server.close(4001, 'session resumed elsewhere');
+  const error = await rejection(pending, 'pending');
+  assertEqual([error.code, error.reason], ['session_lost', 'taken_over'], 'error');
+  await waitFor(() => client.state === 'connected' && server.connections.length === 2, 'reconnected');
+  assertEqual(server.connections[1].received.filter((m) => m.type === 'resume').length, 0, 'no resume of a taken-over session');
+  assertEqual(client.session, 's-fake-2', 'new session');
+  client.close();
+});
+
+test('fake: with persistKey, a new page of the tab resumes the session the previous one left', async () => {
+  const server = resumeServer();
+  const storage = new Map();
+  const store = { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => storage.set(k, String(v)), removeItem: (k) => storage.delete(k) };
+  const page1 = fakeClient(server, { persistKey: 'router', storage: store });
+  page1.request('memory_search', { query: 'q' }).catch(() => {});
+  await waitFor(() => server.lastRequest, 'the request of the first page');
+  const { message: { id }, session } = server.lastRequest;
+  server.emit(progress(id, 0, 0.1), session);
+  await waitFor(() => page1.lastSeq === 2, 'progress on the first page');
+  assertEqual(storage.size, 0, 'nothing stored while the page lives');
+  page1.saveForReload(); // what `pagehide` does
+  server.drop(); // the page is gone (its socket closes with 1001)
+  page1._closedByUser = true; // a gone page does not reconnect
+  assertEqual(JSON.parse(storage.get('router')), { session: 's-fake-1', token: 't-1', lastSeq: 2 }, 'stored');
+  const page2 = fakeClient(server, { persistKey: 'router', storage: store });
+  assertEqual(storage.size, 0, 'taken by the new page');
+  await page2.ready();
+  const socket = server.current;
+  assertEqual(socket.received[0], { type: 'resume', session: 's-fake-1', token: 't-1', lastSeq: 2 }, 'resume first');
+  assertEqual(page2.session, 's-fake-1', 'same session');
+  await waitFor(() => socket.received.some((m) => m.type === 'cancel'), 'the old page\'s operation cancelled');
+  assertEqual(socket.received.find((m) => m.type === 'cancel').id, id, 'cancelled id');
+  page2.close();
+  assertEqual(storage.size, 0, 'close() leaves nothing to resume');
+});
+
 // MARK: Live tests (the router-host that served this page)
 
 function liveClient(options = {}) {
@@ -625,6 +927,53 @@ test('live: gzip+base64 envelope with ?compress=gzip on a result over 10 KiB', a
   }
   client.close();
   return `compression ${welcome.compression}: ${client.stats.envelopesDecoded} envelope(s) decoded; ${chunks.length} chunks (${exportBytes} B), search ${search.results.length} results (${searchBytes} B); stream result ${JSON.stringify(result).slice(0, 80)}`;
+}, { live: true });
+
+test('live: cut mid-stream (closed with 4000, not 1000): the client resumes and gets every chunk once, in order', async () => {
+  const client = liveClient({ reconnect: { minMs: 10, maxMs: 50 } });
+  const welcome = await client.ready();
+  assert(welcome.resume && typeof welcome.resume.windowMs === 'number', `welcome.resume: ${JSON.stringify(welcome.resume)}`);
+  const session = client.session;
+  const chunks = [];
+  let cut = false;
+  const result = await client.request('memory_stream', { analysis: 'export', chunkSize: 1 }, {
+    onChunk: (chunk) => {
+      chunks.push(chunk.chunk);
+      if (!cut) {
+        cut = true;
+        client._dropped(client._generation, 'cut by the test'); // closes with 4000: the session detaches
+      }
+    },
+  });
+  assert(cut, 'the stream was cut');
+  assertEqual(chunks, Array.from({ length: chunks.length }, (_, i) => i), 'chunks 0…n-1, each once');
+  assert(chunks.length > 1, `${chunks.length} chunks`);
+  assertEqual([client.session, client.stats.resumes, client.stats.drops], [session, 1, 1], 'same session, one resume');
+  client.close();
+  return `${chunks.length} chunks, ${client.stats.duplicatesDropped} duplicates dropped, result ${JSON.stringify(result).slice(0, 60)}`;
+}, { live: true });
+
+test('live: a wrong token → resume_failed bad_token; the request in flight rejects with session_lost; a new session carries on', async () => {
+  const client = liveClient({ reconnect: { minMs: 10, maxMs: 50 } });
+  await client.ready();
+  const session = client.session;
+  let cut = false;
+  const pending = client.request('memory_stream', { analysis: 'export', chunkSize: 1 }, {
+    onChunk: () => {
+      if (cut) return;
+      cut = true;
+      client.token = 'not-the-token';
+      client._dropped(client._generation, 'cut by the test');
+    },
+  });
+  const error = await rejection(pending, 'the request of the session that could not be resumed');
+  assertEqual([error.code, error.reason], ['session_lost', 'bad_token'], `error (${error.message})`);
+  await client.ready();
+  assert(client.session !== session, 'a new session');
+  const after = await client.request('memory_search', { query: liveQuery(), limit: 2 });
+  assert(Array.isArray(after.results), 'the new session works');
+  client.close();
+  return error.message;
 }, { live: true });
 
 // MARK: Runner
