@@ -207,3 +207,31 @@ struct ResumeFaultTests {
         }
     }
 }
+
+extension RouterClient {
+    /// Waits for the first connection event matching `predicate` (failing after `timeout`, a guard only).
+    func waitFor(
+        _ what: String, timeout: Duration = .seconds(20), _ predicate: @escaping @Sendable (ConnectionEvent) -> Bool
+    ) async throws -> ConnectionEvent {
+        let events = connectionEvents
+        return try await withThrowingTaskGroup(of: ConnectionEvent?.self) { group in
+            group.addTask {
+                for await event in events where predicate(event) { return event }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let event = try await group.next() ?? nil else {
+                throw RouterError(code: "test_timeout", message: "no \(what) within \(timeout)")
+            }
+            return event
+        }
+    }
+}
+
+extension ConnectionEvent {
+    var isDisconnected: Bool { if case .disconnected = self { true } else { false } }
+}
