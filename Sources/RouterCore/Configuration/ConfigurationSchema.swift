@@ -57,10 +57,14 @@ enum ConfigurationSchema {
             configuration.limits = l
         }
 
-        if let resume = reader.object(root["resume"], at: "resume", known: ["windowMs", "bufferMessages", "bufferBytes"]) {
+        if let resume = reader.object(root["resume"], at: "resume", known: ["windowMs", "bufferMessages", "bufferBytes", "maxDetachedSessions", "maxBufferedBytesTotal"]) {
             configuration.resume.windowMs = reader.int(resume, "windowMs", at: "resume", default: 60_000, range: nonNegative)
             configuration.resume.bufferMessages = reader.int(resume, "bufferMessages", at: "resume", default: 1000, range: nonNegative)
             configuration.resume.bufferBytes = reader.int(resume, "bufferBytes", at: "resume", default: 8 << 20, range: nonNegative)
+            configuration.resume.maxDetachedSessions = reader.int(
+                resume, "maxDetachedSessions", at: "resume", default: 10_000, range: nonNegative)
+            configuration.resume.maxBufferedBytesTotal = reader.int(
+                resume, "maxBufferedBytesTotal", at: "resume", default: 256 << 20, range: nonNegative)
         }
 
         if let auth = reader.object(root["auth"], at: "auth", known: ["token"]) {

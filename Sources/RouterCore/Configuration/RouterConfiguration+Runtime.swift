@@ -33,6 +33,9 @@ extension RouterConfiguration {
         settings.maxInFlightPerConnection = limits.maxInFlightPerConnection
         settings.maxInFlightTotal = limits.maxInFlightTotal
         settings.compressionThreshold = compression.thresholdBytes
+        settings.resume = ResumeSettings(
+            window: .milliseconds(resume.windowMs), bufferMessages: resume.bufferMessages, bufferBytes: resume.bufferBytes,
+            maxDetachedSessions: resume.maxDetachedSessions, maxBufferedBytesTotal: resume.maxBufferedBytesTotal)
         return settings
     }
 }

@@ -51,6 +51,8 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var windowMs = 60_000
         public var bufferMessages = 1000
         public var bufferBytes = 8 << 20
+        public var maxDetachedSessions = 10_000
+        public var maxBufferedBytesTotal = 256 << 20
     }
 
     public struct Auth: Sendable, Equatable {

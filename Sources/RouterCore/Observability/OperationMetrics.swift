@@ -36,6 +36,21 @@ public final class OperationMetrics: Sendable {
         public var connectionsCurrent: Int
         /// Requests rejected before running, by error code (`bad_request`, `overloaded`, …).
         public var rejected: [String: Int]
+        /// The session counters of DESIGN §6.
+        public var sessions = SessionCounters()
+    }
+
+    /// Sessions detached from their connection, resumed, expired; resume refusals by reason; replay bytes.
+    public struct SessionCounters: Sendable, Equatable {
+        public var detached = 0
+        public var resumed = 0
+        public var expired = 0
+        /// Detached sessions waiting for a resume now.
+        public var detachedCurrent = 0
+        /// `resume_failed` answers by reason (`unknown_session`, `bad_token`, `expired`, `gap`, `seq_ahead`).
+        public var resumeFailures: [String: Int] = [:]
+        /// Bytes held in replay buffers now (every session).
+        public var replayBufferBytes = 0
     }
 
     private let state = Locked(Snapshot(operations: [:], connectionsOpened: 0, connectionsCurrent: 0, rejected: [:]))
@@ -86,6 +101,35 @@ public final class OperationMetrics: Sendable {
 
     public func connectionClosed() {
         state.withLock { $0.connectionsCurrent -= 1 }
+    }
+
+    public func sessionDetached() {
+        state.withLock {
+            $0.sessions.detached += 1
+            $0.sessions.detachedCurrent += 1
+        }
+    }
+
+    /// A detached session was resumed (`true`) or ended without one (`expired` counts only the window running out).
+    public func detachedSessionLeft(resumed: Bool, expired: Bool) {
+        state.withLock {
+            $0.sessions.detachedCurrent -= 1
+            if resumed { $0.sessions.resumed += 1 }
+            if expired { $0.sessions.expired += 1 }
+        }
+    }
+
+    public func resumeFailed(reason: String) {
+        state.withLock { $0.sessions.resumeFailures[reason, default: 0] += 1 }
+    }
+
+    /// Bytes held in replay buffers now.
+    public var replayBufferBytes: Int { state.withLock { $0.sessions.replayBufferBytes } }
+
+    /// Adds `delta` (possibly negative) to the bytes held in replay buffers.
+    public func replayBytesChanged(by delta: Int) {
+        guard delta != 0 else { return }
+        state.withLock { $0.sessions.replayBufferBytes += delta }
     }
 
     /// The Prometheus text exposition of the current values.

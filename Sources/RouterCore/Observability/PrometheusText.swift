@@ -53,6 +53,20 @@ public enum PrometheusText {
         out += "# HELP router_connections_current WebSocket connections open now.\n"
         out += "# TYPE router_connections_current gauge\n"
         out += "router_connections_current \(snapshot.connectionsCurrent)\n"
+        let sessions = snapshot.sessions
+        func single(_ name: String, _ type: String, _ help: String, _ value: Int) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        single("router_sessions_detached_total", "counter", "Sessions whose connection dropped while resume was possible.", sessions.detached)
+        single("router_sessions_resumed_total", "counter", "Detached sessions taken over by a resume.", sessions.resumed)
+        single("router_sessions_expired_total", "counter", "Detached sessions whose resume window ran out.", sessions.expired)
+        single("router_sessions_detached", "gauge", "Detached sessions waiting for a resume.", sessions.detachedCurrent)
+        single("router_replay_buffer_bytes", "gauge", "Bytes held in session replay buffers.", sessions.replayBufferBytes)
+        out += "# HELP router_resume_failures_total Resumes refused, by reason.\n"
+        out += "# TYPE router_resume_failures_total counter\n"
+        for reason in sessions.resumeFailures.keys.sorted() {
+            out += "router_resume_failures_total{reason=\"\(escapeLabelValue(reason))\"} \(sessions.resumeFailures[reason]!)\n"
+        }
         return out
     }
 

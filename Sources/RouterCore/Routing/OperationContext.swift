@@ -62,10 +62,7 @@ public struct OperationContext: Sendable {
 /// Encodes handler values (responses, chunks) into JSON object members.
 enum ResultEncoding {
     static func fields(of value: some Encodable) throws -> [String: JSONValue] {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        let bytes = Array(try encoder.encode(value))
-        switch try JSONParser.parse(bytes) {
+        switch try JSONValueEncoder.encode(value) {
         case .object(let members): return members
         case let other: return ["value": other]
         }

@@ -19,6 +19,8 @@ struct OperationRunner {
     let clock: OperationClock
     let startedAt: Duration
     let cancelSignal: CancelSignal
+    /// Where the handler runs (the runner itself stays on its caller's executor).
+    var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
 
     /// Runs to the final event and returns it (whether or not the target still accepted it).
     @discardableResult
@@ -27,12 +29,14 @@ struct OperationRunner {
         let context = self.context
         let cancelSignal = self.cancelSignal
         let clock = self.clock
+        let handlerExecutor = self.handlerExecutor
         return await withTaskGroup(of: RunOutcome?.self) { group in
             group.addTask {
                 // The handler runs in a task of its own that the cancel signal cancels synchronously: a
                 // CPU-bound handler checking `Task.checkCancellation()` stops at its next check even when
                 // every executor thread is busy and the cancel waiter below cannot be scheduled yet.
-                let work = Task { try await operation.run(context) }
+                // It runs on the handler executor: spinning there, it cannot delay its own deadline below.
+                let work = Task(executorPreference: handlerExecutor) { try await operation.run(context) }
                 cancelSignal.onFire { work.cancel() }
                 do {
                     let fields = try await withTaskCancellationHandler {
@@ -176,10 +180,14 @@ public struct LocalOperationRunner: Sendable {
             sessionID: "local", requestID: requestID, messageType: descriptor.messageType,
             deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock), logger: logger,
             services: services, channel: channel)
-        await OperationRunner(
+        let runner = OperationRunner(
             descriptor: descriptor, channel: channel, context: context, clock: clock, startedAt: startedAt,
-            cancelSignal: cancel.signal
-        ).run(prepared)
+            cancelSignal: cancel.signal)
+        // As in a live session: the deadline and cancellation on the control executor, the handler on the
+        // handler executor, so neither waits for a cooperative pool busy with other work.
+        await withTaskExecutorPreference(RouterExecutors.control) {
+            _ = await runner.run(prepared)
+        }
     }
 }
 

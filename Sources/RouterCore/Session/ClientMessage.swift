@@ -5,7 +5,10 @@ enum ClientMessage: Equatable {
     case cancel(id: String)
     /// App-level ping; `id` is echoed in the `pong` when present.
     case ping(id: JSONValue?)
-    case resume(session: String?, token: String?, lastSeq: Int?)
+    /// Continue session `session` after the last message the client saw (`lastSeq`).
+    case resume(session: String, token: String, lastSeq: UInt64)
+    /// The client has every message up to `seq`.
+    case ack(seq: UInt64)
 
     /// A message the session answers with `bad_request`; `id`/`op` are set when the message carried them.
     struct Invalid: Error, Equatable {
@@ -45,13 +48,23 @@ enum ClientMessage: Equatable {
             }
             return .success(.cancel(id: id))
         case "resume":
-            var session: String?
-            var token: String?
-            var lastSeq: Int?
-            if case .string(let value)? = members["session"] { session = value }
-            if case .string(let value)? = members["token"] { token = value }
-            if case .number(let value)? = members["lastSeq"], let integer = Int(exactly: value) { lastSeq = integer }
-            return .success(.resume(session: session, token: token, lastSeq: lastSeq))
+            var strings: [String] = []
+            for key in ["session", "token"] {
+                guard let value = members[key] else { return invalid("resume: missing \"\(key)\"") }
+                guard case .string(let string) = value else {
+                    return invalid("resume: \"\(key)\" must be a string, found \(value.typeName)")
+                }
+                strings.append(string)
+            }
+            switch sequenceNumber(members["lastSeq"], name: "lastSeq", in: "resume") {
+            case .success(let lastSeq): return .success(.resume(session: strings[0], token: strings[1], lastSeq: lastSeq))
+            case .failure(let message): return invalid(message.message)
+            }
+        case "ack":
+            switch sequenceNumber(members["seq"], name: "seq", in: "ack") {
+            case .success(let seq): return .success(.ack(seq: seq))
+            case .failure(let message): return invalid(message.message)
+            }
         default:
             if let idValue = members["id"], idValue != .null {
                 guard stringID != nil else { return invalid("\"id\" must be a string, found \(idValue.typeName)") }
@@ -72,5 +85,15 @@ enum ClientMessage: Equatable {
             }
             return .success(.request(type: type, id: stringID, data: data, timeout: timeout))
         }
+    }
+
+    /// A `seq` member: a non-negative integer.
+    private static func sequenceNumber(_ value: JSONValue?, name: String, in type: String) -> Result<UInt64, Invalid> {
+        guard let value else { return .failure(Invalid(message: "\(type): missing \"\(name)\"")) }
+        guard case .number(let number) = value, number >= 0, let integer = UInt64(exactly: number) else {
+            return .failure(
+                Invalid(message: "\(type): \"\(name)\" must be a non-negative integer, found \(value.foundDescription)"))
+        }
+        return .success(integer)
     }
 }

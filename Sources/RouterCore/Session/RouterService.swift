@@ -13,12 +13,6 @@
 /// }
 /// ```
 public final class RouterService: WebSocketService {
-    private struct PendingSession: Sendable {
-        let session: RouterSession
-        let inbox: SessionInbox
-        let executor: (any TaskExecutor)?
-    }
-
     public let router: Router
     public let settings: RouterSettings
     public let metrics: OperationMetrics
@@ -26,8 +20,15 @@ public final class RouterService: WebSocketService {
     public let logger: Logger
     let limiter: InFlightLimiter
     let clock: OperationClock
-    private let pending: AsyncStream<PendingSession>
-    private let pendingContinuation: AsyncStream<PendingSession>.Continuation
+    let registry: SessionRegistry
+    private let pending: AsyncStream<PendingConnection>
+    private let pendingContinuation: AsyncStream<PendingConnection>.Continuation
+
+    /// A new connection's driver and where it should run.
+    private struct PendingConnection: Sendable {
+        let driver: ConnectionDriver
+        let executor: (any TaskExecutor)?
+    }
 
     public init(
         router: Router, settings: RouterSettings = RouterSettings(), services: ServiceRegistry = ServiceRegistry(),
@@ -40,42 +41,49 @@ public final class RouterService: WebSocketService {
         self.logger = logger
         self.limiter = InFlightLimiter(limit: settings.maxInFlightTotal)
         self.clock = OperationClock(settings.clock)
-        (pending, pendingContinuation) = AsyncStream.makeStream(of: PendingSession.self)
+        self.registry = SessionRegistry(settings: settings.resume, clock: clock, metrics: metrics)
+        (pending, pendingContinuation) = AsyncStream.makeStream(of: PendingConnection.self)
     }
 
     /// Requests in flight across all sessions.
     public var inFlightTotal: Int { limiter.current }
 
     public func connectionOpened(_ connection: any OutboundMessageSink, request: UpgradeRequest) -> any WebSocketReceiver {
+        let attachment = RouterSession.attachment(sink: connection, request: request, settings: settings)
         let session = RouterSession(
-            router: router, settings: settings, sink: connection, request: request, services: services, metrics: metrics,
+            router: router, settings: settings, attachment: attachment, services: services, metrics: metrics,
             limiter: limiter, logger: logger, clock: clock)
+        registry.register(session)
         metrics.connectionOpened()
         session.sendWelcome()
         let inbox = SessionInbox()
-        pendingContinuation.yield(PendingSession(session: session, inbox: inbox, executor: connection.preferredExecutor))
+        let driver = ConnectionDriver(
+            greeting: session, attachment: attachment, inbox: inbox, registry: registry, metrics: metrics, logger: logger)
+        pendingContinuation.yield(PendingConnection(driver: driver, executor: connection.preferredExecutor))
         logger.debug("connection opened", metadata: ["session.id": session.id, "peer": request.remoteAddress])
         return SessionReceiver(inbox: inbox, limit: settings.maxQueuedInboundMessages, sink: connection)
     }
 
-    /// Ends ``run()``: sessions still running are cancelled. Called after the transport has stopped.
+    /// Ends ``run()``: every session ends (its operations are cancelled). Called after the transport has stopped.
     public func stop() {
         pendingContinuation.finish()
     }
 
-    /// Runs every session's task until cancelled or ``stop()`` (call once).
+    /// Runs every connection's task until cancelled or ``stop()`` (call once); then ends every session
+    /// and returns once their operations have finished.
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await next in pending {
-                // The session's own work (parse, dispatch, replies) runs on the connection's loop executor;
-                // its requests run on the global one.
-                group.addTask(executorPreference: next.executor) { await next.session.run(next.inbox) }
+                // A connection's own work (parse, dispatch, replies) runs on its loop's executor (or the
+                // control executor); operations run on the control and handler executors.
+                group.addTask(executorPreference: next.executor ?? settings.controlExecutor) { await next.driver.run() }
             }
             group.cancelAll()
         }
+        registry.endAll()
+        await limiter.waitUntilIdle()
     }
 }
-
 /// Enqueues a connection's messages for its session; never does work on the loop thread.
 private final class SessionReceiver: WebSocketReceiver {
     let inbox: SessionInbox

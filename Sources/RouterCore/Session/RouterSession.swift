@@ -1,13 +1,16 @@
-/// One client's session: its id and token, the `seq` counter, and its in-flight requests.
+/// One client's session: its id and token, the `seq` counter, its in-flight requests, and the
+/// messages its client may still need (DESIGN §6).
 ///
-/// Every server message is queued to the sink under the session's lock, right after `seq` is
-/// incremented, so `seq` order is wire order. A request's final event removes it from the
-/// in-flight map under that same lock, so nothing can follow a request's final message.
-/// (Resume, a later issue, will keep `seq` and the session across reconnects.)
+/// A session outlives its connection: when the connection drops it *detaches*, its operations keep
+/// running and their messages are kept in its ``ReplayBuffer`` until a `resume` attaches a new
+/// connection (or the window runs out, and the session ends). Every server message is numbered and
+/// kept under the session's lock, then written to the attached connection, if any, so `seq` order
+/// is wire order. A request's final event removes it from the in-flight map under that same lock,
+/// so nothing can follow a request's final message.
 public final class RouterSession: Sendable {
     public let id: String
-    /// Secret the client presents with `resume`.
-    public let token: String
+    /// Secret the client presents with `resume` (never logged).
+    let token: String
 
     private struct InFlight {
         let runToken: UInt64
@@ -16,35 +19,61 @@ public final class RouterSession: Sendable {
         let signal: CancelSignal
     }
 
+    /// The connection a session writes to.
+    struct Attachment: Sendable {
+        let sink: any OutboundMessageSink
+        /// Set when this client asked for `?compress=gzip` and the transport does not deflate.
+        let gzip: (@Sendable ([UInt8]) -> [UInt8])?
+    }
+
+    /// Where a session stands: each connection attached gets a new generation.
+    private enum Phase {
+        case attached(Attachment, generation: UInt64)
+        /// The connection of `generation` dropped; a resume may attach a new one.
+        case detached(generation: UInt64)
+        case ended
+    }
+
     private struct State {
         var seq: UInt64 = 0
         var inFlight: [String: InFlight] = [:]
         var nextServerID = 1
         var nextRunToken: UInt64 = 1
-        var closed = false
+        var phase: Phase
+        var lastGeneration: UInt64 = 1
+        /// nil when resume is off.
+        var replay: ReplayBuffer?
+        /// The client acknowledges what it sees: its streams wait instead of outgrowing the replay buffer.
+        var acknowledges = false
+        /// Bumped whenever writability may have changed (attach, detach, end, an ack that freed room).
+        var changes: UInt64 = 0
+        var changeWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
+
+        mutating func changed() -> [CheckedContinuation<Void, Never>] {
+            changes += 1
+            defer { changeWaiters = [:] }
+            return Array(changeWaiters.values)
+        }
     }
 
     let router: Router
     let settings: RouterSettings
-    let sink: any OutboundMessageSink
     let services: ServiceRegistry
     let metrics: OperationMetrics
     let limiter: InFlightLimiter
     let logger: Logger
     let clock: OperationClock
-    /// Set when this client asked for `?compress=gzip` and the transport does not deflate.
-    private let gzip: (@Sendable ([UInt8]) -> [UInt8])?
-    private let state = Locked(State())
+    private let state: Locked<State>
 
     init(
-        router: Router, settings: RouterSettings, sink: any OutboundMessageSink, request: UpgradeRequest,
-        services: ServiceRegistry, metrics: OperationMetrics, limiter: InFlightLimiter, logger: Logger, clock: OperationClock
+        router: Router, settings: RouterSettings, attachment: Attachment, services: ServiceRegistry,
+        metrics: OperationMetrics, limiter: InFlightLimiter, logger: Logger, clock: OperationClock
     ) {
         self.id = "s-" + Self.randomHex(bytes: 8)
         self.token = Self.randomHex(bytes: 16)
         self.router = router
         self.settings = settings
-        self.sink = sink
         self.services = services
         self.metrics = metrics
         self.limiter = limiter
@@ -52,32 +81,62 @@ public final class RouterSession: Sendable {
         logger[metadataKey: "session.id"] = id
         self.logger = logger
         self.clock = clock
+        let resume = settings.resume
+        self.state = Locked(
+            State(
+                phase: .attached(attachment, generation: 1),
+                replay: resume.isEnabled ? ReplayBuffer(maxMessages: resume.bufferMessages, maxBytes: resume.bufferBytes) : nil))
+    }
+
+    /// How a new connection attaches: the sink, and gzip if it asked (`?compress=gzip`) without deflate.
+    static func attachment(sink: any OutboundMessageSink, request: UpgradeRequest, settings: RouterSettings) -> Attachment {
         let wantsGzip = request.query["compress"]?.lowercased() == "gzip"
-        self.gzip = wantsGzip && !sink.usesPerMessageDeflate ? settings.gzip : nil
+        return Attachment(sink: sink, gzip: wantsGzip && !sink.usesPerMessageDeflate ? settings.gzip : nil)
     }
 
     /// The `seq` of the last message queued.
     public var lastSeq: UInt64 { state.withLock { $0.seq } }
-    /// Requests of this session that have not sent their final message.
-    public var inFlightCount: Int { state.withLock { $0.inFlight.count } }
+
+    /// Bytes held in this session's replay buffer.
+    var replayBytes: Int { state.withLock { $0.replay?.bytes ?? 0 } }
+
+    /// The generation of the connection attached now (nil when detached or ended).
+    var attachedGeneration: UInt64? {
+        state.withLock { state in
+            if case .attached(_, let generation) = state.phase { return generation }
+            return nil
+        }
+    }
 
     // MARK: Sending
 
+    /// Writes message `seq` (its JSON text `bytes`) to a connection, in the gzip envelope if it asked for one.
+    private func write(_ bytes: [UInt8], seq: UInt64, envelope: @autoclosure () -> ServerMessage.Envelope, to attachment: Attachment) {
+        if let gzip = attachment.gzip, bytes.count > settings.compressionThreshold {
+            attachment.sink.sendText(envelope().wrap(seq: seq, json: bytes, gzip: gzip))
+        } else {
+            attachment.sink.sendText(bytes)
+        }
+    }
+
     private func enqueueLocked(_ state: inout State, _ message: ServerMessage, opType: String?) {
         state.seq += 1
-        var bytes = message.encoded(seq: state.seq)
-        if let gzip, bytes.count > settings.compressionThreshold {
-            bytes = message.gzipEnvelope(seq: state.seq, json: bytes, gzip: gzip)
+        // An ended session's last messages (its cancelled operations' final events) go nowhere.
+        if case .ended = state.phase { return }
+        let bytes = message.encoded(seq: state.seq)
+        if state.replay != nil {
+            metrics.replayBytesChanged(by: state.replay!.append(seq: state.seq, bytes: bytes, envelope: message.envelope))
         }
+        guard case .attached(let attachment, _) = state.phase else { return }
         if let opType { metrics.bytesSent(opType, count: bytes.count) }
-        sink.sendText(bytes)
+        write(bytes, seq: state.seq, envelope: message.envelope, to: attachment)
     }
 
     func send(_ message: ServerMessage, opType: String? = nil) {
         state.withLock { enqueueLocked(&$0, message, opType: opType) }
     }
 
-    private func reject(_ code: String, _ message: String, id: String?, op: String?) {
+    func reject(_ code: String, _ message: String, id: String?, op: String?) {
         metrics.requestRejected(code: code)
         send(.error(code: code, message: message, id: id, op: op))
     }
@@ -90,7 +149,11 @@ public final class RouterSession: Sendable {
                 "stages": .array(descriptor.stages.map { .string($0.name) }),
             ])
         }
-        let compression = sink.usesPerMessageDeflate ? "permessage-deflate" : (gzip != nil ? "gzip+base64" : "none")
+        let compression = state.withLock { state -> String in
+            guard case .attached(let attachment, _) = state.phase else { return "none" }
+            return attachment.sink.usesPerMessageDeflate ? "permessage-deflate" : (attachment.gzip != nil ? "gzip+base64" : "none")
+        }
+        let resume = settings.resume
         send(
             ServerMessage(
                 type: "welcome",
@@ -115,6 +178,14 @@ public final class RouterSession: Sendable {
                         ])
                     ),
                     ("compression", .string(compression)),
+                    (
+                        "resume",
+                        .object([
+                            "windowMs": .number(Double(resume.isEnabled ? OperationRunner.milliseconds(resume.window) : 0)),
+                            "bufferMessages": .number(Double(resume.bufferMessages)),
+                            "bufferBytes": .number(Double(resume.bufferBytes)),
+                        ])
+                    ),
                 ]))
     }
 
@@ -157,57 +228,240 @@ public final class RouterSession: Sendable {
         metrics.operationFinished(entry.descriptor.messageType, outcome: outcome, duration: now - entry.startedAt)
     }
 
-    // MARK: Receiving
+    // MARK: Backpressure
 
-    /// Consumes the connection's messages until it closes; requests run as child tasks.
-    func run(_ inbox: SessionInbox) async {
-        await withDiscardingTaskGroup { group in
-            while let batch = await inbox.nextBatch() {
-                for input in batch {
-                    switch input {
-                    case .message(.text(let bytes)):
-                        handleText(bytes, group: &group)
-                    case .message(.binary):
-                        reject(ErrorCode.badRequest, "binary messages are not supported on this endpoint", id: nil, op: nil)
-                    case .closed:
-                        break
-                    }
+    private enum WriteStep {
+        case refuse
+        case proceed
+        case awaitChange(after: UInt64)
+        case awaitSink(any OutboundMessageSink, changes: UInt64)
+    }
+
+    /// Suspends an operation's output while it cannot be taken: the attached connection is above its
+    /// high-water mark, or (for a client that acknowledges, or while detached) the replay buffer is
+    /// nearly full. Returns false once the session ended or the calling task is cancelled.
+    func waitUntilWritable() async -> Bool {
+        while !Task.isCancelled {
+            let step = state.withLock { state -> WriteStep in
+                let replayFull = state.replay?.isNearlyFull ?? false
+                switch state.phase {
+                case .ended:
+                    return .refuse
+                case .detached:
+                    return replayFull ? .awaitChange(after: state.changes) : .proceed
+                case .attached(let attachment, _):
+                    if state.acknowledges, replayFull { return .awaitChange(after: state.changes) }
+                    return .awaitSink(attachment.sink, changes: state.changes)
                 }
             }
-            connectionClosed()
+            switch step {
+            case .refuse:
+                return false
+            case .proceed:
+                return true
+            case .awaitChange(let changes):
+                await waitForChange(after: changes)
+            case .awaitSink(let sink, let changes):
+                if await sink.waitUntilWritable() { return true }
+                // That connection is gone: wait for the session to detach from it (or be resumed).
+                await waitForChange(after: changes)
+            }
+        }
+        return false
+    }
+
+    /// Returns once the session changed since `changes` (at once if it already has), or the task is cancelled.
+    private func waitForChange(after changes: UInt64) async {
+        let waiterID = state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waits = state.withLock { state -> Bool in
+                    guard state.changes == changes, !Task.isCancelled else { return false }
+                    state.changeWaiters[waiterID] = continuation
+                    return true
+                }
+                if !waits { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.changeWaiters.removeValue(forKey: waiterID) }?.resume()
         }
     }
 
-    /// Marks the session closed and cancels its in-flight requests (each still ends with one final event).
-    func connectionClosed() {
-        let signals = state.withLock { state -> [CancelSignal]? in
-            guard !state.closed else { return nil }
-            state.closed = true
-            return state.inFlight.values.map(\.signal)
+    // MARK: Connections
+
+    /// What ``connectionClosed(generation:code:)`` did.
+    enum Departure: Equatable {
+        /// The session waits for a resume; its expiry is for `generation`.
+        case detached(generation: UInt64)
+        case ended
+        /// That connection was no longer the session's (it was taken over).
+        case none
+    }
+
+    /// The connection of `generation` closed with `code`: a close by the client with 1000 (or resume
+    /// turned off) ends the session; any other end detaches it.
+    func connectionClosed(generation: UInt64, code: CloseCode) -> Departure {
+        let (departure, signals, waiters) = state.withLock {
+            state -> (Departure, [CancelSignal], [CheckedContinuation<Void, Never>]) in
+            guard case .attached(_, let current) = state.phase, current == generation else { return (.none, [], []) }
+            if code == .normal || state.replay == nil {
+                let signals = endLocked(&state)
+                return (.ended, signals, state.changed())
+            }
+            state.phase = .detached(generation: generation)
+            return (.detached(generation: generation), [], state.changed())
         }
-        guard let signals else { return }
-        metrics.connectionClosed()
-        logger.debug("connection closed", metadata: ["inFlight": "\(signals.count)"])
+        for waiter in waiters { waiter.resume() }
+        for signal in signals { signal.fire() }
+        if departure != .none {
+            logger.debug(
+                departure == .ended ? "session ended with its connection" : "session detached",
+                metadata: ["inFlight": "\(signals.count)", "close.code": "\(code.code)"])
+        }
+        return departure
+    }
+
+    /// Ends the session if it is still detached from `generation` (the resume window ran out).
+    /// Returns whether it ended.
+    func expire(detachedFrom generation: UInt64) -> Bool {
+        let ended = state.withLock { state -> ([CancelSignal], [CheckedContinuation<Void, Never>])? in
+            guard case .detached(let detached) = state.phase, detached == generation else { return nil }
+            return (endLocked(&state), state.changed())
+        }
+        guard let (signals, waiters) = ended else { return false }
+        for waiter in waiters { waiter.resume() }
+        for signal in signals { signal.fire() }
+        logger.info("session expired", metadata: ["cancelled": "\(signals.count)"])
+        return true
+    }
+
+    /// Ends the session: its operations are cancelled (each still ends with one final event, kept nowhere)
+    /// and its replay buffer is freed.
+    func end() {
+        let (signals, waiters) = state.withLock { state -> ([CancelSignal], [CheckedContinuation<Void, Never>]) in
+            if case .ended = state.phase { return ([], []) }
+            return (endLocked(&state), state.changed())
+        }
+        for waiter in waiters { waiter.resume() }
         for signal in signals { signal.fire() }
     }
 
-    private func handleText(_ bytes: [UInt8], group: inout DiscardingTaskGroup) {
-        switch ClientMessage.parse(bytes) {
-        case .failure(let invalid):
-            reject(ErrorCode.badRequest, invalid.message, id: invalid.id, op: invalid.op)
-        case .success(.ping(let id)):
+    private func endLocked(_ state: inout State) -> [CancelSignal] {
+        state.phase = .ended
+        if state.replay != nil { metrics.replayBytesChanged(by: state.replay!.removeAll()) }
+        return state.inFlight.values.map(\.signal)
+    }
+
+    /// How a `resume` of this session went.
+    enum ResumeOutcome: Equatable {
+        /// Attached as `generation`; `replayed` buffered messages were written after `resumed`.
+        case resumed(generation: UInt64, replayed: Int, inFlight: Int, tookOver: Bool)
+        case failed(reason: String, message: String)
+    }
+
+    /// Attaches a new connection if `token` is this session's and every message after `lastSeq` is
+    /// still held: writes `resumed`, then those messages, under the lock, so live messages follow them.
+    /// A connection still attached is closed with 4001. `gap` and `seq_ahead` end the session.
+    func resume(token candidate: String, lastSeq: UInt64, attachment: Attachment) -> ResumeOutcome {
+        guard Self.constantTimeEqual(candidate, token) else {
+            return .failed(reason: "bad_token", message: "the token does not match session \(id)")
+        }
+        var signals: [CancelSignal] = []
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        let outcome = state.withLock { state -> ResumeOutcome in
+            guard state.replay != nil else {
+                return .failed(reason: "unknown_session", message: "resume is turned off on this server")
+            }
+            let previous: Attachment?
+            switch state.phase {
+            case .ended:
+                return .failed(reason: "expired", message: "session \(id) has ended")
+            case .detached:
+                previous = nil
+            case .attached(let attachment, _):
+                previous = attachment
+            }
+            guard lastSeq <= state.seq else {
+                signals = endLocked(&state)
+                waiters = state.changed()
+                return .failed(
+                    reason: "seq_ahead", message: "lastSeq \(lastSeq) is ahead of the last message sent (\(state.seq))")
+            }
+            guard state.replay!.canResume(after: lastSeq) else {
+                let missing = state.replay!.trimmedThrough
+                signals = endLocked(&state)
+                waiters = state.changed()
+                return .failed(
+                    reason: "gap",
+                    message: "messages \(lastSeq + 1)…\(missing) are no longer held (replay buffer bounds exceeded)")
+            }
+            metrics.replayBytesChanged(by: state.replay!.acknowledge(through: lastSeq))
+            state.acknowledges = true
+            previous?.sink.close(code: .other(4001), reason: "session resumed elsewhere")
+            state.lastGeneration += 1
+            let generation = state.lastGeneration
+            state.phase = .attached(attachment, generation: generation)
+            waiters = state.changed()
+            let inFlight = state.inFlight.keys.sorted()
+            let resumed = ServerMessage(
+                type: "resumed",
+                fields: [
+                    ("session", .string(id)), ("lastSeq", .number(Double(state.seq))),
+                    ("inFlight", .array(inFlight.map { .string($0) })),
+                ])
+            attachment.sink.sendText(resumed.encodedWithoutSeq())
+            let pending = state.replay!.messages(after: lastSeq)
+            for entry in pending {
+                write(entry.bytes, seq: entry.seq, envelope: entry.envelope, to: attachment)
+            }
+            return .resumed(generation: generation, replayed: pending.count, inFlight: inFlight.count, tookOver: previous != nil)
+        }
+        for waiter in waiters { waiter.resume() }
+        for signal in signals { signal.fire() }
+        return outcome
+    }
+
+    /// The client has everything up to `seq`: trims the replay buffer. Returns an error message when
+    /// `seq` was never sent.
+    func acknowledge(_ seq: UInt64) -> String? {
+        let (error, waiters) = state.withLock { state -> (String?, [CheckedContinuation<Void, Never>]) in
+            guard seq <= state.seq else {
+                return ("ack: seq \(seq) is ahead of the last message sent (\(state.seq))", [])
+            }
+            state.acknowledges = true
+            guard state.replay != nil else { return (nil, []) }
+            let freed = state.replay!.acknowledge(through: seq)
+            metrics.replayBytesChanged(by: freed)
+            return (nil, freed != 0 ? state.changed() : [])
+        }
+        for waiter in waiters { waiter.resume() }
+        return error
+    }
+
+    // MARK: Receiving
+
+    /// Handles one message from the connection of `generation` (dropped if the session has moved on).
+    func handle(_ message: ClientMessage, generation: UInt64) {
+        guard attachedGeneration == generation else { return }
+        switch message {
+        case .ping(let id):
             send(ServerMessage(type: "pong", fields: id.map { [("id", $0)] } ?? []))
-        case .success(.cancel(let id)):
+        case .cancel(let id):
             if let signal = state.withLock({ $0.inFlight[id]?.signal }) {
                 signal.fire()
             } else {
                 // No `id` member: the request's one final message (if it ever existed) stays its last message.
                 reject(ErrorCode.unknownRequest, "no request with id \"\(id)\" is in flight", id: nil, op: "cancel")
             }
-        case .success(.resume):
-            send(ServerMessage(type: "resume_failed", fields: [("reason", .string("resume is not supported yet"))]))
-        case .success(.request(let type, let id, let data, let timeout)):
-            startRequest(type: type, id: id, data: data, timeout: timeout, group: &group)
+        case .ack(let seq):
+            if let error = acknowledge(seq) { reject(ErrorCode.badRequest, error, id: nil, op: "ack") }
+        case .resume:
+            reject(ErrorCode.badRequest, "resume must be the first message of a connection", id: nil, op: "resume")
+        case .request(let type, let id, let data, let timeout):
+            startRequest(type: type, id: id, data: data, timeout: timeout)
         }
     }
 
@@ -216,7 +470,7 @@ public final class RouterSession: Sendable {
         case rejected
     }
 
-    private func startRequest(type: String, id: String?, data: JSONValue, timeout: Duration?, group: inout DiscardingTaskGroup) {
+    private func startRequest(type: String, id: String?, data: JSONValue, timeout: Duration?) {
         guard let operation = router.operation(for: type) else {
             reject(ErrorCode.unknownOperation, "unknown operation \"\(type)\"", id: id, op: type)
             return
@@ -232,7 +486,7 @@ public final class RouterSession: Sendable {
         let descriptor = operation.descriptor
         let now = clock.now()
         let admission = state.withLock { state -> Admission in
-            guard !state.closed else { return .rejected }
+            if case .ended = state.phase { return .rejected }
             var requestID: String
             if let id {
                 requestID = id
@@ -267,8 +521,10 @@ public final class RouterSession: Sendable {
         }
         guard case .run(let requestID, let runToken, let startedAt, let signal) = admission else { return }
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
-        // Handlers never run on the session's executor (a loop's, shared by its connections).
-        group.addTask(executorPreference: globalConcurrentExecutor) {
+        // An operation belongs to the session, not to the connection: it outlives a dropped connection
+        // (its session's `end()` cancels it). Its bookkeeping runs on the control executor, its handler
+        // on the handler executor: never on the session's executor (a loop's), nor the cooperative pool.
+        Task(executorPreference: settings.controlExecutor) {
             var logger = self.logger
             logger[metadataKey: "op.id"] = requestID
             logger[metadataKey: "op.type"] = type
@@ -282,9 +538,22 @@ public final class RouterSession: Sendable {
                 logger: logger, services: self.services, channel: channel)
             await OperationRunner(
                 descriptor: descriptor, channel: channel, context: context, clock: self.clock, startedAt: startedAt,
-                cancelSignal: signal
+                cancelSignal: signal, handlerExecutor: self.settings.handlerExecutor
             ).run(prepared)
         }
+    }
+
+    /// Compares two secrets in time that depends on their lengths only.
+    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for index in 0..<max(a.count, b.count) {
+            let x = index < a.count ? a[index] : 0
+            let y = index < b.count ? b[index] : 0
+            difference |= x ^ y
+        }
+        return difference == 0 && a.count == b.count
     }
 
     private static func randomHex(bytes count: Int) -> String {
@@ -311,6 +580,6 @@ private struct SessionRequestTarget: OperationEventTarget {
     }
 
     func waitUntilWritable() async -> Bool {
-        await session.sink.waitUntilWritable()
+        await session.waitUntilWritable()
     }
 }

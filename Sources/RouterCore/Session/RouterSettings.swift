@@ -1,3 +1,33 @@
+/// How sessions outlive their connections (DESIGN §6).
+public struct ResumeSettings: Sendable, Equatable {
+    /// How long a detached session waits for a `resume` (its operations keep running meanwhile);
+    /// zero turns resume off: a dropped connection ends its session.
+    public var window: Duration
+    /// Messages a session keeps for replay: everything after the client's last `ack`.
+    public var bufferMessages: Int
+    /// Bytes a session keeps for replay.
+    public var bufferBytes: Int
+    /// Detached sessions kept at once; past it the one detached longest expires.
+    public var maxDetachedSessions: Int
+    /// Bytes held in every session's replay buffer together; when a session detaches past it, the
+    /// sessions detached longest expire until it holds (attached sessions are never expired for it).
+    public var maxBufferedBytesTotal: Int
+
+    public init(
+        window: Duration = .seconds(60), bufferMessages: Int = 1000, bufferBytes: Int = 8 << 20,
+        maxDetachedSessions: Int = 10_000, maxBufferedBytesTotal: Int = 256 << 20
+    ) {
+        self.window = window
+        self.bufferMessages = bufferMessages
+        self.bufferBytes = bufferBytes
+        self.maxDetachedSessions = maxDetachedSessions
+        self.maxBufferedBytesTotal = maxBufferedBytesTotal
+    }
+
+    /// Whether sessions are kept for a resume at all.
+    public var isEnabled: Bool { window > .zero && bufferMessages > 0 && bufferBytes > 0 }
+}
+
 /// Settings of the router's protocol layer; every default follows DESIGN §4–§6.
 public struct RouterSettings: Sendable {
     /// Server ping interval, announced in `welcome` (the transport sends the pings).
@@ -20,8 +50,15 @@ public struct RouterSettings: Sendable {
     public var progressInterval: Duration
     /// Compresses bytes to the gzip format (RFC 1952); nil disables the envelope.
     public var gzip: (@Sendable ([UInt8]) -> [UInt8])?
-    /// The clock of timeouts, progress coalescing and `elapsedMs`.
+    /// The clock of timeouts, progress coalescing, `elapsedMs` and the resume window.
     public var clock: any Clock<Duration>
+    /// Detached sessions, replay buffers and resume.
+    public var resume: ResumeSettings
+    /// Where operations' handlers run: threads of their own, never the cooperative pool or a loop.
+    public var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
+    /// Where the router's own per-request work runs (deadlines, cancellation, final events), and the
+    /// sessions of connections without an event loop executor.
+    public var controlExecutor: any TaskExecutor = RouterExecutors.control
 
     public init(
         heartbeatInterval: Duration = .seconds(25),
@@ -33,7 +70,8 @@ public struct RouterSettings: Sendable {
         maxQueuedInboundMessages: Int = 1024,
         progressInterval: Duration = .milliseconds(100),
         gzip: (@Sendable ([UInt8]) -> [UInt8])? = nil,
-        clock: any Clock<Duration> = ContinuousClock()
+        clock: any Clock<Duration> = ContinuousClock(),
+        resume: ResumeSettings = ResumeSettings()
     ) {
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
@@ -45,5 +83,6 @@ public struct RouterSettings: Sendable {
         self.progressInterval = progressInterval
         self.gzip = gzip
         self.clock = clock
+        self.resume = resume
     }
 }

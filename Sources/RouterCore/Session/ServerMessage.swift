@@ -48,18 +48,35 @@ struct ServerMessage: Sendable {
         return writer.bytes
     }
 
+    /// What a `gzip+base64` envelope copies from the message inside it.
+    struct Envelope: Sendable {
+        let type: String
+        let id: String?
+        let op: String?
+
+        /// The `gzip+base64` envelope of DESIGN §4 around `json` (the message encoded with `seq`).
+        func wrap(seq: UInt64, json: [UInt8], gzip: ([UInt8]) -> [UInt8]) -> [UInt8] {
+            var members: [(String, JSONValue)] = [("type", .string(type))]
+            if let id { members.append(("id", .string(id))) }
+            if let op { members.append(("op", .string(op))) }
+            members += [
+                ("seq", .number(Double(seq))), ("compressed", .bool(true)), ("encoding", .string("gzip+base64")),
+                ("data", .string(Data(gzip(json)).base64EncodedString())),
+            ]
+            var writer = JSONWriter()
+            writer.writeOrderedObject(members)
+            return writer.bytes
+        }
+    }
+
+    var envelope: Envelope { Envelope(type: type, id: id, op: op) }
+
+    /// The complete JSON text without `seq`, for the one message outside the numbered stream (`resumed`).
+    func encodedWithoutSeq() -> [UInt8] { head + tail }
+
     /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).
     func gzipEnvelope(seq: UInt64, json: [UInt8], gzip: ([UInt8]) -> [UInt8]) -> [UInt8] {
-        var members: [(String, JSONValue)] = [("type", .string(type))]
-        if let id { members.append(("id", .string(id))) }
-        if let op { members.append(("op", .string(op))) }
-        members += [
-            ("seq", .number(Double(seq))), ("compressed", .bool(true)), ("encoding", .string("gzip+base64")),
-            ("data", .string(Data(gzip(json)).base64EncodedString())),
-        ]
-        var writer = JSONWriter()
-        writer.writeOrderedObject(members)
-        return writer.bytes
+        envelope.wrap(seq: seq, json: json, gzip: gzip)
     }
 
     /// Keys the router writes itself; a result or chunk field with one of these names is dropped.

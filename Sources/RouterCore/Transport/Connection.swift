@@ -270,9 +270,10 @@ final class Connection: SelectableChannel {
     }
 
     private func receivedClose(code: CloseCode?, reason: String) {
-        closeCode = code ?? .noStatusReceived
         switch stage {
         case .open:
+            // The peer closes first: its code is the connection's (after our own close, ours stays).
+            closeCode = code ?? .noStatusReceived
             // RFC 6455 §5.5.1: answer with a close frame, echoing the status code.
             let payload = code.map { FrameEncoder.closePayload(code: $0, reason: "") } ?? []
             queueFrame(opcode: .close, payload: payload, rsv1: false)

@@ -63,7 +63,8 @@ public protocol WebSocketReceiver: AnyObject {
     /// would let it preempt the loop between connections.
     func receivedBatchEnd()
     /// The connection is closed (after the close handshake, a protocol error, or a dropped socket).
-    /// `code` is what the peer sent, or what we sent when we failed the connection.
+    /// `code` is the code of the side that closed first: what the peer sent (1005 if nothing, 1006
+    /// when the socket dropped without a close), or what we sent when we closed or failed it.
     func closed(code: CloseCode)
 }
 
