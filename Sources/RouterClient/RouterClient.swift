@@ -73,6 +73,8 @@ public final class RouterClient: Sendable {
         public var acksSent = 0
         /// App-level heartbeat pings sent.
         public var pingsSent = 0
+        /// Connections dropped because nothing arrived for `heartbeat.interval + heartbeat.timeout`.
+        public var heartbeatTimeouts = 0
         /// Requests re-sent after a resume because the server never received them.
         public var requestsResent = 0
     }
@@ -306,6 +308,7 @@ public final class RouterClient: Sendable {
                         state.withLock { $0.statistics.pingsSent += 1 }
                         link.send(JSONValue.object(["type": "ping", "id": .string("hb-\(pings)")]).jsonText)
                     case .dead(let silence):
+                        state.withLock { $0.statistics.heartbeatTimeouts += 1 }
                         reason = reason ?? "no traffic for \(silence) (heartbeat timeout)"
                         link.socket.disconnect()
                         waitUntil = now + .seconds(1)

@@ -245,7 +245,7 @@ struct NetworkFaultTests {
         }
         // … and so does the server: it drops the connection while the link is still down (its log is
         // read through a pipe, not the dead link; nothing but its heartbeat can end that connection).
-        let serverNoticed = await within(.seconds(10)) { await log.wait(for: "connection closed") } ?? false
+        let serverNoticed = await within(.seconds(10)) { await log.wait(for: "session detached") } ?? false
         try await NetworkLab.ip("-n", namespace, "link", "set", inside, "up")
         guard let (events, error) = await within(.seconds(60), { await run.value }) else {
             run.cancel()
@@ -268,6 +268,7 @@ struct NetworkFaultTests {
         #expect(events.last?.kind == .result)
         #expect(events.last?.message["paragraphs"] == .number(Double(paragraphs)))
         #expect(client.statistics.resumes == 1, "\(client.statistics)")
+        #expect(client.statistics.heartbeatTimeouts == 1)
         #expect(client.statistics.seqGaps == 0)
         await client.close()
     }
