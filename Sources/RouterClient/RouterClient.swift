@@ -130,7 +130,8 @@ public final class RouterClient: Sendable {
             if state.pending[id] != nil {
                 return [.finish(continuation, RouterError(code: "duplicate_id", message: "a request with id \(id) is in flight", id: id, op: type))]
             }
-            state.pending[id] = Pending(type: type, data: data, timeoutMs: timeoutMs, continuation: continuation)
+            state.pending[id] = Pending(
+                type: type, data: data, timeoutMs: timeoutMs, continuation: continuation, order: state.nextOrder())
             return state.sendIfOpen(id: id)
         }
         perform(actions)
@@ -443,6 +444,8 @@ private struct Pending {
     let data: JSONValue
     let timeoutMs: Int?
     let continuation: AsyncThrowingStream<RouterEvent, any Error>.Continuation
+    /// Position in request order: waiting requests go out in the order they were made.
+    let order: Int
     /// Sent in the current session (it reached the server, or a resume will tell).
     var sent = false
 }
@@ -498,6 +501,11 @@ private struct State {
 
     var isOpen: Bool { if case .open = phase { true } else { false } }
 
+    mutating func nextOrder() -> Int {
+        nextID += 1
+        return nextID
+    }
+
     mutating func newID() -> String {
         nextID += 1
         return "c\(idPrefix)-\(nextID)"
@@ -514,7 +522,7 @@ private struct State {
     }
 
     mutating func sendUnsent() -> [Action] {
-        pending.keys.sorted().flatMap { sendIfOpen(id: $0) }
+        pending.sorted { $0.value.order < $1.value.order }.flatMap { sendIfOpen(id: $0.key) }
     }
 
     mutating func cancelled(id: String) -> [Action] {
