@@ -19,6 +19,7 @@ extension RouterClient {
         /// The random source, `0..<1` (tests inject a fixed one).
         public var random: @Sendable () -> Double
 
+        /// A policy; the defaults are 0.5 s doubling to 20 s with full jitter, retrying forever.
         public init(
             initialDelay: Duration = .milliseconds(500),
             maximumDelay: Duration = .seconds(20),

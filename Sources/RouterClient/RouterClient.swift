@@ -50,6 +50,7 @@ public final class RouterClient: Sendable {
         /// How the client waits between attempts (tests inject one that records the delays).
         public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
 
+        /// The defaults above.
         public init() {}
     }
 

@@ -20,6 +20,7 @@ public struct RouterEvent: Sendable, Equatable {
     /// The whole server message (`type`, `id`, `op`, `seq` and the operation's fields).
     public var message: JSONValue
 
+    /// An event of `kind` carrying the server `message` with its `seq`.
     public init(kind: Kind, seq: UInt64, message: JSONValue) {
         self.kind = kind
         self.seq = seq
@@ -69,6 +70,7 @@ public struct RouterError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The request's operation type, when known.
     public var op: String?
 
+    /// An error with `code` and `message`, tied to request `id` of operation `op` when given.
     public init(code: String, message: String, id: String? = nil, op: String? = nil) {
         self.code = code
         self.message = message
