@@ -62,7 +62,7 @@ let package = Package(
             name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "RouterTesting", "MemoryStore"],
             swiftSettings: strict),
         .testTarget(name: "RouterTestingTests", dependencies: ["RouterTesting"], swiftSettings: strict),
-        .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore"], swiftSettings: strict),
+        .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"], swiftSettings: strict),
         .testTarget(name: "HostTests", dependencies: ["Host", "RouterCore", "RouterClient", "MemoryStore"], swiftSettings: strict),
         .testTarget(name: "BrowserTests", dependencies: ["RouterClient", "RouterCore"], swiftSettings: strict),
         .testTarget(name: "AbuseTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),

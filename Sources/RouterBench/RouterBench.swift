@@ -16,6 +16,8 @@ enum RouterBench {
                                                    memory log compaction under concurrent writes and searches
           ping --port P [--connections 50] [--window 8] [--seconds 10] [--server-pid PID]
                                                    app-level ping→pong through a running router vs its raw echo endpoint
+          soak-resume --url ws://H:P/ws/memory [--clients 200] [--seconds 600] [--mean-drop-ms 5000] [--server-pid PID]
+                                                   RouterClients with random socket drops; exactly-once check (scripts/soak-resume.sh)
         The transport (echo) benchmark uses ../shared/tools/bench: see scripts/bench.sh and BENCHMARKS.md.
         """
 
@@ -33,6 +35,7 @@ enum RouterBench {
             case "plugins": try await PluginBenchmarks.run(arguments: rest)
             case "ping": try PingPongBenchmark.run(arguments: rest)
             case "compaction": try CompactionBenchmark.run(arguments: rest)
+            case "soak-resume": try await SoakResumeBenchmark.run(arguments: rest)
             default:
                 print("unknown benchmark '\(name)'\n\(usage)")
                 exit(2)

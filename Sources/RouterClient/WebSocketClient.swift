@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 public import RouterCore
 #if canImport(Glibc)
 import Glibc
@@ -36,22 +35,27 @@ public final class WebSocketClient: Sendable {
         public var answerPings = true
         /// Largest message accepted from the server.
         public var maxMessageBytes = 64 << 20
+        /// Longest time allowed for the TCP connect and the upgrade response; nil waits as long as the kernel does.
+        public var connectTimeout: Duration?
         public init() {}
     }
 
     private let fd: Int32
+    /// Held while writing; the reader thread takes it before closing the fd, so no write can reach a
+    /// closed (and possibly reused) descriptor.
     private let writeLock = Locked(())
+    /// Whether `fd` is still open. Guards `shutdown` against a concurrent close (lock order: writeLock, then fdOpen).
+    private let fdOpen = Locked(true)
     private let deflate: PerMessageDeflateCodec.Box?
     private let options: Options
     /// The HTTP response head of the upgrade.
     public let responseHead: HTTPResponseHead
     private let inbox = EventInbox<Event>()
-    private let closed = Atomic<Bool>(false)
 
     /// Connects, performs the upgrade and starts the reader thread.
     /// A non-101 answer throws ``HTTPRejection`` carrying the status and body.
     public static func connect(host: String = "127.0.0.1", port: Int, path: String, options: Options = Options()) throws -> WebSocketClient {
-        let fd = try openSocket(host: host, port: port)
+        let fd = try openSocket(host: host, port: port, timeout: options.connectTimeout)
         do {
             let key = ClientHandshake.randomKey()
             var headers = options.headers
@@ -65,7 +69,9 @@ public final class WebSocketClient: Sendable {
             var chunk = [UInt8](repeating: 0, count: 16 * 1024)
             while true {
                 let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count <= 0 { throw ConnectError(description: "connection closed during the handshake") }
+                if count <= 0 {
+                    throw ConnectError(description: count < 0 ? "handshake: errno \(errno)" : "connection closed during the handshake")
+                }
                 buffer.append(contentsOf: chunk[0..<count])
                 let parsed = try buffer.withUnsafeBytes { try parser.parse($0) }
                 if let (head, consumed) = parsed {
@@ -80,6 +86,7 @@ public final class WebSocketClient: Sendable {
                         codec = try PerMessageDeflateCodec(parameters: parameters, role: .client, configuration: .init())
                     }
                     let leftover = Array(buffer[consumed...])
+                    if options.connectTimeout != nil { setTimeouts(fd, nil) }
                     return WebSocketClient(fd: fd, head: head, leftover: leftover, codec: codec, options: options)
                 }
             }
@@ -100,9 +107,10 @@ public final class WebSocketClient: Sendable {
         thread.start()
     }
 
-    deinit {
-        if !closed.load(ordering: .relaxed) { Glibc.close(fd) }
-    }
+    // No deinit: the reader thread holds `self` until it has closed the fd, exactly once.
+
+    /// The socket's descriptor (for tests that check it is closed).
+    package var socketDescriptor: Int32 { fd }
 
     /// Whether permessage-deflate was agreed.
     public var usesDeflate: Bool { deflate != nil }
@@ -129,7 +137,10 @@ public final class WebSocketClient: Sendable {
 
     /// Writes raw bytes on the socket (for malformed-input tests).
     public func sendRaw(_ bytes: [UInt8]) throws {
-        try writeLock.withLock { _ in try Self.writeAll(fd, bytes) }
+        try writeLock.withLock { _ in
+            guard fdOpen.withLock({ $0 }) else { throw ConnectError(description: "send: the connection is closed") }
+            try Self.writeAll(fd, bytes)
+        }
     }
 
     /// Sends a close frame.
@@ -137,10 +148,23 @@ public final class WebSocketClient: Sendable {
         try send(frame: WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code: CloseCode(code: code), reason: reason)))
     }
 
-    /// Drops the TCP connection without a close frame.
+    /// Drops the TCP connection without a close frame. The reader thread then ends (`.disconnected`
+    /// follows) and closes the socket; calling this again, or after the peer closed, does nothing.
     public func disconnect() {
-        if !closed.exchange(true, ordering: .relaxed) {
-            shutdown(fd, Int32(SHUT_RDWR))
+        fdOpen.withLock { open in
+            if open { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Closes the socket, exactly once: wakes a blocked writer, waits for it, then closes.
+    private func closeSocket() {
+        disconnect()
+        writeLock.withLock { _ in
+            fdOpen.withLock { open in
+                guard open else { return }
+                open = false
+                Glibc.close(fd)
+            }
         }
     }
 
@@ -165,9 +189,9 @@ public final class WebSocketClient: Sendable {
         var buffer = leftover
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         defer {
+            closeSocket()
             continuation.yield(.disconnected)
             continuation.finish()
-            if !closed.exchange(true, ordering: .relaxed) { Glibc.close(fd) }
         }
         while true {
             var offset = 0
@@ -198,9 +222,18 @@ public final class WebSocketClient: Sendable {
         }
     }
 
-    private static func openSocket(host: String, port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    /// Sets (or, with nil, clears) the socket's send and receive timeouts; on Linux `SO_SNDTIMEO` also bounds `connect`.
+    private static func setTimeouts(_ fd: Int32, _ timeout: Duration?) {
+        let micros = timeout.map { max(1, $0.components.seconds * 1_000_000 + $0.components.attoseconds / 1_000_000_000_000) } ?? 0
+        var value = timeval(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private static func openSocket(host: String, port: Int, timeout: Duration?) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectError(description: "socket: errno \(errno)") }
+        if let timeout { setTimeouts(fd, timeout) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
