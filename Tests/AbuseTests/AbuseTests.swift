@@ -412,8 +412,10 @@ struct BackpressureEdgeTests {
                 withUnsafeCurrentTask { $0?.cancel() }
                 return await sink.waitUntilWritable()
             }.value
-            #expect(!writable)
+            // Either answer is right (the loop may already have moved the bytes into the socket buffers,
+            // making the sink writable); what matters is that a cancelled producer does not wait.
             // Without the fix it waits until the slow-consumer timeout (60 s) closes the connection.
+            _ = writable
             #expect(ContinuousClock.now - start < .seconds(30), "waited \(ContinuousClock.now - start) although cancelled")
         }
     }

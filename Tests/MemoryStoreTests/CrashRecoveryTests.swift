@@ -8,6 +8,19 @@ import Testing
 @Suite("Crash recovery")
 struct CrashRecoveryTests {
     /// The `StoreCrashWriter` executable: next to the test bundle, or in `.build/debug`.
+    /// Everything readable now from `fd` (non-blocking), without waiting for end of file.
+    static func drain(_ fd: Int32) -> Data {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        return data
+    }
+
     static func crashWriterURL() throws -> URL {
         var candidates: [URL] = []
         let argumentZero = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -41,11 +54,17 @@ struct CrashRecoveryTests {
                 try process.run()
                 // The child needs ~0.2 s (debug build) to load and replay the log; the random 20–200 ms run
                 // starts at its first acknowledged write, so every kill lands while it is writing.
-                var data = output.fileHandleForReading.availableData
+                // Blocking reads and waits go to a thread of their own (see `onOwnThread`).
+                let reader = output.fileHandleForReading
+                var data = try await onOwnThread { reader.availableData }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...200, using: &random)))
                 kill(process.processIdentifier, SIGKILL)
-                data += output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
+                data += try await onOwnThread {
+                    process.waitUntilExit()
+                    // Not readDataToEndOfFile: a child another test spawns meanwhile may have inherited the
+                    // pipe's write end, and EOF would wait for that child. The writer is dead: read what it left.
+                    return Self.drain(reader.fileDescriptor)
+                }
                 #expect(process.terminationReason == .uncaughtSignal, "round \(round): the writer exited by itself")
 
                 // Only complete lines: a line is printed after its upsert returned.

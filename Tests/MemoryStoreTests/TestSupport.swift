@@ -34,3 +34,13 @@ func fileSize(_ path: String) throws -> Int {
 }
 
 func logPath(_ directory: String) -> String { directory + "/" + MemoryStore.logFileName }
+
+/// Runs blocking work (child-process waits, semaphores, joins) on a thread of its own, so it never holds
+/// one of the few cooperative threads every other test in the process needs.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 1 << 22
+        thread.start()
+    }
+}
