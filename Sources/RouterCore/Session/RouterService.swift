@@ -1,9 +1,11 @@
-/// The router's WebSocket endpoint: one ``RouterSession`` per connection.
+/// The router's WebSocket endpoint: a ``RouterSession`` per client, which outlives a dropped
+/// connection until it is resumed or expires (DESIGN §6).
 ///
-/// `connectionOpened` (called on the event loop) creates the session, queues its `welcome`, and
-/// returns a receiver that only enqueues: messages are handled by the session's task, which
-/// ``run()`` starts. **The host must keep `run()` running** (e.g. as a child of its task group)
-/// for as long as the endpoint serves; cancelling it cancels every session and request.
+/// `connectionOpened` (called on the event loop) creates a session, queues its `welcome`, and
+/// returns a receiver that only enqueues: messages are handled by the connection's task, which
+/// ``run()`` starts, and which a `resume` attaches to an earlier session. **The host must keep
+/// `run()` running** (e.g. as a child of its task group) for as long as the endpoint serves; when it
+/// ends, every session ends and its requests are cancelled.
 ///
 /// ```swift
 /// let service = RouterService(router: router, settings: settings, services: services)
