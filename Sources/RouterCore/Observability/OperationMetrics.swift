@@ -1,3 +1,4 @@
+import Synchronization
 
 /// Per-operation counters, an in-flight gauge, a latency histogram and bytes out, plus
 /// connection counts. Thread-safe (one lock); render with ``PrometheusText``.
@@ -54,6 +55,8 @@ public final class OperationMetrics: Sendable {
     }
 
     private let state = Locked(Snapshot(operations: [:], connectionsOpened: 0, connectionsCurrent: 0, rejected: [:]))
+    /// Changed on every message a session keeps: an atomic, not the lock the other counters share.
+    private let replayBytes = Atomic<Int>(0)
 
     /// Extra Prometheus text appended to ``prometheusText()`` (e.g. the memory store's compaction gauges).
     private let collectors = Locked<[@Sendable () -> String]>([])
@@ -66,7 +69,11 @@ public final class OperationMetrics: Sendable {
         collectors.withLock { $0.append(render) }
     }
 
-    public func snapshot() -> Snapshot { state.withLock { $0 } }
+    public func snapshot() -> Snapshot {
+        var snapshot = state.withLock { $0 }
+        snapshot.sessions.replayBufferBytes = replayBufferBytes
+        return snapshot
+    }
 
     public func operationStarted(_ type: String) {
         state.withLock {
@@ -133,12 +140,12 @@ public final class OperationMetrics: Sendable {
     }
 
     /// Bytes held in replay buffers now.
-    public var replayBufferBytes: Int { state.withLock { $0.sessions.replayBufferBytes } }
+    public var replayBufferBytes: Int { replayBytes.load(ordering: .relaxed) }
 
     /// Adds `delta` (possibly negative) to the bytes held in replay buffers.
     public func replayBytesChanged(by delta: Int) {
         guard delta != 0 else { return }
-        state.withLock { $0.sessions.replayBufferBytes += delta }
+        replayBytes.add(delta, ordering: .relaxed)
     }
 
     /// The Prometheus text exposition of the current values.
