@@ -32,37 +32,13 @@ private func eventually(_ condition: () -> Bool) async -> Bool {
     return true
 }
 
-/// A one-shot gate: `held` requests wait for it, then complete (cancellation ends them too).
-private final class Release: Sendable {
-    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let open = state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if open { continuation.resume() }
-        }
-    }
-}
-
-/// Reports progress, then waits for its `Release` (or its cancellation) and completes.
+/// Reports progress, then waits for its `Gate` (or its cancellation) and completes.
 private struct HeldHandler: OperationHandler {
     struct Response: Encodable, Sendable { var released: Bool }
     static let messageType = "held"
     static let timeout: Duration = .seconds(600)
     static let stages = [ProgressStage("waiting")]
-    let release: Release
+    let release: Gate
 
     func handle(_ request: JSONValue, context: OperationContext) async throws -> Response {
         context.progress("waiting", 0.5)
@@ -76,7 +52,7 @@ private struct HeldHandler: OperationHandler {
     }
 }
 
-private func heldRouter(_ release: Release) throws -> Router {
+private func heldRouter(_ release: Gate) throws -> Router {
     try RouterBuilder().register(HeldHandler(release: release)).build()
 }
 
@@ -85,7 +61,7 @@ private func heldRouter(_ release: Release) throws -> Router {
 @Suite("Resume refusals and takeover over real sockets")
 struct ResumeRefusalTests {
     @Test func aResumeAfterTheWindowIsRefusedAsExpiredAndTheOperationWasCancelled() async throws {
-        try await LiveRouter.with(try heldRouter(Release()), configure: { _, settings in
+        try await LiveRouter.with(try heldRouter(Gate()), configure: { _, settings in
             settings.resume.window = .milliseconds(200)
         }) { server in
             let first = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
@@ -108,7 +84,7 @@ struct ResumeRefusalTests {
     }
 
     @Test func resultsThatOverflowTheBufferWhileDetachedAreAGap() async throws {
-        let release = Release()
+        let release = Gate()
         try await LiveRouter.with(try heldRouter(release), configure: { _, settings in
             settings.resume.bufferMessages = 4
         }) { server in
@@ -134,7 +110,7 @@ struct ResumeRefusalTests {
     }
 
     @Test func aWrongTokenIsRefusedWithoutHarmAndTheOwnerResumesExactlyOnce() async throws {
-        let release = Release()
+        let release = Gate()
         try await LiveRouter.with(try heldRouter(release)) { server in
             let first = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             let credentials = try Credentials(welcome: try await first.nextJSON())
@@ -175,7 +151,7 @@ struct ResumeRefusalTests {
     }
 
     @Test func aResumeWhileTheOldConnectionIsHalfOpenTakesItOverAndClosesItWith4001() async throws {
-        let release = Release()
+        let release = Gate()
         try await LiveRouter.with(try heldRouter(release)) { server in
             var options = WebSocketClient.Options()
             options.answerPings = false
@@ -218,7 +194,7 @@ struct ResumeRefusalTests {
 @Suite("Graceful shutdown over real sockets")
 struct GracefulShutdownTests {
     @Test func duringTheGracePeriodNewRequestsAreRefusedAndRunningOnesFinish() async throws {
-        let release = Release()
+        let release = Gate()
         let router = try heldRouter(release)
         var transport = TransportConfiguration()
         transport.host = "127.0.0.1"

@@ -2,30 +2,6 @@ import Foundation
 import RouterCore
 import RouterTesting
 
-/// A one-shot gate that ignores task cancellation (to build handlers that ignore it).
-final class Gate: Sendable {
-    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let open = state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if open { continuation.resume() }
-        }
-    }
-}
-
 struct Empty: Codable, Sendable, Equatable {}
 
 /// Runs a closure; stages `load` (weight 1) and `score` (weight 3).

@@ -49,29 +49,6 @@ extension JSONValue {
     var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
 }
 
-/// A one-shot gate (ignores cancellation).
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let open = state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if open { continuation.resume() }
-        }
-    }
-}
 
 /// Wraps a handler: waits for `gate` (if any) before running it, and records how its `handle` ended:
 /// `completed`, `cancelled` or another error.
