@@ -1,10 +1,88 @@
 /// Builds the snippets of ``SearchSnapshot/highlights(for:queryTerms:maxSnippets:context:)``.
+///
+/// A snippet is the window of `context` characters on each side of a match, widened to whole words,
+/// merged with the next window when they overlap, its whitespace runs collapsed to one space, with `…`
+/// where it cuts the text. ASCII text (most memories) takes a byte path that gives exactly what the
+/// `Character` path gives: in ASCII, the only multi-byte character is `\r\n`, which both count as one.
 struct Highlighter {
     let tokenizer: Tokenizer
 
     func snippets(_ text: String, queryTerms: [String], maxSnippets: Int, context: Int) -> [String] {
         let wanted = Set(queryTerms.flatMap { tokenizer.terms($0) })
         guard !wanted.isEmpty, maxSnippets > 0 else { return [] }
+        if ASCII.isASCII(text) {
+            var text = text
+            return text.withUTF8 { asciiSnippets($0, wanted: wanted, maxSnippets: maxSnippets, context: context) }
+        }
+        return unicodeSnippets(text, wanted: wanted, maxSnippets: maxSnippets, context: context)
+    }
+
+    // MARK: ASCII
+
+    func asciiSnippets(_ text: UnsafeBufferPointer<UInt8>, wanted: Set<String>, maxSnippets: Int, context: Int) -> [String] {
+        var windows: [Range<Int>] = []
+        tokenizer.asciiTokens(text) { term, range in
+            guard wanted.contains(term) else { return }
+            let lower = asciiExpandBackward(text, from: range.lowerBound, by: context)
+            let upper = asciiExpandForward(text, from: range.upperBound, by: context)
+            if let last = windows.last, lower <= last.upperBound {
+                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, upper)
+            } else {
+                windows.append(lower..<upper)
+            }
+        }
+        return windows.prefix(maxSnippets).map { window in
+            var snippet: [UInt8] = []
+            snippet.reserveCapacity(window.count + 6)
+            if window.lowerBound > 0 { snippet.append(contentsOf: Self.ellipsis) }
+            let contentStart = snippet.count
+            var pendingSpace = false
+            for byte in text[window] {
+                if ASCII.isWhitespace(byte) {
+                    pendingSpace = true
+                    continue
+                }
+                if pendingSpace, snippet.count > contentStart { snippet.append(0x20) }
+                pendingSpace = false
+                snippet.append(byte)
+            }
+            if window.upperBound < text.count { snippet.append(contentsOf: Self.ellipsis) }
+            return String(decoding: snippet, as: UTF8.self)
+        }
+    }
+
+    private static let ellipsis: [UInt8] = Array("…".utf8)
+
+    /// One character back from `index` (`\r\n` is one character).
+    private func asciiCharacterBefore(_ text: UnsafeBufferPointer<UInt8>, _ index: Int) -> Int {
+        index >= 2 && text[index - 1] == 0x0A && text[index - 2] == 0x0D ? index - 2 : index - 1
+    }
+
+    /// One character on from `index` (`\r\n` is one character).
+    private func asciiCharacterAfter(_ text: UnsafeBufferPointer<UInt8>, _ index: Int) -> Int {
+        index + 1 < text.count && text[index] == 0x0D && text[index + 1] == 0x0A ? index + 2 : index + 1
+    }
+
+    private func asciiExpandBackward(_ text: UnsafeBufferPointer<UInt8>, from start: Int, by count: Int) -> Int {
+        var index = start
+        for _ in 0..<count where index > 0 { index = asciiCharacterBefore(text, index) }
+        if index == 0 { return index }
+        while index < start, !ASCII.isWhitespace(text[index - 1]) { index = asciiCharacterAfter(text, index) }
+        return index
+    }
+
+    private func asciiExpandForward(_ text: UnsafeBufferPointer<UInt8>, from end: Int, by count: Int) -> Int {
+        var index = end
+        for _ in 0..<count where index < text.count { index = asciiCharacterAfter(text, index) }
+        if index == text.count { return index }
+        while index > end, !ASCII.isWhitespace(text[index]) { index = asciiCharacterBefore(text, index) }
+        while index > end, ASCII.isWhitespace(text[index - 1]) { index = asciiCharacterBefore(text, index) }
+        return index
+    }
+
+    // MARK: Unicode
+
+    func unicodeSnippets(_ text: String, wanted: Set<String>, maxSnippets: Int, context: Int) -> [String] {
         let matches = tokenizer.tokens(text).filter { wanted.contains($0.term) }
         guard !matches.isEmpty else { return [] }
 

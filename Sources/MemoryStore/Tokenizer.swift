@@ -107,38 +107,39 @@ public struct Tokenizer: Sendable {
     /// ASCII fast path (no allocation per byte, no Unicode tables); same rules as ``tokens(_:)``.
     private func asciiTerms(_ text: String, _ body: (String) -> Void) {
         var text = text
-        text.withUTF8 { bytes in
-            var word: [UInt8] = []
-            var index = 0
-            func isAlnum(_ byte: UInt8) -> Bool {
-                (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+        text.withUTF8 { bytes in asciiTokens(bytes) { term, _ in body(term) } }
+    }
+
+    /// The tokens of ASCII `bytes` with their byte ranges; same rules as ``tokens(_:)`` (which, on ASCII
+    /// text, only ever sees letters, digits and `'`).
+    func asciiTokens(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (String, Range<Int>) -> Void) {
+        var word: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            guard ASCII.isAlphanumeric(bytes[index]) else {
+                index += 1
+                continue
             }
-            func isAlpha(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
+            let start = index
+            word.removeAll(keepingCapacity: true)
+            var hasApostrophe = false
             while index < bytes.count {
-                guard isAlnum(bytes[index]) else {
-                    index += 1
-                    continue
+                let byte = bytes[index]
+                if ASCII.isAlphanumeric(byte) {
+                    word.append(ASCII.lowercased(byte))
+                } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
+                    ASCII.isLetter(bytes[index + 1])
+                {
+                    hasApostrophe = true
+                    word.append(byte)
+                } else {
+                    break
                 }
-                word.removeAll(keepingCapacity: true)
-                var hasApostrophe = false
-                while index < bytes.count {
-                    let byte = bytes[index]
-                    if isAlnum(byte) {
-                        word.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
-                    } else if byte == 0x27, index > 0, isAlpha(bytes[index - 1]), index + 1 < bytes.count,
-                        isAlpha(bytes[index + 1])
-                    {
-                        hasApostrophe = true
-                        word.append(byte)
-                    } else {
-                        break
-                    }
-                    index += 1
-                }
-                var term = String(decoding: word, as: UTF8.self)
-                if hasApostrophe { term = Self.stripApostrophes(term) }
-                if !term.isEmpty, term.utf8.count <= maxTokenLength, !stopWords.contains(term) { body(term) }
+                index += 1
             }
+            var term = String(decoding: word, as: UTF8.self)
+            if hasApostrophe { term = Self.stripApostrophes(term) }
+            if !term.isEmpty, term.utf8.count <= maxTokenLength, !stopWords.contains(term) { body(term, start..<index) }
         }
     }
 
@@ -154,19 +155,21 @@ public struct Tokenizer: Sendable {
     private static func isApostrophe(_ scalar: Unicode.Scalar) -> Bool { scalar == "'" || scalar == "\u{2019}" }
 
     private static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
+        if scalar.isASCII { return ASCII.isLetter(UInt8(scalar.value)) }
+        return switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: true
         default: false
         }
     }
 
     private static func isWordStart(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar.isASCII { return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) }
+        if scalar.isASCII { return ASCII.isAlphanumeric(UInt8(scalar.value)) }
         return isLetter(scalar) || scalar.properties.generalCategory == .decimalNumber
     }
 
     private static func isWordPart(_ scalar: Unicode.Scalar) -> Bool {
         if isWordStart(scalar) { return true }
+        if scalar.isASCII { return false }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .spacingMark, .enclosingMark: return true
         default: return false
@@ -178,4 +181,14 @@ public struct Tokenizer: Sendable {
         if scalar.properties.isIdeographic { return true }
         return (0x3040...0x30FF).contains(scalar.value)  // Hiragana and Katakana
     }
+}
+
+/// Byte classes of ASCII text, without Unicode tables.
+enum ASCII {
+    static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
+    static func isAlphanumeric(_ byte: UInt8) -> Bool { isLetter(byte) || (byte >= 0x30 && byte <= 0x39) }
+    static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+    /// Unicode `White_Space` within ASCII: tab, line feed, vertical tab, form feed, carriage return, space.
+    static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+    static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }
 }

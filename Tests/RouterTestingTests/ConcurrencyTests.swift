@@ -10,7 +10,7 @@ import Testing
         let gate = Gate()
         let metrics = OperationMetrics()
         let router = try RouterBuilder().register(WorkHandler(gate: gate)).build()
-        let service = RouterService(router: router, settings: RouterSettings(), metrics: metrics, logger: .disabled)
+        let service = RouterService(router: router, settings: RouterSettings(progressQuietPeriod: .zero), metrics: metrics, logger: .disabled)
         let sessions = 20
         let perSession = 10
         try await withRunningService(service) {

@@ -14,6 +14,9 @@ private func makeService(
         .register(BigHandler())
         .register(ScriptHandler { request, _ in if request.n == 13 { throw OperationError(code: "unlucky", message: "13 is unlucky") } })
         .build()
+    // These tests look at every progress message, from the start (the quiet start has tests of its own).
+    var settings = settings
+    settings.progressQuietPeriod = .zero
     return RouterService(router: router, settings: settings, metrics: metrics, logger: .disabled)
 }
 
@@ -342,5 +345,57 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
         let router = try RouterBuilder().register(plugin: plugin, timeout: .seconds(90)).build()
         let connection = TestConnection(to: RouterService(router: router, logger: .disabled))
         #expect(connection.messages.first?["operations"] == [["type": "memory_search", "prefix": "search", "timeout": 90000, "stages": ["tokenize", "score", "rank"]]])
+    }
+}
+
+/// Reports progress, says so, then waits to be released.
+private struct QuietStartHandler: OperationHandler {
+    static let messageType = "quiet"
+    static let timeout: Duration = .seconds(60)
+    static let stages = [ProgressStage("work")]
+    let reported: Gate
+    let release: Gate
+
+    func handle(_ request: Empty, context: OperationContext) async throws -> Empty {
+        context.progress("work", 0.5)
+        reported.open()
+        await release.wait()
+        return Empty()
+    }
+}
+
+@Suite struct ProgressQuietStartTests {
+    /// DESIGN §4: a request that ends within `progressQuietPeriod` sends its final message alone; a longer
+    /// one sends the progress it reported during that period once the period ends, then its result.
+    @Test func aFastRequestSendsOnlyItsResultAndASlowOneItsProgressWhenTheQuietStartEnds() async throws {
+        let clock = ManualClock()
+        let reported = Gate()
+        let release = Gate()
+        let router = try RouterBuilder()
+            .register(TestSearchHandler())
+            .register(QuietStartHandler(reported: reported, release: release))
+            .build()
+        let settings = RouterSettings(progressQuietPeriod: .milliseconds(100), clock: clock)
+        let service = RouterService(router: router, settings: settings, metrics: OperationMetrics(), logger: .disabled)
+        try await withRunningService(service) {
+            let connection = TestConnection(to: service)
+            // TestSearchHandler reports three stages, then returns at once.
+            connection.send(#"{"type":"memory_search","id":"fast","data":{"query":"tea","limit":3}}"#)
+            #expect(await connection.waitForFinal("fast"))
+            #expect(connection.messages(for: "fast").map(\.messageType) == ["search_complete"])
+
+            connection.send(#"{"type":"quiet","id":"slow"}"#)
+            await reported.wait()
+            await clock.waitForSleepers(1)  // the quiet start's end
+            #expect(connection.messages(for: "slow").isEmpty, "progress is held during the quiet start")
+            clock.advance(by: .milliseconds(100))
+            #expect(await connection.sink.waitFor { _ in !connection.messages(for: "slow").isEmpty })
+            let progress = connection.messages(for: "slow")
+            #expect(progress.map(\.messageType) == ["quiet_progress"])
+            #expect(progress.first?["progress"] == .number(0.5))
+            release.open()
+            #expect(await connection.waitForFinal("slow"))
+            #expect(connection.messages(for: "slow").map(\.messageType) == ["quiet_progress", "quiet_complete"])
+        }
     }
 }

@@ -65,7 +65,7 @@ public struct ContextCompressHandler: OperationHandler {
             throw OperationError.payloadTooLarge(
                 "context_compress accepts at most \(options.maxInputTokens) estimated tokens; this context has about \(inputTokens)")
         }
-        await Task.yield()
+        try Task.checkCancellation()
         let compressor = ContextCompressor(duplicateThreshold: options.duplicateThreshold)
         return try compressor.compress(
             messages, budgetTokens: request.budgetTokens, keepRecent: keepRecent, keepSystem: request.keepSystem ?? true

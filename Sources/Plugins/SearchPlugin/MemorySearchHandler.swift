@@ -118,9 +118,9 @@ public struct MemorySearchHandler: OperationHandler {
         var total = 0
         var start = 0
         while start < count {
-            // Yield between slices: a long search must not hold a cooperative-pool thread (two on this
-            // machine) for its whole duration, starving other requests and the runner's own cancel watcher.
-            await Task.yield()
+            // Yield between slices (not before the first: a small store is one slice, scored at once): a long
+            // search must not hold a handler thread for its whole duration while other requests wait.
+            if start > 0 { await Task.yield() }
             try Task.checkCancellation()
             let range = start..<min(start + Self.sliceSize, count)
             if let textQuery, !textQuery.isEmpty { snapshot.bm25Scores(textQuery, docRange: range, into: &bm25!) }

@@ -1,6 +1,6 @@
 /// The configuration's keys, their types, ranges and cross-field rules.
 enum ConfigurationSchema {
-    static let sections = ["server", "heartbeat", "compression", "limits", "resume", "auth", "memory", "logging", "shutdown", "plugins"]
+    static let sections = ["server", "heartbeat", "progress", "compression", "limits", "resume", "auth", "memory", "logging", "shutdown", "plugins"]
     static let positive = 1...Int.max
     static let nonNegative = 0...Int.max
     /// The largest frame or message limit: 1 GiB. Far above any real message, and low enough that sizes
@@ -31,6 +31,11 @@ enum ConfigurationSchema {
         if let heartbeat = reader.object(root["heartbeat"], at: "heartbeat", known: ["intervalMs", "timeoutMs"]) {
             configuration.heartbeat.intervalMs = reader.int(heartbeat, "intervalMs", at: "heartbeat", default: 25_000, range: positive)
             configuration.heartbeat.timeoutMs = reader.int(heartbeat, "timeoutMs", at: "heartbeat", default: 20_000, range: positive)
+        }
+
+        if let progress = reader.object(root["progress"], at: "progress", known: ["intervalMs", "quietMs"]) {
+            configuration.progress.intervalMs = reader.int(progress, "intervalMs", at: "progress", default: 100, range: nonNegative)
+            configuration.progress.quietMs = reader.int(progress, "quietMs", at: "progress", default: 100, range: nonNegative)
         }
 
         if let compression = reader.object(root["compression"], at: "compression", known: ["permessageDeflate", "thresholdBytes", "level"]) {

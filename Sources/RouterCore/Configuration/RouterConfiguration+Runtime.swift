@@ -34,6 +34,8 @@ extension RouterConfiguration {
         var settings = RouterSettings()
         settings.heartbeatInterval = .milliseconds(heartbeat.intervalMs)
         settings.heartbeatTimeout = .milliseconds(heartbeat.timeoutMs)
+        settings.progressInterval = .milliseconds(progress.intervalMs)
+        settings.progressQuietPeriod = .milliseconds(progress.quietMs)
         settings.maxMessageBytes = limits.maxMessageBytes
         settings.maxInFlightPerConnection = limits.maxInFlightPerConnection
         settings.maxInFlightTotal = limits.maxInFlightTotal

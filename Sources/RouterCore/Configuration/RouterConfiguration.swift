@@ -91,12 +91,21 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var format = "text"
     }
 
+    /// How often a request's progress reaches its client (DESIGN §4).
+    public struct Progress: Sendable, Equatable {
+        /// Minimum time between two progress messages of one request (stage changes excepted).
+        public var intervalMs = 100
+        /// Progress is held this long after a request starts: a request that ends sooner sends only its result.
+        public var quietMs = 100
+    }
+
     public struct Shutdown: Sendable, Equatable {
         public var graceMs = 10_000
     }
 
     public var server = Server()
     public var heartbeat = Heartbeat()
+    public var progress = Progress()
     public var compression = Compression()
     public var limits = Limits()
     public var resume = Resume()

@@ -7,21 +7,57 @@ struct OperationClock: Sendable {
     let now: @Sendable () -> Duration
     /// Sleeps until `now() >= offset`; throws `CancellationError` when cancelled.
     let sleepUntil: @Sendable (Duration) async throws -> Void
+    /// Runs an action once `now() >= offset`, unless cancelled first (see ``ScheduledAction``).
+    let schedule: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
 
     init(_ clock: any Clock<Duration>) {
         self = Self.open(clock)
     }
 
-    private init(now: @escaping @Sendable () -> Duration, sleepUntil: @escaping @Sendable (Duration) async throws -> Void) {
+    private init(
+        now: @escaping @Sendable () -> Duration, sleepUntil: @escaping @Sendable (Duration) async throws -> Void,
+        schedule: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
+    ) {
         self.now = now
         self.sleepUntil = sleepUntil
+        self.schedule = schedule
     }
 
     private static func open<C: Clock<Duration>>(_ clock: C) -> OperationClock {
         let origin = clock.now
-        return OperationClock(
-            now: { origin.duration(to: clock.now) },
-            sleepUntil: { offset in try await clock.sleep(until: origin.advanced(by: offset), tolerance: nil) })
+        let sleepUntil: @Sendable (Duration) async throws -> Void = { offset in
+            try await clock.sleep(until: origin.advanced(by: offset), tolerance: nil)
+        }
+        // The production clock: one timer thread for every request. Any other clock (a test's manual
+        // clock): a task that sleeps on it, so advancing that clock fires the action.
+        let schedule: @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
+        if let origin = origin as? ContinuousClock.Instant {
+            schedule = { offset, action in
+                .timer(DeadlineTimer.shared.schedule(at: origin.advanced(by: offset), action))
+            }
+        } else {
+            schedule = { offset, action in
+                .task(
+                    Task(executorPreference: RouterExecutors.control) {
+                        guard (try? await sleepUntil(offset)) != nil else { return }
+                        action()
+                    })
+            }
+        }
+        return OperationClock(now: { origin.duration(to: clock.now) }, sleepUntil: sleepUntil, schedule: schedule)
+    }
+}
+
+/// An action scheduled on an ``OperationClock``; cancelling it is idempotent.
+enum ScheduledAction: Sendable {
+    case timer(DeadlineTimer.Handle)
+    case task(Task<Void, Never>)
+
+    func cancel() {
+        switch self {
+        case .timer(let handle): handle.cancel()
+        case .task(let task): task.cancel()
+        }
     }
 }
 

@@ -1,13 +1,18 @@
 import Foundation
+import Synchronization
 
-/// Runs one request: the handler races its deadline and its cancel signal in a task group.
+/// Runs one request: the handler races its deadline and its cancel signal.
 ///
-/// The first of the three to finish decides the request's single final event, which is delivered
-/// *before* the group is left. A handler that ignores cancellation therefore cannot delay the final
-/// message or keep its slot (the session frees it when the final event is delivered): the group then
-/// waits for the zombie, whose later progress and chunks the channel drops.
+/// The first of the three to end decides the request's single final event and delivers it at once:
+/// the handler's task when it returns, the clock's timer (``OperationClock/schedule``) at the
+/// deadline, the signal's action when it fires. The other two then only cancel the handler. A handler
+/// that ignores cancellation therefore cannot delay the final message or keep its slot (the session
+/// frees it when the final event is delivered); its later progress and chunks the channel drops.
+///
+/// One task per request: the handler's, on the handler executor. No task waits for the deadline or
+/// the signal, so a request that ends in microseconds costs one task and one timer entry.
 struct OperationRunner {
-    private enum RunOutcome: Sendable {
+    fileprivate enum RunOutcome: Sendable {
         case finished(Result<[String: JSONValue], any Error>)
         case timedOut
         case cancelled
@@ -19,57 +24,71 @@ struct OperationRunner {
     let clock: OperationClock
     let startedAt: Duration
     let cancelSignal: CancelSignal
-    /// Where the handler runs (the runner itself stays on its caller's executor).
+    /// Where the handler runs.
     var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
 
-    /// Runs to the final event and returns it (whether or not the target still accepted it).
+    /// Starts the request. The returned task ends when the handler does, which for a handler that
+    /// ignores cancellation can be long after the final event.
+    @discardableResult
+    func start(_ operation: PreparedOperation) -> Task<Void, Never> {
+        let conclusion = Conclusion()
+        let context = self.context
+        let runner = self
+        let work = Task(executorPreference: handlerExecutor) {
+            let outcome: RunOutcome
+            do {
+                outcome = .finished(.success(try await operation.run(context)))
+            } catch {
+                outcome = .finished(.failure(error))
+            }
+            runner.conclude(outcome, conclusion)
+        }
+        let deadline = context.deadline.endsAt
+        let clock = self.clock
+        let scheduleDeadline: @Sendable () -> ScheduledAction = {
+            clock.schedule(deadline) {
+                runner.conclude(.timedOut, conclusion)
+                work.cancel()
+            }
+        }
+        // One timer entry at a time: the quiet start's end, then the deadline. A request that ends
+        // within the quiet start (most do) never schedules its deadline.
+        if let quietUntil = channel.quietUntil, quietUntil < deadline {
+            let channel = self.channel
+            conclusion.keep(
+                clock.schedule(quietUntil) {
+                    channel.releaseHeldProgress()
+                    conclusion.keep(scheduleDeadline())
+                })
+        } else {
+            conclusion.keep(scheduleDeadline())
+        }
+        // The signal may fire inside an event delivery (a test recorder cancelling after its n-th event),
+        // under the channel's lock: the handler is cancelled at once, the final event delivered from a
+        // task of its own (if the handler has not ended the request first).
+        cancelSignal.onFire {
+            work.cancel()
+            Task(executorPreference: RouterExecutors.control) { runner.conclude(.cancelled, conclusion) }
+        }
+        return work
+    }
+
+    /// Runs to the final event and returns it (whether or not the target still accepted it). Returns
+    /// once the handler has returned too.
     @discardableResult
     func run(_ operation: PreparedOperation) async -> OperationEvent {
-        let deadline = context.deadline.endsAt
-        let context = self.context
-        let cancelSignal = self.cancelSignal
-        let clock = self.clock
-        let handlerExecutor = self.handlerExecutor
-        return await withTaskGroup(of: RunOutcome?.self) { group in
-            group.addTask {
-                // The handler runs in a task of its own that the cancel signal cancels synchronously: a
-                // CPU-bound handler checking `Task.checkCancellation()` stops at its next check even when
-                // every executor thread is busy and the cancel waiter below cannot be scheduled yet.
-                // It runs on the handler executor: spinning there, it cannot delay its own deadline below.
-                let work = Task(executorPreference: handlerExecutor) { try await operation.run(context) }
-                cancelSignal.onFire { work.cancel() }
-                do {
-                    let fields = try await withTaskCancellationHandler {
-                        try await work.value
-                    } onCancel: {
-                        work.cancel()
-                    }
-                    return .finished(.success(fields))
-                } catch {
-                    return .finished(.failure(error))
-                }
-            }
-            group.addTask {
-                do {
-                    try await clock.sleepUntil(deadline)
-                    return .timedOut
-                } catch {
-                    return nil  // cancelled: the request ended otherwise
-                }
-            }
-            group.addTask {
-                await cancelSignal.wait() ? .cancelled : nil
-            }
-            var final: OperationEvent = .failure(code: ErrorCode.cancelled, message: "request cancelled", outcome: .cancelled)
-            while let next = await group.next() {
-                guard let outcome = next else { continue }
-                final = event(for: outcome)
-                channel.finish(final)
-                break
-            }
-            group.cancelAll()
-            return final
+        await withTaskCancellationHandler {
+            await start(operation).value
+        } onCancel: {
+            cancelSignal.fire()
         }
+        return channel.finalEvent ?? .failure(code: ErrorCode.cancelled, message: "request cancelled", outcome: .cancelled)
+    }
+
+    /// Delivers the final event for `outcome` if the request has none yet, and stops its timers.
+    fileprivate func conclude(_ outcome: RunOutcome, _ conclusion: Conclusion) {
+        guard conclusion.claim() else { return }
+        channel.finish(event(for: outcome))
     }
 
     private func event(for outcome: RunOutcome) -> OperationEvent {
@@ -118,6 +137,37 @@ struct OperationRunner {
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// The once-only decision of which outcome ends a request, and the timers to stop when it is made.
+private final class Conclusion: Sendable {
+    private struct State {
+        var concluded = false
+        var pending: ScheduledAction?
+    }
+
+    private let state = Mutex(State())
+
+    /// Keeps the request's next scheduled action, or cancels it at once if the request has ended.
+    func keep(_ action: ScheduledAction) {
+        let concluded = state.withLock { state -> Bool in
+            if !state.concluded { state.pending = action }
+            return state.concluded
+        }
+        if concluded { action.cancel() }
+    }
+
+    /// True for the first caller only, which also cancels the scheduled action.
+    func claim() -> Bool {
+        let outcome = state.withLock { state -> (claimed: Bool, pending: ScheduledAction?) in
+            guard !state.concluded else { return (false, nil) }
+            state.concluded = true
+            defer { state.pending = nil }
+            return (true, state.pending)
+        }
+        outcome.pending?.cancel()
+        return outcome.claimed
     }
 }
 

@@ -8,6 +8,7 @@ final class RequestChannel: Sendable {
         var throttle: ProgressThrottle
         var nextChunk = 0
         var finished = false
+        var finalEvent: OperationEvent?
     }
 
     let target: any OperationEventTarget
@@ -15,24 +16,32 @@ final class RequestChannel: Sendable {
     let logger: Logger
     private let state: Locked<State>
 
-    init(target: any OperationEventTarget, stages: [ProgressStage], progressInterval: Duration, clock: OperationClock, logger: Logger) {
+    /// `quietUntil`: progress before this time is held (see ``ProgressThrottle``); nil sends from the start.
+    init(
+        target: any OperationEventTarget, stages: [ProgressStage], progressInterval: Duration, quietUntil: Duration? = nil,
+        clock: OperationClock, logger: Logger
+    ) {
         self.target = target
         self.clock = clock
         self.logger = logger
-        self.state = Locked(State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval)))
+        self.state = Locked(
+            State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval, quietUntil: quietUntil)))
     }
+
+    /// When the quiet start ends (nil if there is none, or it is over).
+    var quietUntil: Duration? { state.withLock { $0.throttle.quietUntil } }
 
     func progress(stage: String, fraction: Double, message: String?) {
         let now = clock.now()
         state.withLock { state in
             guard !state.finished else { return }
-            switch state.throttle.report(stage: stage, fraction: fraction, now: now) {
+            switch state.throttle.report(stage: stage, fraction: fraction, now: now, message: message) {
             case .send(let index, let progress):
                 _ = target.deliver(
                     .progress(
                         stage: stage, stageIndex: index, stageCount: state.throttle.stages.count, progress: progress,
                         message: message))
-            case .coalesced:
+            case .coalesced, .held:
                 break
             case .unknownStage:
                 logger.debug("progress for undeclared stage ignored", metadata: ["stage": stage])
@@ -44,12 +53,32 @@ final class RequestChannel: Sendable {
         }
     }
 
+    /// Ends the quiet start: sends the progress held during it, unless the request has ended.
+    func releaseHeldProgress() {
+        let now = clock.now()
+        state.withLock { state in
+            guard !state.finished else { return }
+            releaseLocked(&state, now: now)
+        }
+    }
+
+    private func releaseLocked(_ state: inout State, now: Duration) {
+        guard let report = state.throttle.releaseHeld(now: now) else { return }
+        _ = target.deliver(
+            .progress(
+                stage: state.throttle.stages[report.stageIndex].name, stageIndex: report.stageIndex,
+                stageCount: state.throttle.stages.count, progress: report.progress, message: report.message))
+    }
+
     func emit(_ fields: [String: JSONValue]) async throws {
         try Task.checkCancellation()
         guard await target.waitUntilWritable() else { throw CancellationError() }
         try Task.checkCancellation()
+        let now = clock.now()
         let delivered = state.withLock { state -> Bool in
             guard !state.finished else { return false }
+            // A stream's first chunk ends the quiet start: its progress goes before it.
+            releaseLocked(&state, now: now)
             guard target.deliver(.chunk(index: state.nextChunk, fields: fields)) else { return false }
             state.nextChunk += 1
             return true
@@ -63,9 +92,13 @@ final class RequestChannel: Sendable {
         state.withLock { state in
             guard !state.finished else { return false }
             state.finished = true
+            state.finalEvent = event
             return target.deliver(event)
         }
     }
+
+    /// The final event, once one was delivered.
+    var finalEvent: OperationEvent? { state.withLock { $0.finalEvent } }
 
     /// The furthest declared stage reported so far, as `"score" (2 of 3)`, or nil.
     var reachedStageDescription: String? {

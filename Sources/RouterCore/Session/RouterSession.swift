@@ -190,9 +190,11 @@ public final class RouterSession: Sendable {
     }
 
     /// Delivers one event of the request `requestID` run `runToken`; false once it has ended.
-    fileprivate func deliver(_ event: OperationEvent, requestID: String, runToken: UInt64) -> Bool {
+    fileprivate func deliver(_ event: OperationEvent, requestID: String, runToken: UInt64, descriptor: OperationDescriptor) -> Bool {
         let now = clock.now()
         var finished: (type: String, outcome: OperationMetrics.Outcome, duration: Duration)?
+        // Encoded before the lock: only `seq` is spliced in under it.
+        let message = ServerMessage.event(event, id: requestID, descriptor: descriptor)
         let delivered = state.withLock { state in
             guard let entry = state.inFlight[requestID], entry.runToken == runToken else { return false }
             let type = entry.descriptor.messageType
@@ -206,7 +208,7 @@ public final class RouterSession: Sendable {
                 finishLocked(&state, requestID: requestID, entry: entry, outcome: outcome, now: now)
                 finished = (type, outcome, now - entry.startedAt)
             }
-            enqueueLocked(&state, .event(event, id: requestID, descriptor: entry.descriptor), opType: type)
+            enqueueLocked(&state, message, opType: type)
             return true
         }
         // One line per operation, written after the lock is released.
@@ -526,25 +528,24 @@ public final class RouterSession: Sendable {
         guard case .run(let requestID, let runToken, let startedAt, let signal) = admission else { return }
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
         // An operation belongs to the session, not to the connection: it outlives a dropped connection
-        // (its session's `end()` cancels it). Its bookkeeping runs on the control executor, its handler
-        // on the handler executor: never on the session's executor (a loop's), nor the cooperative pool.
-        Task(executorPreference: settings.controlExecutor) {
-            var logger = self.logger
-            logger[metadataKey: "op.id"] = requestID
-            logger[metadataKey: "op.type"] = type
-            let target = SessionRequestTarget(session: self, requestID: requestID, runToken: runToken)
-            let channel = RequestChannel(
-                target: target, stages: descriptor.stages, progressInterval: self.settings.progressInterval,
-                clock: self.clock, logger: logger)
-            let context = OperationContext(
-                sessionID: self.id, requestID: requestID, messageType: type,
-                deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: self.clock),
-                logger: logger, services: self.services, channel: channel)
-            await OperationRunner(
-                descriptor: descriptor, channel: channel, context: context, clock: self.clock, startedAt: startedAt,
-                cancelSignal: signal, handlerExecutor: self.settings.handlerExecutor
-            ).run(prepared)
-        }
+        // (its session's `end()` cancels it). Its handler runs on the handler executor, never on the
+        // session's executor (a loop's) nor the cooperative pool; its deadline is a timer entry.
+        var logger = self.logger
+        logger[metadataKey: "op.id"] = requestID
+        logger[metadataKey: "op.type"] = type
+        let target = SessionRequestTarget(session: self, requestID: requestID, runToken: runToken, descriptor: descriptor)
+        let quiet = settings.progressQuietPeriod
+        let channel = RequestChannel(
+            target: target, stages: descriptor.stages, progressInterval: settings.progressInterval,
+            quietUntil: quiet > .zero ? startedAt + quiet : nil, clock: clock, logger: logger)
+        let context = OperationContext(
+            sessionID: self.id, requestID: requestID, messageType: type,
+            deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock),
+            logger: logger, services: services, channel: channel)
+        OperationRunner(
+            descriptor: descriptor, channel: channel, context: context, clock: clock, startedAt: startedAt,
+            cancelSignal: signal, handlerExecutor: settings.handlerExecutor
+        ).start(prepared)
     }
 
     /// Compares two secrets in time that depends on their lengths only.
@@ -578,9 +579,10 @@ private struct SessionRequestTarget: OperationEventTarget {
     let session: RouterSession
     let requestID: String
     let runToken: UInt64
+    let descriptor: OperationDescriptor
 
     func deliver(_ event: OperationEvent) -> Bool {
-        session.deliver(event, requestID: requestID, runToken: runToken)
+        session.deliver(event, requestID: requestID, runToken: runToken, descriptor: descriptor)
     }
 
     func waitUntilWritable() async -> Bool {

@@ -48,6 +48,10 @@ public struct RouterSettings: Sendable {
     public var maxQueuedInboundMessages: Int
     /// Minimum time between two progress events of one request (stage changes excepted).
     public var progressInterval: Duration
+    /// Progress of a request is held this long after it starts (DESIGN §4): a request that ends
+    /// sooner sends only its final message; a longer one sends its latest progress when the period
+    /// ends, then progress as usual. Zero sends progress from the start.
+    public var progressQuietPeriod: Duration
     /// Compresses bytes to the gzip format (RFC 1952); nil disables the envelope.
     public var gzip: (@Sendable ([UInt8]) -> [UInt8])?
     /// The clock of timeouts, progress coalescing, `elapsedMs` and the resume window.
@@ -69,6 +73,7 @@ public struct RouterSettings: Sendable {
         compressionThreshold: Int = 10 * 1024,
         maxQueuedInboundMessages: Int = 1024,
         progressInterval: Duration = .milliseconds(100),
+        progressQuietPeriod: Duration = .milliseconds(100),
         gzip: (@Sendable ([UInt8]) -> [UInt8])? = nil,
         clock: any Clock<Duration> = ContinuousClock(),
         resume: ResumeSettings = ResumeSettings()
@@ -81,6 +86,7 @@ public struct RouterSettings: Sendable {
         self.compressionThreshold = compressionThreshold
         self.maxQueuedInboundMessages = maxQueuedInboundMessages
         self.progressInterval = progressInterval
+        self.progressQuietPeriod = progressQuietPeriod
         self.gzip = gzip
         self.clock = clock
         self.resume = resume

@@ -26,4 +26,17 @@ import Testing
         let message = ServerMessage(type: "pong", id: "a")
         #expect(String(decoding: message.encoded(seq: 1234), as: UTF8.self) == #"{"type":"pong","seq":1234,"id":"a"}"#)
     }
+
+    @Test(arguments: [
+        ("", #""""#), ("plain text", #""plain text""#), ("São Paulo ☕️ 東京", #""São Paulo ☕️ 東京""#),
+        ("a\"b", #""a\"b""#), ("back\\slash", #""back\\slash""#), ("\n\r\t", #""\n\r\t""#),
+        ("\u{01}x\u{1F}", #""\u0001x\u001f""#), ("\"\"", #""\"\"""#), ("end\n", #""end\n""#), ("\u{7F}é", "\"\u{7F}é\""),
+    ])
+    func stringsEscapeQuotesBackslashesAndControlCharactersOnly(_ text: String, _ expected: String) throws {
+        var writer = JSONWriter()
+        writer.writeString(text)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == expected)
+        // And the parser reads it back.
+        #expect(try JSONValue(jsonBytes: writer.bytes) == .string(text))
+    }
 }

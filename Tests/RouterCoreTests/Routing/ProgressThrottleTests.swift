@@ -32,4 +32,24 @@ import Testing
         #expect(throttle.report(stage: "nope", fraction: 1, now: .seconds(3)) == .unknownStage)
         #expect(throttle.reachedStage == 1)
     }
+
+    @Test func theQuietStartHoldsTheLatestReportUntilItEnds() {
+        var throttle = ProgressThrottle(stages: stages, minInterval: .milliseconds(100), quietUntil: .milliseconds(100))
+        #expect(throttle.report(stage: "load", fraction: 0, now: .zero) == .held)
+        #expect(throttle.report(stage: "score", fraction: 0.5, now: .milliseconds(40), message: "half") == .held)
+        #expect(throttle.held == .init(stageIndex: 1, progress: 0.625, message: "half"))
+        // The quiet start ends: the held report goes out once, counted as sent.
+        #expect(throttle.releaseHeld(now: .milliseconds(100)) == .init(stageIndex: 1, progress: 0.625, message: "half"))
+        #expect(throttle.releaseHeld(now: .milliseconds(101)) == nil)
+        #expect(throttle.report(stage: "score", fraction: 0.6, now: .milliseconds(150)) == .coalesced)
+        #expect(throttle.report(stage: "score", fraction: 0.75, now: .milliseconds(200)) == .send(stageIndex: 1, progress: 0.8125))
+    }
+
+    @Test func aReportAfterTheQuietStartSupersedesTheHeldOne() {
+        var throttle = ProgressThrottle(stages: stages, minInterval: .milliseconds(100), quietUntil: .milliseconds(100))
+        #expect(throttle.report(stage: "load", fraction: 0.5, now: .milliseconds(10)) == .held)
+        #expect(throttle.report(stage: "score", fraction: 0, now: .milliseconds(120)) == .send(stageIndex: 1, progress: 0.25))
+        #expect(throttle.releaseHeld(now: .milliseconds(130)) == nil)
+        #expect(throttle.quietUntil == nil)
+    }
 }

@@ -1,0 +1,66 @@
+import Testing
+
+@testable import MemoryStore
+
+/// The ASCII byte paths of ``Tokenizer`` and ``Highlighter`` must give exactly what the Unicode paths give.
+@Suite("Highlighter")
+struct HighlighterTests {
+    let highlighter = Highlighter(tokenizer: .standard)
+
+    /// Random ASCII text made of words, digits, apostrophes, punctuation and every ASCII whitespace,
+    /// `\r\n` included (the one multi-byte `Character` in ASCII).
+    static func randomASCIIText(_ generator: inout some RandomNumberGenerator) -> String {
+        let words = ["user", "User's", "don't", "project", "Atlas", "o'clock", "42", "x2", "the", "a", "PROJECT", "id_7"]
+        let separators = [" ", "  ", "\t", "\n", "\r\n", "\r", "\u{0B}", "\u{0C}", ", ", " - ", "'", "(", ")", ".", "\r\n\r\n", ""]
+        var text = ""
+        for _ in 0..<Int.random(in: 1...60, using: &generator) {
+            text += words.randomElement(using: &generator)!
+            text += separators.randomElement(using: &generator)!
+        }
+        return text
+    }
+
+    @Test func asciiTokensMatchTheUnicodeTokenizer() {
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<2_000 {
+            let text = Self.randomASCIIText(&generator)
+            var ascii: [String] = []
+            var copy = text
+            copy.withUTF8 { bytes in Tokenizer.standard.asciiTokens(bytes) { term, _ in ascii.append(term) } }
+            #expect(ascii == Tokenizer.standard.tokens(text).map(\.term), "\(text.debugDescription)")
+        }
+    }
+
+    @Test func asciiSnippetsMatchTheCharacterPath() {
+        var generator = SplitMix64(seed: 11)
+        for round in 0..<3_000 {
+            let text = Self.randomASCIIText(&generator)
+            let wanted: Set<String> = round % 2 == 0 ? ["user", "project"] : ["atlas", "42", "dont"]
+            let context = [0, 1, 3, 10, 40][round % 5]
+            var copy = text
+            let fast = copy.withUTF8 {
+                highlighter.asciiSnippets($0, wanted: wanted, maxSnippets: 3, context: context)
+            }
+            let slow = highlighter.unicodeSnippets(text, wanted: wanted, maxSnippets: 3, context: context)
+            #expect(fast == slow, "\(text.debugDescription) context \(context)")
+        }
+    }
+
+    @Test func asciiSnippetsOnAKnownText() {
+        let text = "The user asked about\r\nthe Atlas project   deadline; user wants it before Friday."
+        #expect(highlighter.snippets(text, queryTerms: ["user"], maxSnippets: 3, context: 10) == [
+            "The user asked…", "…deadline; user wants it…",
+        ])
+    }
+
+    @Test func nonASCIITextKeepsUnicodeBehaviour() {
+        // Accents, CJK (one token per ideograph) and emoji (separators).
+        #expect(highlighter.snippets("Zoë moved to Zürich ☕️ with São Paulo friends", queryTerms: ["zurich", "zürich"], maxSnippets: 3, context: 6) == [
+            "…to Zürich ☕️…"
+        ])
+        // Without spaces between CJK words, a window snaps to the match (word starts are after whitespace).
+        #expect(highlighter.snippets("東京で会議 user 会議", queryTerms: ["会"], maxSnippets: 3, context: 1) == ["…会議…", "…会議"])
+        // Precomposed and decomposed accents both match.
+        #expect(highlighter.snippets("café 🍵 cafe\u{301}", queryTerms: ["CAFÉ"], maxSnippets: 3, context: 2) == ["café 🍵 cafe\u{301}"])
+    }
+}

@@ -1,0 +1,72 @@
+import Dispatch
+import Synchronization
+import Testing
+
+@testable import RouterCore
+
+@Suite struct DeadlineTimerTests {
+    /// Records fired actions; `waitFor` blocks (off the cooperative pool's hot path) until a name fires.
+    final class Recorder: Sendable {
+        let fired = Mutex<[String]>([])
+        let signal = DispatchSemaphore(value: 0)
+
+        func action(_ name: String) -> @Sendable () -> Void {
+            { [self] in
+                fired.withLock { $0.append(name) }
+                signal.signal()
+            }
+        }
+
+        /// Waits for `count` actions to fire (false after 10 s).
+        func waitFor(count: Int) -> Bool {
+            for _ in 0..<count where signal.wait(timeout: .now() + 10) == .timedOut { return false }
+            return true
+        }
+    }
+
+    @Test func actionsRunInDeadlineOrderAndCancelledOnesNever() {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let recorder = Recorder()
+        let now = ContinuousClock.now
+        _ = timer.schedule(at: now + .milliseconds(30), recorder.action("third"))
+        _ = timer.schedule(at: now + .milliseconds(10), recorder.action("first"))
+        let cancelled = timer.schedule(at: now + .milliseconds(15), recorder.action("cancelled"))
+        _ = timer.schedule(at: now + .milliseconds(20), recorder.action("second"))
+        cancelled.cancel()
+        cancelled.cancel()  // idempotent
+        #expect(recorder.waitFor(count: 3))
+        // "third" fired last, so a cancelled entry due before it would have fired by now.
+        #expect(recorder.fired.withLock { $0 } == ["first", "second", "third"])
+        #expect(timer.pendingCount == 0)
+    }
+
+    @Test func anEarlierDeadlineWakesTheSleepingThread() {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let recorder = Recorder()
+        let late = timer.schedule(at: .now + .seconds(60), recorder.action("late"))
+        // Let the thread go to sleep until the late deadline, then schedule an earlier one.
+        let early = ContinuousClock.now + .milliseconds(5)
+        _ = timer.schedule(at: early, recorder.action("early"))
+        #expect(recorder.waitFor(count: 1), "the thread slept past an earlier deadline")
+        #expect(recorder.fired.withLock { $0 } == ["early"])
+        #expect(ContinuousClock.now >= early)
+        late.cancel()
+    }
+
+    @Test func cancelledEntriesDoNotPileUpUntilTheirDeadlines() {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let far = ContinuousClock.now + .seconds(120)
+        for round in 0..<20_000 {
+            timer.schedule(at: far + .milliseconds(round), {}).cancel()
+        }
+        #expect(timer.pendingCount == 0)
+        #expect(timer.heapCount <= 1_024 + 1)
+    }
+
+    @Test func aPastDeadlineFiresAtOnce() {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let recorder = Recorder()
+        _ = timer.schedule(at: .now - .seconds(1), recorder.action("past"))
+        #expect(recorder.waitFor(count: 1))
+    }
+}
