@@ -50,12 +50,23 @@ wait_for_port() {
     return 1
 }
 
+FORMAT_RUN=$(cat <<'PY'
+import json, sys
+r = json.load(sys.stdin)
+w = r["result"]
+other = w["other_messages"] / max(1, w["messages"])
+print(f"{r['server']:7} {r['kind']:15} rep {r['rep']}: {w['msgs_per_s']:>10,.0f} req/s  p50 {w['p50_us']/1000:7.2f} ms"
+      f"  p99 {w['p99_us']/1000:7.2f} ms  other messages per request {other:.2f}  errors {w['err_reply'] + w['errors']}")
+PY
+)
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+
 run_kind() { # server port name template done
     local line
     line=$(taskset -c 1 "$WORK/wsload" -P "$2" -p /ws/memory -c "$CONNECTIONS" -w "$WINDOW" -d "$DURATION" \
         --warmup "$WARMUP" --request "$4" --done "$5" | tail -1)
     echo "{\"server\":\"$1\",\"kind\":\"$3\",\"rep\":$rep,\"result\":$line}" | tee -a "$RESULTS" |
-        python3 -c 'import json,sys; r=json.load(sys.stdin); w=r["result"]; print(f"{r[\"server\"]:7} {r[\"kind\"]:15} rep {r[\"rep\"]}: {w[\"msgs_per_s\"]:>10,.0f} req/s  p50 {w[\"p50_us\"]/1000:7.2f} ms  p99 {w[\"p99_us\"]/1000:7.2f} ms  other msgs/req {w[\"other_messages\"]/max(1,w[\"messages\"]):.2f}  errors {w[\"err_reply\"]+w[\"errors\"]}")'
+        python3 -c "$FORMAT_RUN"
 }
 
 for rep in $(seq 1 "$REPS"); do

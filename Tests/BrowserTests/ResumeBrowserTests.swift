@@ -134,7 +134,7 @@ extension DashboardBrowserTests {
     static func startProxiedHost(_ hosts: HostPool, label: String, resume: String = "{}") async throws -> RouterHostProcess {
         let port = try BrowserEnvironment.freePort()
         let config = try BrowserEnvironment.temporaryDirectory("router-host-config").appendingPathComponent("\(label).json")
-        try Data(#"{"server": {"allowedOrigins": ["http://127.0.0.1:\#(port)"]}, "resume": \#(resume), "progress": {"quietMs": 0}}"#.utf8).write(to: config)
+        try Data(#"{"server": {"allowedOrigins": ["http://127.0.0.1:\#(port)"]}, "resume": \#(resume), "progress": {"quietMs": 0}, "logging": {"level": "debug"}}"#.utf8).write(to: config)
         return try await hosts.start(label: label, port: port, extraArguments: ["--config", config.path])
     }
 

@@ -30,7 +30,7 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
         let router = try RouterBuilder()
             .register(ScriptHandler { request, _ in if request.n == 13 { throw OperationError(code: "unlucky", message: "13 is unlucky") } })
             .build()
-        let service = RouterService(router: router, logger: Logger(label: "test", level: .info, handler: logs))
+        let service = RouterService(router: router, logger: Logger(label: "test", level: .debug, handler: logs))
         try await withRunningService(service) {
             let connection = TestConnection(to: service)
             connection.send(#"{"type":"script","id":"ok","data":{"n":1}}"#)
@@ -44,7 +44,7 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
             let finished = logs.records.filter { $0.message == "operation finished" }
             #expect(finished.count == 2)
             let ok = try #require(finished.first { $0.metadata["op.id"] == "ok" })
-            #expect(ok.level == .info)
+            #expect(ok.level == .debug)
             #expect(ok.metadata["session.id"] == session)
             #expect(ok.metadata["op.type"] == "script")
             #expect(ok.metadata["outcome"] == "completed")

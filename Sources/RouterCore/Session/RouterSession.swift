@@ -218,7 +218,8 @@ public final class RouterSession: Sendable {
                 "duration.ms": "\(finished.duration.roundedMilliseconds)",
             ]
             if case .failure(let code, _, _) = event { metadata["error.code"] = code }
-            let level: Logger.Level = finished.outcome == .failed || finished.outcome == .timedOut ? .notice : .info
+            // Like Phoenix's handled events: a request that went as asked is a debug line, one that failed a notice.
+            let level: Logger.Level = finished.outcome == .failed || finished.outcome == .timedOut ? .notice : .debug
             logger.log(level, "operation finished", metadata: metadata)
         }
         return delivered
