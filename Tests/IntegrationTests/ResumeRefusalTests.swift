@@ -111,7 +111,8 @@ struct ResumeRefusalTests {
 
     @Test func aWrongTokenIsRefusedWithoutHarmAndTheOwnerResumesExactlyOnce() async throws {
         let release = Gate()
-        try await LiveRouter.with(try heldRouter(release)) { server in
+        // The held handler's progress is the marker these tests wait for: sent from the start.
+        try await LiveRouter.with(try heldRouter(release), configure: { _, settings in settings.progressQuietPeriod = .zero }) { server in
             let first = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             let credentials = try Credentials(welcome: try await first.nextJSON())
             try first.send(text: #"{"type":"held","id":"x"}"#)
@@ -152,7 +153,8 @@ struct ResumeRefusalTests {
 
     @Test func aResumeWhileTheOldConnectionIsHalfOpenTakesItOverAndClosesItWith4001() async throws {
         let release = Gate()
-        try await LiveRouter.with(try heldRouter(release)) { server in
+        // The held handler's progress is the marker these tests wait for: sent from the start.
+        try await LiveRouter.with(try heldRouter(release), configure: { _, settings in settings.progressQuietPeriod = .zero }) { server in
             var options = WebSocketClient.Options()
             options.answerPings = false
             let old = try WebSocketClient.connect(port: server.port, path: "/ws/memory", options: options)

@@ -22,6 +22,10 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         var head = 0
         var idle: [Worker] = []
         var threads = 0
+        /// Workers woken (or started) that have not yet looked for a job. While one is on its way, an
+        /// enqueue wakes no one else: a burst of jobs costs one wake-up, then each worker that takes a job
+        /// while others remain queued wakes the next (so the pool still grows past stuck handlers).
+        var waking = 0
 
         mutating func takeJob() -> UnownedJob? {
             guard head < jobs.count else { return nil }
@@ -33,7 +37,24 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
             }
             return job
         }
+
+        var hasQueuedJobs: Bool { head < jobs.count }
+
+        /// Wakes an idle worker, or starts one, unless one is already on its way.
+        mutating func wakeOne(maxThreads: Int, coreThreads: Int) -> WakeAction {
+            guard waking == 0 else { return .none }
+            if let worker = idle.popLast() {
+                waking += 1
+                return .wake(worker)
+            }
+            guard threads < maxThreads else { return .none }
+            threads += 1
+            waking += 1
+            return .spawn(isCore: threads <= coreThreads)
+        }
     }
+
+    private enum WakeAction { case wake(Worker), spawn(isCore: Bool), none }
 
     public let name: String
     public let coreThreads: Int
@@ -54,14 +75,14 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        enum Action { case wake(Worker), spawn(isCore: Bool), none }
-        let action = state.withLock { state -> Action in
+        let action = state.withLock { state -> WakeAction in
             state.jobs.append(job)
-            if let worker = state.idle.popLast() { return .wake(worker) }
-            guard state.threads < maxThreads else { return .none }
-            state.threads += 1
-            return .spawn(isCore: state.threads <= coreThreads)
+            return state.wakeOne(maxThreads: maxThreads, coreThreads: coreThreads)
         }
+        perform(action)
+    }
+
+    private func perform(_ action: WakeAction) {
         switch action {
         case .wake(let worker): worker.wakeUp.signal()
         case .spawn(let isCore): start(Worker(isCore: isCore))
@@ -78,14 +99,26 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     private func run(_ worker: Worker) {
         let executor = asUnownedTaskExecutor()
+        // Started or woken: this worker is the one on its way until it looks at the queue.
+        var wasWoken = true
         while true {
-            while let job = state.withLock({ state -> UnownedJob? in
-                if let job = state.takeJob() { return job }
-                state.idle.append(worker)
-                return nil
+            while let (job, next) = state.withLock({ state -> (UnownedJob, WakeAction)? in
+                if wasWoken {
+                    state.waking -= 1
+                    wasWoken = false
+                }
+                guard let job = state.takeJob() else {
+                    state.idle.append(worker)
+                    return nil
+                }
+                // More jobs queued behind this one: get another worker going.
+                let next = state.hasQueuedJobs ? state.wakeOne(maxThreads: maxThreads, coreThreads: coreThreads) : .none
+                return (job, next)
             }) {
+                perform(next)
                 job.runSynchronously(on: executor)
             }
+            wasWoken = true
             if worker.isCore {
                 worker.wakeUp.wait()
                 continue
