@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs actions at instants of the continuous clock, on one thread of its own.
 ///
@@ -37,7 +36,7 @@ final class DeadlineTimer: Sendable {
     static let shared = DeadlineTimer(name: "router-deadlines")
 
     private let name: String
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let wakeUp = ConditionSignal()
 
     init(name: String) {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs one request: the handler races its deadline and its cancel signal.
 ///
@@ -150,7 +149,7 @@ private final class Conclusion: Sendable {
         var pending: ScheduledAction?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Keeps the request's next scheduled action, or cancels it at once if the request has ended.
     func keep(_ action: ScheduledAction) {
