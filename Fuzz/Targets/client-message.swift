@@ -32,7 +32,7 @@ public func fuzzClientMessage(_ data: UnsafePointer<UInt8>?, _ count: Int) -> In
     case .success(let message):
         guard case .object? = value else { invariant(false, "a message that is not a JSON object was accepted"); return 0 }
         switch message {
-        case .request(let type, let id, let data, let timeout):
+        case .request(_, let id, let data, let timeout):
             if let id { invariant(!id.isEmpty, "empty request id accepted") }
             guard case .object = data else { invariant(false, "request data is not an object"); return 0 }
             if let timeout { invariant(timeout > .zero, "timeout \(timeout) is not positive") }
