@@ -169,7 +169,8 @@ public final class AppendOnlyLog: Sendable {
     /// Refuses a foreign header or a newer format version.
     static func checkHeader(_ header: ArraySlice<UInt8>, path: String, fileSize: Int) throws(MemoryStoreError) {
         guard !header.elementsEqual(magic) else { return }
-        if header.prefix(6).elementsEqual(magic.prefix(6)) {
+        // A header torn after the magic has no version bytes: not a log (repair reads headers of any length).
+        if header.count >= headerSize, header.prefix(6).elementsEqual(magic.prefix(6)) {
             let version = UInt16(header[header.startIndex + 6]) | UInt16(header[header.startIndex + 7]) << 8
             if version > formatVersion {
                 throw MemoryStoreError(

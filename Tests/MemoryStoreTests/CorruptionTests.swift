@@ -216,4 +216,17 @@ struct CorruptionTests {
             #expect(try Self.bytes(logPath(directory)) == content)
         }
     }
+
+    /// Found by the log-reader fuzz target: repair of a log torn inside its header, after the 6 magic bytes,
+    /// read the version bytes past the end and trapped. It holds no record, so repair refuses and changes nothing.
+    @Test(arguments: [6, 7])
+    func repairOfALogTornAfterItsMagicRefusesWithoutCrashing(length: Int) async throws {
+        try await withTemporaryDirectory { directory in
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let content = Array(AppendOnlyLog.magic.prefix(length))
+            try Self.write(logPath(directory), content)
+            #expect { _ = try MemoryStore.repair(directory: directory) } throws: { ($0 as? MemoryStoreError)?.code == .notAStoreFile }
+            #expect(try Self.bytes(logPath(directory)) == content)
+        }
+    }
 }

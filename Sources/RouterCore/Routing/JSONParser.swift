@@ -74,6 +74,16 @@ struct JSONParser {
         JSONParseError(offset: index, reason: reason)
     }
 
+    /// The error for a string from `start` to `index` (its closing quote) that is not valid UTF-8 (RFC 8259 §8.1),
+    /// at the first byte that does not belong to a valid sequence.
+    private func invalidUTF8(from start: Int) -> JSONParseError {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = UnsafeBufferPointer(rebasing: bytes[start..<index]).makeIterator()
+        var offset = start
+        while case .valid(let scalar) = parser.parseScalar(from: &iterator) { offset += scalar.count }
+        return JSONParseError(offset: offset, reason: "invalid UTF-8 in string")
+    }
+
     private func describeCurrent() -> String {
         guard index < bytes.count else { return "end of input" }
         let byte = bytes[index]
@@ -182,7 +192,9 @@ struct JSONParser {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) else {
+                    throw invalidUTF8(from: start)
+                }
                 index += 1
                 return text
             }
@@ -195,8 +207,10 @@ struct JSONParser {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                // Escapes add only valid UTF-8, so `scalars` is valid exactly when the raw bytes are.
+                guard let text = String(validating: scalars, as: UTF8.self) else { throw invalidUTF8(from: start) }
                 index += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return text
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw failure("unexpected end of input in escape") }

@@ -35,6 +35,19 @@ import Testing
         }
     }
 
+    /// Found by the client-message fuzz target: a key with a truncated 2-byte sequence was accepted and decoded
+    /// as U+FFFD. JSON text is UTF-8 (RFC 8259 §8.1); the error names the first invalid byte.
+    @Test func rejectsInvalidUTF8InStrings() throws {
+        #expect(throws: JSONParseError(offset: 19, reason: "invalid UTF-8 in string")) {
+            try JSONValue(jsonBytes: Array(#"{"type":"cancel","i"#.utf8) + [0xCF] + Array(#"":"r1"}"#.utf8))
+        }
+        // After an escape (the parser's slow path): a lone continuation byte.
+        #expect(throws: JSONParseError(offset: 4, reason: "invalid UTF-8 in string")) {
+            try JSONValue(jsonBytes: [0x22, 0x5C, 0x6E, 0x61, 0x80, 0x22])
+        }
+        #expect(try JSONValue(jsonBytes: Array("\"caf\u{E9} \\n \u{1F600}\"".utf8)) == .string("caf\u{E9} \n \u{1F600}"))
+    }
+
     @Test func limitsNestingDepth() {
         let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
         #expect(throws: JSONParseError(offset: 256, reason: "nesting deeper than 256 levels")) { try JSONValue(jsonText: deep) }
