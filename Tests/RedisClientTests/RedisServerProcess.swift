@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,6 +10,10 @@ final class RedisServerProcess: @unchecked Sendable {
     let port: Int
     let directory: URL
     let extraArguments: [String]
+    /// The `--requirepass` among the arguments, if any (needed to send SHUTDOWN).
+    var password: String? {
+        extraArguments.firstIndex(of: "--requirepass").flatMap { extraArguments.indices.contains($0 + 1) ? extraArguments[$0 + 1] : nil }
+    }
     private var process: Process?
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") }
@@ -44,10 +49,19 @@ final class RedisServerProcess: @unchecked Sendable {
         reader.readabilityHandler = { handle in _ = handle.availableData }
     }
 
-    /// SIGTERM (a clean shutdown) or SIGKILL, then waits for the exit.
+    /// A clean `SHUTDOWN` (AOF flushed) or SIGKILL, then waits for the exit. Not SIGTERM: a child of the test
+    /// process inherits its blocked signal mask, and redis-server never sees the SIGTERM.
     func stop(kill: Bool = false) {
         guard let process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, kill ? SIGKILL : SIGTERM)
+        if kill {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+        } else if let connection = try? RedisConnection.connect(
+            to: RedisEndpoint(port: port, password: password), connectTimeout: .seconds(2), commandTimeout: .seconds(5))
+        {
+            _ = try? connection.send(RedisCommand("SHUTDOWN"), timeout: .seconds(10))
+        } else {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
         (process.standardOutput as? Pipe)?.fileHandleForReading.readabilityHandler = nil
         self.process = nil
