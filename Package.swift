@@ -66,6 +66,9 @@ let package = Package(
             name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "RouterTesting", "MemoryStore"],
             swiftSettings: strict),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
+        .testTarget(
+            name: "RedisMemoryTests", dependencies: ["RedisMemory", "RedisClient", "MemoryStore", "RouterClient", "RouterCore"],
+            swiftSettings: strict),
         .testTarget(name: "RouterTestingTests", dependencies: ["RouterTesting"], swiftSettings: strict),
         .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"], swiftSettings: strict),
         .testTarget(name: "HostTests", dependencies: ["Host", "RouterCore", "RouterClient", "MemoryStore"], swiftSettings: strict),

@@ -81,6 +81,7 @@ enum RedisBackendServices {
             logger.info(
                 "memory backend: snapshot written: \(entries) entries up to \(lastID), \(trimmed) stream entries trimmed, \(String(format: "%.3f", seconds)) s")
         case .failure(let message): logger.error("memory backend: \(message)")
+        case .applied: break
         }
     }
 

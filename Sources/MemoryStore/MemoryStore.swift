@@ -354,6 +354,13 @@ public final class MemoryStore: Sendable {
         searchSnapshot().entries()
     }
 
+    /// Every live entry in the index's internal order (the order of their latest writes, which decides ties
+    /// in search results). A replica's snapshot keeps this order, so a host that loads it ranks ties exactly
+    /// as the host that wrote it (see ``replaceAll(with:)``).
+    public func entriesInIndexOrder() -> [MemoryEntry] {
+        state.withLock { $0.index }.liveEntries
+    }
+
     /// An immutable view for searching and scanning; O(1), cached until the next write.
     public func searchSnapshot() -> SearchSnapshot {
         state.withLock { state in

@@ -31,6 +31,8 @@ public final class RedisMemoryBackend: MemoryWriter, Sendable {
         case connected
         case disconnected(String)
         case caughtUp(appliedBatches: Int, lastID: StreamID)
+        /// Stream entries up to `lastID` are applied here (after each read of the stream).
+        case applied(lastID: StreamID)
         case snapshotLoaded(entries: Int, lastID: StreamID, seconds: Double)
         case snapshotWritten(entries: Int, lastID: StreamID, trimmed: Int, seconds: Double)
         case failure(String)
@@ -267,8 +269,8 @@ public final class RedisMemoryBackend: MemoryWriter, Sendable {
                         "XREAD", "COUNT", "1000", "BLOCK", String(RedisError.milliseconds(settings.blockTimeout)), "STREAMS",
                         settings.stream, "\(after)"),
                     timeout: settings.blockTimeout + settings.connection.commandTimeout)
-                if let streams = reply.array, let entries = streams.first?.array?[1].array {
-                    _ = applyStreamEntries(entries)
+                if let streams = reply.array, let entries = streams.first?.array?[1].array, applyStreamEntries(entries) > 0 {
+                    events(.applied(lastID: state.withLock { $0.lastApplied }))
                 }
                 if ContinuousClock.now - lastInfo > settings.blockTimeout {
                     try refreshStreamInfo(link)
@@ -428,9 +430,8 @@ public final class RedisMemoryBackend: MemoryWriter, Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         // The state and its position, taken together.
-        let (snapshot, lastID) = applyLock.withLock { _ in (store.searchSnapshot(), state.withLock { $0.lastApplied }) }
+        let (entries, lastID) = applyLock.withLock { _ in (store.entriesInIndexOrder(), state.withLock { $0.lastApplied }) }
         guard lastID > .zero else { return false }
-        let entries = snapshot.entries()
         guard let (_, trimmed) = try RedisSnapshots.write(entries, lastID: lastID, token: token, settings: settings, link: link) else {
             events(.failure("snapshot abandoned: the lock expired while it was written (raise snapshot lock TTL)"))
             return false
