@@ -67,7 +67,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
         .testTarget(
-            name: "RedisMemoryTests", dependencies: ["RedisMemory", "RedisClient", "MemoryStore", "RouterClient", "RouterCore"],
+            name: "RedisMemoryTests",
+            dependencies: ["RedisMemory", "RedisClient", "MemoryStore", "RouterClient", "RouterCore", "RouterTesting"],
             swiftSettings: strict),
         .testTarget(name: "RouterTestingTests", dependencies: ["RouterTesting"], swiftSettings: strict),
         .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"], swiftSettings: strict),

@@ -150,7 +150,7 @@ public struct MemoryIndexHandler: OperationHandler {
             receipt = try await backend.write(entries)
         } catch let error as MemoryBackendUnavailable {
             context.logger.warning("memory_index refused", metadata: ["error": error.description])
-            throw IndexBackendFailure(message: error.description)
+            throw OperationError(code: ErrorCode.failed(Self.messageType), message: error.description)
         } catch let error as MemoryStoreError where error.code == .invalidEntry || error.code == .dimensionMismatch {
             throw OperationError.badRequest(path: "data.entries", error.message)
         }
@@ -177,10 +177,4 @@ public struct MemoryIndexHandler: OperationHandler {
 /// The store refused a write (I/O error, closed or failed store): reported without internals.
 struct IndexWriteFailure: LocalizedError {
     var errorDescription: String? { "the memory store could not write the entries durably" }
-}
-
-/// A shared backend refused the write: its message (`memory store unavailable: …`) is the client's.
-struct IndexBackendFailure: LocalizedError {
-    let message: String
-    var errorDescription: String? { message }
 }
