@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(name: "StoreCrashWriter", dependencies: ["MemoryStore"], swiftSettings: strict),
         .executableTarget(
             name: "RouterBench",
-            dependencies: ["CLinuxShims", "RouterCore", "RouterClient", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
+            dependencies: ["CLinuxShims", "RouterCore", "RouterClient", "MemoryStore", "RedisClient", "RedisMemory", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
             swiftSettings: strict),
 
         .testTarget(name: "RouterCoreTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),

@@ -34,7 +34,10 @@ public struct RedisMemorySettings: Sendable, Equatable {
         self.blockTimeout = blockTimeout
     }
 
-    var metaKey: String { "\(stream):snapshot" }
-    var lockKey: String { "\(stream):snapshot-lock" }
-    func chunkKey(generation: String, index: Int) -> String { "\(stream):snapshot:\(generation):\(index)" }
+    /// The key holding the current snapshot's manifest.
+    public var metaKey: String { "\(stream):snapshot" }
+    /// The key of the snapshot lock (`SET NX PX`).
+    public var lockKey: String { "\(stream):snapshot-lock" }
+    /// The key of one snapshot chunk.
+    public func chunkKey(generation: String, index: Int) -> String { "\(stream):snapshot:\(generation):\(index)" }
 }
