@@ -99,16 +99,29 @@ enum RedisBenchmark {
             let memory = try link.send(RedisCommand("MEMORY", "USAGE", settings.chunkKey(generation: manifest.generation, index: 0))).integer ?? 0
             written = clock.now
             let host = RedisMemoryBackend(settings: settings)
+            let rssBefore = residentMegabytes()
             let synced = await host.start(initialSyncTimeout: .seconds(600))
             let startup = written.duration(to: clock.now)
+            print("  resident memory: \(rssBefore) MB before loading, \(residentMegabytes()) MB after (includes the generated corpus)")
             print(
                 "start-up from a snapshot of \(size) entries (\(manifest.chunks) chunks of ~\(memory / 1024) KiB) + 100 stream batches: "
                     + "\(format(startup)) (synchronized: \(synced), \(host.store.count) entries); snapshot written in \(format(writeTime))")
             await host.stop()
+            // The same corpus indexed in process, without Redis: how much of the start-up is the index build.
+            let buildStarted = clock.now
+            try MemoryStore.inMemory().replaceAll(with: corpus)
+            print("  building the index alone (no Redis): \(format(buildStarted.duration(to: clock.now))); load average \(loadAverage())")
             let keys = [stream, settings.metaKey] + (0..<manifest.chunks).map { settings.chunkKey(generation: manifest.generation, index: $0) }
             _ = try link.send(RedisCommand("DEL", arguments: keys.map { .text($0) }))
         }
         print("load average at end: \(loadAverage())")
+    }
+
+    /// VmRSS of this process in MB.
+    static func residentMegabytes() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
     }
 
     static func loadAverage() -> String {

@@ -106,6 +106,9 @@ public struct RouterConfiguration: Sendable, Equatable {
             public var snapshotMinEntries = 10_000
             /// Expiry of the snapshot lock.
             public var snapshotLockTtlMs = 120_000
+
+            /// The defaults (no `url`: required with `backend: "redis"`).
+            public init() {}
         }
     }
 
