@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "RouterTesting", targets: ["RouterTesting"]),
         .library(name: "RouterClient", targets: ["RouterClient"]),
         .library(name: "MemoryStore", targets: ["MemoryStore"]),
+        .library(name: "RedisClient", targets: ["RedisClient"]),
+        .library(name: "RedisMemory", targets: ["RedisMemory"]),
         .library(name: "SearchPlugin", targets: ["SearchPlugin"]),
         .library(name: "CompressionPlugin", targets: ["CompressionPlugin"]),
         .library(name: "StreamingPlugin", targets: ["StreamingPlugin"]),
@@ -27,6 +29,8 @@ let package = Package(
 
         .target(name: "RouterCore", dependencies: ["CZlib", "CLinuxShims"], swiftSettings: strict),
         .target(name: "MemoryStore", swiftSettings: strict),
+        .target(name: "RedisClient", swiftSettings: strict),
+        .target(name: "RedisMemory", dependencies: ["RedisClient", "MemoryStore"], swiftSettings: strict),
         .target(
             name: "SearchPlugin", dependencies: ["RouterCore", "MemoryStore"],
             path: "Sources/Plugins/SearchPlugin", swiftSettings: strict),
@@ -40,13 +44,13 @@ let package = Package(
         .target(name: "RouterClient", dependencies: ["RouterCore"], swiftSettings: strict),
         .executableTarget(
             name: "Host",
-            dependencies: ["RouterCore", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
+            dependencies: ["RouterCore", "MemoryStore", "RedisClient", "RedisMemory", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
             resources: [.copy("Resources")],
             swiftSettings: strict),
         .executableTarget(name: "StoreCrashWriter", dependencies: ["MemoryStore"], swiftSettings: strict),
         .executableTarget(
             name: "RouterBench",
-            dependencies: ["CLinuxShims", "RouterCore", "RouterClient", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
+            dependencies: ["CLinuxShims", "RouterCore", "RouterClient", "MemoryStore", "RedisClient", "RedisMemory", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
             swiftSettings: strict),
 
         .testTarget(name: "RouterCoreTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),
@@ -60,6 +64,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "RouterTesting", "MemoryStore"],
+            swiftSettings: strict),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
+        .testTarget(
+            name: "RedisMemoryTests",
+            dependencies: ["RedisMemory", "RedisClient", "MemoryStore", "RouterClient", "RouterCore", "RouterTesting"],
             swiftSettings: strict),
         .testTarget(name: "RouterTestingTests", dependencies: ["RouterTesting"], swiftSettings: strict),
         .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"], swiftSettings: strict),

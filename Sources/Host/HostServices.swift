@@ -20,6 +20,7 @@ enum HostServices {
         async throws -> (ServiceRegistry, MemoryStore)
     {
         let memory = configuration.memory
+        if memory.backend == "redis" { return try await RedisBackendServices.make(configuration, logger: logger, metrics: metrics) }
         let store: MemoryStore
         let neverHeldData: Bool
         if let directory = memory.dataDirectory {

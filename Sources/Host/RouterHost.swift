@@ -92,7 +92,8 @@ enum RouterHost {
                 router: router, path: configuration.server.path, transport: transport,
                 settings: configuration.routerSettings(), services: services, metrics: metrics, logger: logger,
                 metricsToken: configuration.metricsToken,
-                httpResponder: { head in staticFiles?.respond(to: head) })
+                httpResponder: { head in staticFiles?.respond(to: head) },
+                degradedReason: RedisBackendServices.degradedReason(services))
         } catch {
             await externalPlugins.stop()
             HostServices.close(store, logger: logger)
@@ -130,6 +131,7 @@ enum RouterHost {
             await group.waitForAll()
         }
         await externalPlugins.stop()
+        await RedisBackendServices.stop(services)
         // After the router stopped: every in-flight operation has ended (or was cancelled at the grace period).
         HostServices.close(store, logger: logger)
     }

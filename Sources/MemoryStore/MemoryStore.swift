@@ -311,6 +311,28 @@ public final class MemoryStore: Sendable {
         }
     }
 
+    /// Replaces the whole content of an **in-memory** store with `entries` (the last entry with an id wins), built
+    /// in one pass rather than entry by entry: how a replica loads a snapshot (``ReplicatedBatch``), at start-up
+    /// or after it fell behind a trimmed stream. Readers see the old content until the new one is installed.
+    /// - Throws: ``MemoryStoreError`` `.failed` for a store with a log (its log is the truth), `.closed`,
+    ///   `.invalidEntry` / `.dimensionMismatch` as ``upsert(_:)-(_:[MemoryEntry])`` (nothing changes then).
+    public func replaceAll(with entries: [MemoryEntry]) throws(MemoryStoreError) {
+        try writer.withLock { writer throws(MemoryStoreError) in
+            try checkOpen(writer)
+            guard log == nil else {
+                throw MemoryStoreError(.failed, "replaceAll is only for in-memory stores; \(directory ?? "") has a log")
+            }
+            let dimension = try Self.validate(entries, dimension: writer.dimension)
+            var position: [String: Int] = [:]
+            position.reserveCapacity(entries.count)
+            for (index, entry) in entries.enumerated() { position[entry.id] = index }
+            let unique = position.count == entries.count
+                ? entries : entries.enumerated().filter { position[$0.element.id] == $0.offset }.map(\.element)
+            writer.dimension = dimension
+            install(IndexState.build(unique, dimension: dimension, tokenizer: tokenizer), entries: unique)
+        }
+    }
+
     // MARK: - Reading
 
     /// The entry with this id, if any.
@@ -330,6 +352,13 @@ public final class MemoryStore: Sendable {
     /// All entries ordered by `createdAt`, then `id` (see ``SearchSnapshot/entries()``).
     public func allEntries() -> [MemoryEntry] {
         searchSnapshot().entries()
+    }
+
+    /// Every live entry in the index's internal order (the order of their latest writes, which decides ties
+    /// in search results). A replica's snapshot keeps this order, so a host that loads it ranks ties exactly
+    /// as the host that wrote it (see ``replaceAll(with:)``).
+    public func entriesInIndexOrder() -> [MemoryEntry] {
+        state.withLock { $0.index }.liveEntries
     }
 
     /// An immutable view for searching and scanning; O(1), cached until the next write.

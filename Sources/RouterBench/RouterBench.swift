@@ -18,6 +18,8 @@ enum RouterBench {
                                                    app-level ping→pong through a running router vs its raw echo endpoint
           soak-resume --url ws://H:P/ws/memory [--clients 200] [--seconds 600] [--mean-drop-ms 5000] [--server-pid PID]
                                                    RouterClients with random socket drops; exactly-once check (scripts/soak-resume.sh)
+          redis --url redis://H:P/db [--sizes 100000,1000000] [--batches 2000] [--batch-size 10] [--writers 1]
+                                                   Redis backend: index throughput vs the local log, start-up from a snapshot
         The transport (echo) benchmark uses ../shared/tools/bench: see scripts/bench.sh and BENCHMARKS.md.
         """
 
@@ -36,6 +38,7 @@ enum RouterBench {
             case "ping": try PingPongBenchmark.run(arguments: rest)
             case "compaction": try CompactionBenchmark.run(arguments: rest)
             case "soak-resume": try await SoakResumeBenchmark.run(arguments: rest)
+            case "redis": try await RedisBenchmark.run(arguments: rest)
             default:
                 print("unknown benchmark '\(name)'\n\(usage)")
                 exit(2)

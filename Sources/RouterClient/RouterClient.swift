@@ -87,6 +87,16 @@ public final class RouterClient: Sendable {
     private let options: Options
     private let state: Locked<State>
     private let events: AsyncStream<ConnectionEvent>.Continuation
+    /// Cookies the server (or a load balancer in front of it) set on an upgrade response, sent back on every
+    /// reconnect: HAProxy's stickiness cookie is how a resuming client reaches the host that holds its session
+    /// (DEPLOY.md). Names to values; attributes (`Path`, `Max-Age`, …) are not interpreted.
+    private let cookies = Locked<[(name: String, value: String)]>([])
+
+    /// The cookies kept from upgrade responses, as sent in the `Cookie` header (nil when none).
+    public var cookieHeader: String? {
+        let jar = cookies.withLock { $0 }
+        return jar.isEmpty ? nil : jar.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")
+    }
 
     /// Connects to `url` (`ws://host:port/path?query`) and returns once the server's `welcome` arrived.
     /// Throws if this first connection fails; later drops are handled by reconnecting.
@@ -360,6 +370,9 @@ public final class RouterClient: Sendable {
     private func open() async throws -> Link {
         var socketOptions = WebSocketClient.Options()
         socketOptions.headers = options.headers
+        if let cookieHeader, !options.headers.contains(where: { $0.0.lowercased() == "cookie" }) {
+            socketOptions.headers.append(("Cookie", cookieHeader))
+        }
         socketOptions.offerDeflate = options.offerDeflate
         socketOptions.maxMessageBytes = options.maxMessageBytes
         socketOptions.connectTimeout = options.connectTimeout
@@ -375,7 +388,24 @@ public final class RouterClient: Sendable {
             thread.name = "RouterClient connect"
             thread.start()
         }
+        keepCookies(socket.responseHead.headerValues("set-cookie"))
         return Link(socket)
+    }
+
+    /// Keeps `name=value` of each `Set-Cookie` (replacing a cookie of the same name).
+    private func keepCookies(_ values: [String]) {
+        guard !values.isEmpty else { return }
+        cookies.withLock { jar in
+            for value in values {
+                let pair = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+                guard let equals = pair.firstIndex(of: "=") else { continue }
+                let name = pair[..<equals].trimmingCharacters(in: .whitespaces)
+                let cookie = pair[pair.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                guard !name.isEmpty else { continue }
+                jar.removeAll { $0.name == name }
+                jar.append((name, cookie))
+            }
+        }
     }
 
     private func cancelled(_ id: String) {

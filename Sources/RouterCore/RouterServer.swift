@@ -20,7 +20,10 @@ public final class RouterServer: Sendable {
     /// The WebSocket path the router is served on.
     public let path: String
 
-    private init(transport: WebSocketServer, service: RouterService, path: String) {
+    private let box: TransportBox
+
+    private init(transport: WebSocketServer, service: RouterService, path: String, box: TransportBox) {
+        self.box = box
         self.transport = transport
         self.service = service
         self.path = path
@@ -29,6 +32,11 @@ public final class RouterServer: Sendable {
     /// Binds and starts serving `router` on `path`. Plain HTTP requests go to `/healthz`, `/metrics`,
     /// then `httpResponder` (e.g. the dashboard's static files), else 404. With `metricsToken`,
     /// `/metrics` answers 401 unless the request presents it (`Authorization: Bearer …` or `?token=…`).
+    ///
+    /// `/healthz` answers 200 `{"status":"ok",…}`; 200 `{"status":"degraded","reason":…}` while `degradedReason`
+    /// returns one (e.g. the shared memory backend is unreachable: searches still work, writes fail); and 503
+    /// `{"status":"draining"}` once ``shutdown(grace:closeTimeout:)`` began, so a load balancer sends no new
+    /// connections during the grace period.
     public static func start(
         router: Router,
         path: String = "/ws/memory",
@@ -38,7 +46,8 @@ public final class RouterServer: Sendable {
         metrics: OperationMetrics = OperationMetrics(),
         logger: Logger = Logger(label: "router"),
         metricsToken: String? = nil,
-        httpResponder: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil
+        httpResponder: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
+        degradedReason: (@Sendable () -> String?)? = nil
     ) throws(SocketError) -> RouterServer {
         var settings = settings
         if settings.gzip == nil { settings.gzip = { GzipPayload.compress($0) } }
@@ -55,6 +64,15 @@ public final class RouterServer: Sendable {
             switch head.path {
             case "/healthz":
                 let open = box.server?.openConnections ?? 0
+                if box.draining {
+                    return .json(status: 503, #"{"status":"draining","connections":\#(open),"inFlight":\#(service.inFlightTotal)}"#)
+                }
+                if let reason = degradedReason?() {
+                    var writer = JSONWriter()
+                    writer.writeString(reason)
+                    let quoted = String(decoding: writer.bytes, as: UTF8.self)
+                    return .json(#"{"status":"degraded","reason":\#(quoted),"connections":\#(open),"inFlight":\#(service.inFlightTotal)}"#)
+                }
                 return .json(#"{"status":"ok","connections":\#(open),"inFlight":\#(service.inFlightTotal)}"#)
             case "/metrics":
                 if let metricsToken, !UpgradeHandshake.presentsToken(head, metricsToken) {
@@ -73,7 +91,7 @@ public final class RouterServer: Sendable {
         }
         let transport = try WebSocketServer.start(configuration)
         box.server = transport
-        return RouterServer(transport: transport, service: service, path: path)
+        return RouterServer(transport: transport, service: service, path: path, box: box)
     }
 
     /// The bound port.
@@ -88,6 +106,7 @@ public final class RouterServer: Sendable {
     /// `overloaded`), let in-flight operations finish for up to `grace`, then close every connection
     /// with 1001 and stop the event loops.
     public func shutdown(grace: Duration, closeTimeout: Duration = .seconds(2)) async {
+        box.draining = true
         transport.stopAccepting()
         service.refuseNewRequests()
         let deadline = ContinuousClock.now + grace
@@ -99,9 +118,14 @@ public final class RouterServer: Sendable {
     }
 }
 
-/// Lets the HTTP responder read the transport's counters once it exists.
+/// Lets the HTTP responder read the transport's counters once it exists, and whether shutdown began.
 private final class TransportBox: Sendable {
     private let value = Locked<WebSocketServer?>(nil)
+    private let drainingFlag = Locked(false)
+    var draining: Bool {
+        get { drainingFlag.withLock { $0 } }
+        set { drainingFlag.withLock { $0 = newValue } }
+    }
     var server: WebSocketServer? {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }

@@ -180,7 +180,7 @@ struct HostProcessTests {
         #expect(!result.stderr.contains("listening"))
     }
 
-    @Test(arguments: ["default.json", "production.example.json", "bench.json", "external-plugin.example.json"])
+    @Test(arguments: ["default.json", "production.example.json", "bench.json", "external-plugin.example.json", "redis-cluster.example.json"])
     func checkConfigAcceptsEachShippedConfig(_ name: String) async throws {
         let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("config/\(name)")

@@ -15,8 +15,10 @@ import MemoryStore
 /// `since`) and defaults to now; `embedding` must have the store's dimension (or, on a store without
 /// embeddings yet, the batch's first embedding's).
 ///
-/// `index_complete` is `{"indexed": N, "storage": "disk" | "memory", "durable": Bool}`: `storage` says whether
-/// the store is in memory only (no data directory), `durable` whether the entries were fsynced before the answer.
+/// `index_complete` is `{"indexed": N, "storage": "disk" | "memory" | "redis", "durable": Bool}`: `storage` says
+/// whether the store is in memory only (no data directory) or shared through Redis, `durable` whether the entries
+/// were on stable storage before the answer. With a shared backend registered (``MemoryWriter``), the batch goes
+/// through it instead of the local log; when it is away the request fails with `memory store unavailable: …`.
 ///
 /// The batch is written as one ``MemoryStore/upsert(_:)-(_:[MemoryEntry])`` (one fsync under the default
 /// policy) on a Dispatch thread, so the blocking write never occupies a cooperative-pool thread; the
@@ -90,6 +92,9 @@ public struct MemoryIndexHandler: OperationHandler {
         try Task.checkCancellation()
 
         context.advance(to: "writing")
+        if let backend = context.services.get((any MemoryWriter).self) {
+            return try await Self.write(entries, through: backend, context: context)
+        }
         do {
             try await Self.write(entries, to: store)
         } catch let error where error.code == .invalidEntry || error.code == .dimensionMismatch {
@@ -132,6 +137,25 @@ public struct MemoryIndexHandler: OperationHandler {
             dimension = embedding.count
         }
         return MemoryEntry(id: entry.id, text: entry.text, tags: tags, createdAt: createdAt, embedding: entry.embedding)
+    }
+
+    /// Writes through a shared backend (``MemoryWriter``, e.g. Redis): answered only after the backend
+    /// acknowledged the batch and the local store shows it; a backend that is away fails the request at once
+    /// with `memory store unavailable: …`.
+    private static func write(_ entries: [MemoryEntry], through backend: any MemoryWriter, context: OperationContext)
+        async throws -> Response
+    {
+        let receipt: MemoryWriteReceipt
+        do {
+            receipt = try await backend.write(entries)
+        } catch let error as MemoryBackendUnavailable {
+            context.logger.warning("memory_index refused", metadata: ["error": error.description])
+            throw OperationError(code: ErrorCode.failed(Self.messageType), message: error.description)
+        } catch let error as MemoryStoreError where error.code == .invalidEntry || error.code == .dimensionMismatch {
+            throw OperationError.badRequest(path: "data.entries", error.message)
+        }
+        context.progress("writing", 1)
+        return Response(indexed: entries.count, storage: receipt.storage, durable: receipt.durable)
     }
 
     /// Runs the blocking, durable upsert on a Dispatch thread.

@@ -87,7 +87,7 @@ enum ConfigurationSchema {
 
         let memoryKeys = [
             "dataDirectory", "fsync", "fsyncIntervalMs", "embeddingDimension", "loadSamples", "compaction",
-            "compactionDeadPercent", "compactionMinBytes",
+            "compactionDeadPercent", "compactionMinBytes", "backend", "redis",
         ]
         if let memory = reader.object(root["memory"], at: "memory", known: memoryKeys) {
             configuration.memory.dataDirectory = reader.string(memory, "dataDirectory", at: "memory")
@@ -100,6 +100,39 @@ enum ConfigurationSchema {
                 memory, "compactionDeadPercent", at: "memory", default: 50, range: 1...100)
             configuration.memory.compactionMinBytes = reader.int(
                 memory, "compactionMinBytes", at: "memory", default: 1 << 20, range: 0...Int.max)
+            configuration.memory.backend = reader.choice(memory, "backend", at: "memory", default: "local", allowed: ["local", "redis"])
+            let redisKeys = [
+                "url", "passwordEnv", "stream", "connectTimeoutMs", "commandTimeoutMs", "waitReplicas", "snapshotIntervalMs",
+                "snapshotMinEntries", "snapshotLockTtlMs",
+            ]
+            if let redis = reader.object(memory["redis"], at: "memory.redis", known: redisKeys) {
+                var settings = RouterConfiguration.Memory.Redis()
+                settings.url = reader.string(redis, "url", at: "memory.redis")
+                if let url = settings.url, !url.hasPrefix("redis://") {
+                    reader.report("memory.redis.url", "must start with redis:// (redis://[:password@]host:port/db)")
+                }
+                settings.passwordEnv = reader.string(redis, "passwordEnv", at: "memory.redis")
+                settings.stream = reader.string(redis, "stream", at: "memory.redis") ?? settings.stream
+                if settings.stream.isEmpty { reader.report("memory.redis.stream", "must not be empty") }
+                settings.connectTimeoutMs = reader.int(redis, "connectTimeoutMs", at: "memory.redis", default: 2000, range: positive)
+                settings.commandTimeoutMs = reader.int(redis, "commandTimeoutMs", at: "memory.redis", default: 2000, range: positive)
+                settings.waitReplicas = reader.int(redis, "waitReplicas", at: "memory.redis", default: 0, range: 0...100)
+                settings.snapshotIntervalMs = reader.int(
+                    redis, "snapshotIntervalMs", at: "memory.redis", default: 60_000, range: positive)
+                settings.snapshotMinEntries = reader.int(
+                    redis, "snapshotMinEntries", at: "memory.redis", default: 10_000, range: 2...Int.max)
+                settings.snapshotLockTtlMs = reader.int(
+                    redis, "snapshotLockTtlMs", at: "memory.redis", default: 120_000, range: positive)
+                configuration.memory.redis = settings
+            }
+            if configuration.memory.backend == "redis" {
+                if configuration.memory.redis.url == nil {
+                    reader.report("memory.redis.url", "is required with memory.backend \"redis\"")
+                }
+                if configuration.memory.dataDirectory != nil {
+                    reader.report("memory.dataDirectory", "must be absent with memory.backend \"redis\" (Redis holds the memories)")
+                }
+            }
         }
 
         if let logging = reader.object(root["logging"], at: "logging", known: ["level", "format"]) {

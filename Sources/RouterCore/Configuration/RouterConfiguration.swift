@@ -82,6 +82,34 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var compactionDeadPercent = 50
         /// Logs smaller than this (bytes) are never compacted automatically.
         public var compactionMinBytes = 1 << 20
+        /// `"local"` (this process's store and log, the default) or `"redis"` (a corpus shared by several hosts
+        /// through a Redis Stream; see ``Redis``).
+        public var backend = "local"
+        /// Settings of the `"redis"` backend (`memory.redis`).
+        public var redis = Redis()
+
+        /// `memory.redis`: where the shared stream lives and how to reach it (DEPLOY.md).
+        public struct Redis: Sendable, Equatable {
+            /// `redis://[[user]:password@]host[:port][/db]`; required with `backend: "redis"`.
+            public var url: String?
+            /// An environment variable holding the password (wins over one in `url`).
+            public var passwordEnv: String?
+            /// The stream of writes; snapshot keys are `<stream>:snapshot…`.
+            public var stream = "memories"
+            public var connectTimeoutMs = 2000
+            public var commandTimeoutMs = 2000
+            /// Replicas that must acknowledge a write (`WAIT`) before `index_complete`.
+            public var waitReplicas = 0
+            /// How often a host checks whether a snapshot is due.
+            public var snapshotIntervalMs = 60_000
+            /// Stream length (batches) from which a snapshot is written and the stream trimmed behind it.
+            public var snapshotMinEntries = 10_000
+            /// Expiry of the snapshot lock.
+            public var snapshotLockTtlMs = 120_000
+
+            /// The defaults (no `url`: required with `backend: "redis"`).
+            public init() {}
+        }
     }
 
     public struct Logging: Sendable, Equatable {
