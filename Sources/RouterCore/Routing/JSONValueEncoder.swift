@@ -26,6 +26,20 @@ enum JSONValueEncoder {
         }
     }
 
+    /// The common leaf types, recognised by type identity (no dynamic cast, no nested encoder, no coding
+    /// path): strings, integers, finite floating-point numbers, booleans, and arrays of strings.
+    static func plainValue<T: Encodable>(_ value: T) -> JSONValue? {
+        if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
+        if T.self == Int.self { return .number(Double(unsafeBitCast(value, to: Int.self))) }
+        if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
+        if T.self == Double.self {
+            let number = unsafeBitCast(value, to: Double.self)
+            return number.isFinite ? .number(number) : nil  // the general path throws with the coding path
+        }
+        if T.self == [String].self { return .array(unsafeBitCast(value, to: [String].self).map { .string($0) }) }
+        return nil
+    }
+
     static func number(_ value: Double, codingPath: [any CodingKey]) throws -> JSONValue {
         guard value.isFinite else {
             throw EncodingError.invalidValue(
@@ -171,6 +185,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt32, forKey key: Key) throws { set(key, .number(Double(value))) }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, .number(Double(value))) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        if let plain = JSONValueEncoder.plainValue(value) { return set(key, plain) }
         node.set(key.stringValue, try NodeEncoder.encode(value, at: codingPath + [key]))
     }
 
@@ -225,6 +240,7 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt32) throws { add(.number(Double(value))) }
     mutating func encode(_ value: UInt64) throws { add(.number(Double(value))) }
     mutating func encode<T: Encodable>(_ value: T) throws {
+        if let plain = JSONValueEncoder.plainValue(value) { return add(plain) }
         node.append(try NodeEncoder.encode(value, at: nextPath))
     }
 
