@@ -62,4 +62,48 @@ struct InboundLimitTests {
             #expect(growth < 400 << 20, "peak RSS grew by \(growth >> 20) MiB")
         }
     }
+
+    /// The token bucket: a burst past it gets `rate_limited` (naming the request), the connection lives
+    /// on; a peer that keeps flooding is closed with 1008; another client is not affected.
+    @Test func floodsAreRateLimitedThenClosed() async throws {
+        try await withAbuseRouter(
+            try RouterBuilder().register(NapHandler()).build(),
+            configure: { _, settings in
+                settings.messagesPerSecond = 100
+                settings.messageBurst = 50
+            }
+        ) { server in
+            let bystander = try await RouterPeer(port: server.port)
+            let peer = try await RouterPeer(port: server.port)
+            var burst: [UInt8] = []
+            for index in 0..<59 { burst += clientFrame(.text, Array(#"{"type":"ping","id":"p\#(index)"}"#.utf8)) }
+            burst += clientFrame(.text, Array(#"{"type":"nap","id":"late","data":{"ms":1}}"#.utf8))
+            try peer.client.sendRaw(burst)
+            var pongs = 0
+            var limited: [JSONValue] = []
+            while pongs + limited.count < 60 {
+                let message = try await peer.nextJSON()
+                if message["type"] == "pong" { pongs += 1 }
+                if message["code"] == "rate_limited" { limited.append(message) }
+            }
+            #expect(pongs >= 50 && pongs < 60, "\(pongs) pongs")
+            #expect(limited.contains { $0["id"] == "late" && $0["op"] == "nap" }, "the refused request is named")
+            try await routerRoundTrips(bystander, 3)
+            // Keeping it up closes the connection.
+            var flood: [UInt8] = []
+            for _ in 0..<400 { flood += clientFrame(.text, Array(#"{"type":"ping"}"#.utf8)) }
+            try peer.client.sendRaw(flood)
+            var closeCode: UInt16?
+            while closeCode == nil {
+                let event = try await peer.client.next(timeout: .seconds(20))
+                switch event {
+                case .close(let code, _): closeCode = code ?? 0
+                case .disconnected?, nil: closeCode = 0
+                default: continue
+                }
+            }
+            #expect(closeCode == 1008)
+            try await routerRoundTrips(bystander, 3)
+        }
+    }
 }

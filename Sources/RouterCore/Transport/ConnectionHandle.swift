@@ -56,6 +56,10 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
         enqueue(.close(code, reason), bytes: 0)
     }
 
+    public func resumeReading() {
+        loop.execute { [self] in connection?.resumeInbound() }
+    }
+
     /// The loop's ``BatchingTaskExecutor``: the router's session for this connection runs there.
     public var preferredExecutor: (any TaskExecutor)? { loop.sessionExecutor }
 
