@@ -43,11 +43,11 @@ struct OverrunTests {
             let started = release.started.load(ordering: .relaxed)
             #expect(started)
             // Reported while it spins.
-            try await waitForMetric(port: server.port, #"router_handlers_overrunning{type="spin"} 1"#)
+            try await waitForMetric(port: server.port, #"router_handlers_overrunning{op="spin"} 1"#)
             let text = try metricsText(port: server.port)
-            #expect(text.contains(#"router_handler_overruns_total{type="spin"} 1"#))
+            #expect(text.contains(#"router_handler_overruns_total{op="spin"} 1"#))
             release.flag.store(true, ordering: .relaxed)
-            try await waitForMetric(port: server.port, #"router_handlers_overrunning{type="spin"} 0"#)
+            try await waitForMetric(port: server.port, #"router_handlers_overrunning{op="spin"} 0"#)
             // Its result was dropped: the next message is the pong, not a spin_complete.
             try peer.client.send(text: #"{"type":"ping","id":"after"}"#)
             let next = try await peer.nextJSON()

@@ -21,6 +21,11 @@ struct OperationRunner {
     let cancelSignal: CancelSignal
     /// Where the handler runs (the runner itself stays on its caller's executor).
     var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
+    /// Where a handler that keeps running after its request ended is counted (`router_handlers_overrunning`).
+    var metrics: OperationMetrics? = nil
+    /// How long a handler may take to stop after its request timed out or was cancelled before it is
+    /// reported as overrunning.
+    var overrunGrace: Duration = .seconds(1)
 
     /// Runs to the final event and returns it (whether or not the target still accepted it).
     @discardableResult
@@ -30,6 +35,11 @@ struct OperationRunner {
         let cancelSignal = self.cancelSignal
         let clock = self.clock
         let handlerExecutor = self.handlerExecutor
+        let descriptor = self.descriptor
+        let metrics = self.metrics
+        let overrunGrace = self.overrunGrace
+        var watch: OverrunWatch?
+        defer { watch?.handlerEnded() }
         return await withTaskGroup(of: RunOutcome?.self) { group in
             group.addTask {
                 // The handler runs in a task of its own that the cancel signal cancels synchronously: a
@@ -65,6 +75,11 @@ struct OperationRunner {
                 guard let outcome = next else { continue }
                 final = event(for: outcome)
                 channel.finish(final)
+                if case .finished = outcome { break }
+                // The handler was cancelled and its result will be dropped; the group waits for it below.
+                watch = OverrunWatch(
+                    type: descriptor.messageType, timedOut: { if case .timedOut = outcome { true } else { false } }(),
+                    grace: overrunGrace, metrics: metrics, logger: context.logger)
                 break
             }
             group.cancelAll()
@@ -118,6 +133,51 @@ struct OperationRunner {
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Watches a handler whose request already ended: if it is still running after a grace period it is
+/// counted in `router_handlers_overrunning` (until it returns) and logged once as still running.
+final class OverrunWatch: Sendable {
+    private enum State {
+        case watching
+        case reported
+        case ended
+    }
+
+    private let state = Locked(State.watching)
+    private let timer = Locked<Task<Void, Never>?>(nil)
+    private let type: String
+    private let metrics: OperationMetrics?
+
+    init(type: String, timedOut: Bool, grace: Duration, metrics: OperationMetrics?, logger: Logger) {
+        self.type = type
+        self.metrics = metrics
+        let task = Task(executorPreference: RouterExecutors.control) { [self] in
+            do { try await Task.sleep(for: grace) } catch { return }
+            let report = state.withLock { state -> Bool in
+                guard case .watching = state else { return false }
+                state = .reported
+                return true
+            }
+            guard report else { return }
+            metrics?.handlerOverrunStarted(type)
+            logger.warning(
+                timedOut ? "handler still running after timeout" : "handler still running after cancel",
+                metadata: ["grace.ms": "\(grace.roundedMilliseconds)"])
+        }
+        timer.withLock { $0 = task }
+    }
+
+    /// The handler returned: its overrun (if reported) ends.
+    func handlerEnded() {
+        let wasReported = state.withLock { state -> Bool in
+            defer { state = .ended }
+            if case .reported = state { return true }
+            return false
+        }
+        timer.withLock { $0 }?.cancel()
+        if wasReported { metrics?.handlerOverrunEnded(type) }
     }
 }
 

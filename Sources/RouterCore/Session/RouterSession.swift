@@ -551,7 +551,7 @@ public final class RouterSession: Sendable {
                 logger: logger, services: self.services, channel: channel)
             await OperationRunner(
                 descriptor: descriptor, channel: channel, context: context, clock: self.clock, startedAt: startedAt,
-                cancelSignal: signal, handlerExecutor: self.settings.handlerExecutor
+                cancelSignal: signal, handlerExecutor: self.settings.handlerExecutor, metrics: self.metrics
             ).run(prepared)
         }
     }
