@@ -4,7 +4,7 @@
 # and peak server RSS. Usage: scripts/abuse-table.sh [PORT]   (needs python3; builds router-host in release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT="${1:-18765}"
+PORT="${1:-0}"   # 0: a free port
 swift build -c release --product router-host >/dev/null
 BIN="$(swift build -c release --show-bin-path)/router-host"
 exec python3 scripts/abuse_table.py "$BIN" "$PORT"

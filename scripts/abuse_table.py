@@ -1,7 +1,16 @@
 """Abuse table for issue 11 (run by scripts/abuse-table.sh). Raw sockets, no third-party modules."""
 import base64, json, os, socket, struct, subprocess, sys, tempfile, threading, time, zlib
 
-BIN, PORT = sys.argv[1], int(sys.argv[2])
+def free_port():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+BIN = sys.argv[1]
+PORT = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "0" else free_port()
 HOST = "127.0.0.1"
 
 
@@ -360,7 +369,10 @@ def deflate_bomb():
     for _ in range(1024):
         data += c.compress(chunk)
     data += c.flush(zlib.Z_SYNC_FLUSH)
-    s.sendall(frame(data[:-4], rsv1=True))
+    try:
+        s.sendall(frame(data[:-4], rsv1=True))
+    except ConnectionError:
+        pass  # the server may close before the whole frame is sent; its close frame is already in our buffer
     return f"1 GiB deflate bomb ({len(data) >> 10} KiB on the wire): close {close_code(r)}"
 
 
@@ -425,6 +437,35 @@ def slowloris():
     return f"slowloris, {len(socks)} connections: {got408} got 408 after handshakeTimeout"
 
 
+def rate_limited_server():
+    """The tiny-message flood against a second router-host whose rate limit this client can exceed
+    (messagesPerSecond 2000, burst 1000): one client here cannot outrun the default of 50 000/s."""
+    global PORT
+    config = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump({"server": {"host": HOST, "port": PORT + 1, "echoPath": "/ws/echo"}, "limits": {"messagesPerSecond": 2000, "messageBurst": 1000},
+               "logging": {"level": "error"}}, config)
+    config.close()
+    other = subprocess.Popen([BIN, "--config", config.name], stderr=subprocess.DEVNULL)
+    main_port = PORT
+    try:
+        PORT = main_port + 1
+        time.sleep(0.5)
+        if other.poll() is not None:
+            return f"could not start the second router-host on port {PORT}"
+        for _ in range(200):
+            try:
+                socket.create_connection((HOST, PORT)).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return tiny_flood().replace("tiny-message flood (rate limit)", "flood over 2 000/s (own server)")
+    finally:
+        PORT = main_port
+        other.terminate()
+        other.wait(timeout=30)
+        os.unlink(config.name)
+
+
 def origin():
     s, status, _ = connect(headers=[("Origin", "http://evil.example")])
     return f"cross-site upgrade (Origin: http://evil.example): {status}"
@@ -444,11 +485,16 @@ def main():
     config.close()
     server = subprocess.Popen([BIN, "--config", config.name], stderr=subprocess.DEVNULL)
     for _ in range(200):
+        if server.poll() is not None:
+            sys.exit(f"router-host exited with {server.returncode} (port {PORT} in use?)")
         try:
             socket.create_connection((HOST, PORT)).close()
             break
         except OSError:
             time.sleep(0.05)
+    time.sleep(0.5)
+    if server.poll() is not None:
+        sys.exit(f"router-host exited with {server.returncode}: port {PORT} is taken by another process")
     rss = RSSWatch(server.pid)
     rss.start()
     bystander = Bystander()
@@ -467,7 +513,8 @@ def main():
         ("7 burst over 1 024", burst),
         ("8 cross-site hijack", origin),
         ("  slowloris", slowloris),
-        ("  tiny-message / rate-limit flood", tiny_flood),
+        ("  tiny-message flood (default limit)", tiny_flood),
+        ("  rate-limit flood", rate_limited_server),
         ("  2 GiB declared frame", declared_2gib),
         ("  deflate bomb", deflate_bomb),
         ("  10 000 requests, same id", same_id),

@@ -268,7 +268,8 @@ final class Connection: SelectableChannel {
                     id: server.nextConnectionID(), loop: loop, connection: self,
                     usesPerMessageDeflate: deflater != nil,
                     highWater: server.configuration.writeHighWaterBytes,
-                    lowWater: server.configuration.writeLowWaterBytes)
+                    lowWater: server.configuration.writeLowWaterBytes,
+                    deflater: deflater, deflateThreshold: server.configuration.perMessageDeflate.threshold)
                 self.handle = handle
                 let request = UpgradeRequest(head: head, remoteAddress: remoteAddress)
                 receiver = service.connectionOpened(handle, request: request)
@@ -396,6 +397,12 @@ final class Connection: SelectableChannel {
         } else {
             queueFrame(opcode: opcode, payload: payload, rsv1: false)
         }
+    }
+
+    /// Queues a message its producer already compressed (permessage-deflate) as a single RSV1 frame.
+    func sendCompressed(opcode: WebSocketOpcode, payload: [UInt8]) {
+        guard case .open = stage else { return }
+        queueFrame(opcode: opcode, payload: payload, rsv1: true)
     }
 
     private func queueFrame(opcode: WebSocketOpcode, payload: [UInt8], rsv1: Bool) {
