@@ -189,7 +189,9 @@ final class HandlerProbe<Inner: OperationHandler>: OperationHandler {
             return
         }
         #expect(code == "payload_too_large" || code == "bad_request", "\(code): \(message)")
-        #expect(elapsed < .seconds(1), "answered after \(elapsed)")
+        // Not the timeout: refused before the handler runs. (The elapsed time includes parsing 5 MB of JSON,
+        // about 1 s in a debug build on a loaded machine; the quadratic check took minutes.)
+        #expect(elapsed < .seconds(10), "answered after \(elapsed)")
     }
 
     /// The unknown-id check is linear: ids within the limit, all unknown, are named quickly.
