@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"], swiftSettings: strict),
         .testTarget(name: "HostTests", dependencies: ["Host", "RouterCore", "RouterClient", "MemoryStore"], swiftSettings: strict),
         .testTarget(name: "BrowserTests", dependencies: ["RouterClient", "RouterCore"], swiftSettings: strict),
-        .testTarget(name: "AbuseTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),
+        .testTarget(name: "AbuseTests", dependencies: ["RouterCore", "RouterClient", "RouterTesting"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests", dependencies: ["RouterCore", "RouterClient", "RouterTesting"],
             swiftSettings: strict),

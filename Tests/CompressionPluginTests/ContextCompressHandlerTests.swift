@@ -170,3 +170,44 @@ final class HandlerProbe<Inner: OperationHandler>: OperationHandler {
         }
     }
 }
+
+@Suite struct ContextCompressAbuseTests {
+    /// Finding 2: 300 000 unknown memory ids (a few MB of JSON) with a 1 s timeout are answered well within
+    /// the timeout, refused by the declared input limit or by the unknown-id check, never by the timeout
+    /// while the handler spins on a quadratic scan.
+    @Test func threeHundredThousandUnknownIdsAreAnsweredFast() async throws {
+        let store = MemoryStore.inMemory()
+        var services = ServiceRegistry()
+        services.register(store)
+        let ids = (0..<300_000).map { "\"missing-\($0)\"" }.joined(separator: ",")
+        let harness = OperationHarness(ContextCompressHandler(), services: services)
+        let start = ContinuousClock.now
+        let events = await harness.run(json: #"{"memoryIds": [\#(ids)], "budgetTokens": 100}"#, timeout: .seconds(1))
+        let elapsed = ContinuousClock.now - start
+        guard case .error(let code, let message)? = events.last else {
+            Issue.record("expected an error, got \(String(describing: events.last))")
+            return
+        }
+        #expect(code == "payload_too_large" || code == "bad_request", "\(code): \(message)")
+        // Not the timeout: refused before the handler runs. (The elapsed time includes parsing 5 MB of JSON,
+        // about 1 s in a debug build on a loaded machine; the quadratic check took minutes.)
+        #expect(elapsed < .seconds(10), "answered after \(elapsed)")
+    }
+
+    /// The unknown-id check is linear: ids within the limit, all unknown, are named quickly.
+    @Test func manyUnknownIdsWithinTheLimitAreNamedQuickly() async throws {
+        let store = MemoryStore.inMemory()
+        var services = ServiceRegistry()
+        services.register(store)
+        let ids = (0..<10_000).map { "\"missing-\($0)\"" }.joined(separator: ",")
+        let events = await OperationHarness(ContextCompressHandler(), services: services)
+            .run(json: #"{"memoryIds": [\#(ids)], "budgetTokens": 100}"#, timeout: .seconds(1))
+        guard case .error(let code, let message)? = events.last else {
+            Issue.record("expected an error, got \(String(describing: events.last))")
+            return
+        }
+        #expect(code == "bad_request")
+        #expect(message.hasPrefix(#"data.memoryIds: unknown ids "missing-0", "missing-1""#))
+        #expect(message.hasSuffix("and 9990 more"))
+    }
+}

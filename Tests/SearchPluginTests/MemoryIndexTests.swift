@@ -112,7 +112,7 @@ import Testing
         let limited = harness(store, options: SearchOptions(maxIndexBatch: 2))
         #expect(
             await limited.run(json: #"{"entries":[\#(entries)]}"#) == [
-                .error(code: "payload_too_large", message: "data.entries: 3 entries exceed the limit of 2 per memory_index request")
+                .error(code: "payload_too_large", message: "data.entries: 3 items, over the limit of 2 (maxIndexBatch)")
             ])
         #expect(store.count == 0)
         let atLimit = await harness(store, options: SearchOptions(maxIndexBatch: 3)).run(json: #"{"entries":[\#(entries)]}"#)

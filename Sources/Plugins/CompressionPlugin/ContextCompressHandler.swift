@@ -46,6 +46,14 @@ public struct ContextCompressHandler: OperationHandler {
 
     public let options: CompressionOptions
 
+    /// Checked before the request runs (`payload_too_large`): ids and messages per request, bytes per message.
+    public var inputLimits: InputLimits {
+        [
+            .maxItems("memoryIds", 10_000, name: "maxMemoryIds"), .maxItems("messages", 100_000, name: "maxMessages"),
+            .maxBytes("messages[].content", 4 << 20, name: "maxMessageContentBytes"),
+        ]
+    }
+
     public init(options: CompressionOptions = CompressionOptions()) {
         self.options = options
     }
@@ -86,10 +94,12 @@ public struct ContextCompressHandler: OperationHandler {
             let store = try services.require(MemoryStore.self)
             var messages: [ContextMessage] = []
             var unknown: [String] = []
-            for id in ids {
+            var seenUnknown: Set<String> = []
+            for (index, id) in ids.enumerated() {
+                if index & 1023 == 1023 { try Task.checkCancellation() }
                 if let entry = store.get(id: id) {
                     messages.append(ContextMessage(role: "memory", content: entry.text, label: id))
-                } else if !unknown.contains(id) {
+                } else if seenUnknown.insert(id).inserted {
                     unknown.append(id)
                 }
             }

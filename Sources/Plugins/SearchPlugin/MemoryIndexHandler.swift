@@ -71,6 +71,17 @@ public struct MemoryIndexHandler: OperationHandler {
     public let options: SearchOptions
 
     /// A handler with the plugin's options (batch limit).
+    /// Checked before the request runs (`payload_too_large`): entries per batch (``SearchOptions/maxIndexBatch``)
+    /// and the size of each entry.
+    public var inputLimits: InputLimits {
+        [
+            .maxItems("entries", options.maxIndexBatch, name: "maxIndexBatch"),
+            .maxBytes("entries[].text", 1 << 20, name: "maxEntryTextBytes"),
+            .maxItems("entries[].tags", 64, name: "maxTags"),
+            .maxItems("entries[].embedding", 4096, name: "maxEmbeddingDimension"),
+        ]
+    }
+
     public init(options: SearchOptions = SearchOptions()) {
         self.options = options
     }

@@ -84,6 +84,14 @@ public struct MemorySearchHandler: OperationHandler {
     var onSliceScored: (@Sendable (Int) async -> Void)?
 
     /// A handler with the plugin's options (limits).
+    /// Checked before the request runs (`payload_too_large`): a query of a million terms would cost seconds.
+    public var inputLimits: InputLimits {
+        [
+            .maxBytes("query", 64 << 10, name: "maxQueryBytes"), .maxTerms("query", 1024, name: "maxQueryTerms"),
+            .maxItems("tags", 64, name: "maxTags"), .maxItems("embedding", 4096, name: "maxEmbeddingDimension"),
+        ]
+    }
+
     public init(options: SearchOptions = SearchOptions()) {
         self.options = options
     }

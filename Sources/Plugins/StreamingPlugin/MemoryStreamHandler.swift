@@ -54,6 +54,9 @@ public struct MemoryStreamHandler: OperationHandler {
 
     public let options: StreamingOptions
 
+    /// Checked before the request runs (`payload_too_large`).
+    public var inputLimits: InputLimits { [.maxItems("filter.tags", 64, name: "maxTags")] }
+
     public init(options: StreamingOptions = StreamingOptions()) {
         self.options = options
     }

@@ -44,7 +44,7 @@ enum ConfigurationSchema {
             configuration.compression.level = reader.int(compression, "level", at: "compression", default: 6, range: 0...9)
         }
 
-        let limitKeys = ["maxFrameBytes", "maxMessageBytes", "maxHeaderBytes", "maxInFlightPerConnection", "maxInFlightTotal", "maxConnections", "maxConnectionsPerAddress", "maxReadBytesPerIteration", "writeHighWaterBytes", "writeLowWaterBytes", "slowConsumerTimeoutMs"]
+        let limitKeys = ["maxFrameBytes", "maxMessageBytes", "maxHeaderBytes", "maxInFlightPerConnection", "maxInFlightTotal", "maxConnections", "maxConnectionsPerAddress", "maxReadBytesPerIteration", "writeHighWaterBytes", "writeLowWaterBytes", "slowConsumerTimeoutMs", "maxQueuedInboundMessages", "maxQueuedInboundBytes", "messagesPerSecond", "messageBurst"]
         if let limits = reader.object(root["limits"], at: "limits", known: limitKeys) {
             var l = configuration.limits
             l.maxFrameBytes = reader.int(limits, "maxFrameBytes", at: "limits", default: l.maxFrameBytes, range: 125...maxPayloadBytes)
@@ -60,6 +60,12 @@ enum ConfigurationSchema {
             l.writeHighWaterBytes = reader.int(limits, "writeHighWaterBytes", at: "limits", default: l.writeHighWaterBytes, range: positive)
             l.writeLowWaterBytes = reader.int(limits, "writeLowWaterBytes", at: "limits", default: l.writeLowWaterBytes, range: nonNegative)
             l.slowConsumerTimeoutMs = reader.int(limits, "slowConsumerTimeoutMs", at: "limits", default: l.slowConsumerTimeoutMs, range: positive)
+            l.maxQueuedInboundMessages = reader.int(
+                limits, "maxQueuedInboundMessages", at: "limits", default: l.maxQueuedInboundMessages, range: positive)
+            l.maxQueuedInboundBytes = reader.int(
+                limits, "maxQueuedInboundBytes", at: "limits", default: l.maxQueuedInboundBytes, range: 1...maxPayloadBytes)
+            l.messagesPerSecond = reader.int(limits, "messagesPerSecond", at: "limits", default: l.messagesPerSecond, range: nonNegative)
+            l.messageBurst = reader.int(limits, "messageBurst", at: "limits", default: l.messageBurst, range: positive)
             if l.writeLowWaterBytes >= l.writeHighWaterBytes {
                 reader.report("limits.writeLowWaterBytes", "must be < limits.writeHighWaterBytes (\(l.writeHighWaterBytes))")
             }

@@ -40,6 +40,10 @@ extension RouterConfiguration {
         settings.maxInFlightPerConnection = limits.maxInFlightPerConnection
         settings.maxInFlightTotal = limits.maxInFlightTotal
         settings.compressionThreshold = compression.thresholdBytes
+        settings.maxQueuedInboundMessages = limits.maxQueuedInboundMessages
+        settings.maxQueuedInboundBytes = limits.maxQueuedInboundBytes
+        settings.messagesPerSecond = limits.messagesPerSecond
+        settings.messageBurst = limits.messageBurst
         settings.resume = ResumeSettings(
             window: .milliseconds(resume.windowMs), bufferMessages: resume.bufferMessages, bufferBytes: resume.bufferBytes,
             maxDetachedSessions: resume.maxDetachedSessions, maxBufferedBytesTotal: resume.maxBufferedBytesTotal)

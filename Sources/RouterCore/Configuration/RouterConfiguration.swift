@@ -49,6 +49,14 @@ public struct RouterConfiguration: Sendable, Equatable {
         public var writeHighWaterBytes = 4 << 20
         public var writeLowWaterBytes = 1 << 20
         public var slowConsumerTimeoutMs = 30_000
+        /// Inbound messages waiting for a connection's session before the connection stops reading.
+        public var maxQueuedInboundMessages = 1024
+        /// The same bound in bytes (after decompression).
+        public var maxQueuedInboundBytes = 4 << 20
+        /// Messages per second per connection (token bucket); 0 = no limit.
+        public var messagesPerSecond = 50_000
+        /// The bucket's size: a burst this large passes at once.
+        public var messageBurst = 20_000
     }
 
     public struct Resume: Sendable, Equatable {

@@ -26,6 +26,10 @@ public final class OperationMetrics: Sendable {
         public var latencyBucketCounts = Array(repeating: 0, count: OperationMetrics.latencyBuckets.count + 1)
         public var latencySumSeconds = 0.0
         public var bytesOut = 0
+        /// Handlers still running after their request ended (timed out or cancelled) for longer than a grace period.
+        public var overrunning = 0
+        /// How many handlers were ever counted in ``overrunning``.
+        public var overruns = 0
 
         public var finished: Int { completed + failed + timedOut + cancelled }
     }
@@ -98,6 +102,19 @@ public final class OperationMetrics: Sendable {
             counters.latencySumSeconds += seconds
             $0.operations[type] = counters
         }
+    }
+
+    /// A handler of `type` is still running after its request ended (it ignores cancellation).
+    public func handlerOverrunStarted(_ type: String) {
+        state.withLock {
+            $0.operations[type, default: OperationCounters()].overrunning += 1
+            $0.operations[type, default: OperationCounters()].overruns += 1
+        }
+    }
+
+    /// An overrunning handler of `type` has returned at last.
+    public func handlerOverrunEnded(_ type: String) {
+        state.withLock { $0.operations[type, default: OperationCounters()].overrunning -= 1 }
     }
 
     public func bytesSent(_ type: String, count: Int) {

@@ -24,6 +24,13 @@ public enum PrometheusText {
             $0.cancelled
         }
         family("router_operations_in_flight", "gauge", "Operations currently running.") { $0.inFlight }
+        family(
+            "router_handlers_overrunning", "gauge",
+            "Handlers still running after their request timed out or was cancelled (they ignore cancellation)."
+        ) { $0.overrunning }
+        family("router_handler_overruns_total", "counter", "Handlers that kept running after their request ended.") {
+            $0.overruns
+        }
         family("router_operation_bytes_out_total", "counter", "Bytes of messages sent for operations.") { $0.bytesOut }
 
         let histogram = "router_operation_duration_seconds"

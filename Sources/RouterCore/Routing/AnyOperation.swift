@@ -40,7 +40,9 @@ public struct AnyOperation: Sendable {
             messageType: H.messageType, eventPrefix: H.eventPrefix, timeout: timeout ?? H.timeout,
             declaredTimeout: H.timeout, stages: H.stages, pluginName: pluginName)
         handlerTypeName = String(reflecting: H.self)
+        let limits = handler.inputLimits
         decodeAndBind = { data in
+            if let violation = limits.violation(in: data) { throw violation }
             let request = try data.decode(H.Request.self, rootName: "data")
             return Self.bind(handler, request)
         }

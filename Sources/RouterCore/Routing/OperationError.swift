@@ -42,6 +42,8 @@ public enum ErrorCode {
     public static let payloadTooLarge = "payload_too_large"
     public static let cancelled = "cancelled"
     public static let unauthorized = "unauthorized"
+    /// A connection sent messages faster than its rate limit (`limits.messagesPerSecond`).
+    public static let rateLimited = "rate_limited"
     /// `<type>_timeout`, e.g. `memory_search_timeout`.
     public static func timeout(_ messageType: String) -> String { "\(messageType)_timeout" }
     /// `<type>_error`, e.g. `memory_search_error`.

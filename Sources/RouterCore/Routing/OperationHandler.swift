@@ -34,6 +34,10 @@ public protocol OperationHandler: Sendable {
     static var timeout: Duration { get }
     /// The ordered progress stages, each with a relative weight. May be empty (no progress events).
     static var stages: [ProgressStage] { get }
+    /// Limits on the request's `data` (ids per request, query terms, entries per batch, bytes), checked before
+    /// decoding and before ``handle(_:context:)``: past one the client gets `payload_too_large` naming the
+    /// field and the limit. Defaults to ``InputLimits/none``.
+    var inputLimits: InputLimits { get }
 
     /// Runs one request. Runs as a task of its own, never on an event-loop thread; it is cancelled on
     /// timeout, on the client's `cancel`, and when the connection closes: check `Task.checkCancellation()`.
@@ -42,4 +46,5 @@ public protocol OperationHandler: Sendable {
 
 extension OperationHandler {
     public static var eventPrefix: String { messageType }
+    public var inputLimits: InputLimits { .none }
 }

@@ -25,6 +25,11 @@ struct OperationRunner {
     let cancelSignal: CancelSignal
     /// Where the handler runs.
     var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
+    /// Where a handler that keeps running after its request ended is counted (`router_handlers_overrunning`).
+    var metrics: OperationMetrics? = nil
+    /// How long a handler may take to stop after its request timed out or was cancelled before it is
+    /// reported as overrunning.
+    var overrunGrace: Duration = .seconds(1)
 
     /// Starts the request. The returned task ends when the handler does, which for a handler that
     /// ignores cancellation can be long after the final event.
@@ -41,6 +46,7 @@ struct OperationRunner {
                 outcome = .finished(.failure(error))
             }
             runner.conclude(outcome, conclusion)
+            conclusion.handlerEnded()
         }
         let deadline = context.deadline.endsAt
         let clock = self.clock
@@ -91,6 +97,18 @@ struct OperationRunner {
     fileprivate func conclude(_ outcome: RunOutcome, _ conclusion: Conclusion) {
         guard conclusion.claim() else { return }
         channel.finish(event(for: outcome))
+        // Timed out or cancelled: the handler was only asked to stop, and its result will be dropped.
+        // One that is still running after the grace period is reported until it returns.
+        let timedOut: Bool
+        switch outcome {
+        case .finished: return
+        case .timedOut: timedOut = true
+        case .cancelled: timedOut = false
+        }
+        conclusion.watch(
+            OverrunWatch(
+                type: descriptor.messageType, timedOut: timedOut, grace: overrunGrace, metrics: metrics,
+                logger: context.logger))
     }
 
     private func event(for outcome: RunOutcome) -> OperationEvent {
@@ -147,6 +165,8 @@ private final class Conclusion: Sendable {
     private struct State {
         var concluded = false
         var pending: ScheduledAction?
+        var handlerEnded = false
+        var watch: OverrunWatch?
     }
 
     private let state = Locked(State())
@@ -162,6 +182,25 @@ private final class Conclusion: Sendable {
 
     var isConcluded: Bool { state.withLock { $0.concluded } }
 
+    /// Watches a handler asked to stop (ends the watch at once if it already returned).
+    func watch(_ watch: OverrunWatch) {
+        let ended = state.withLock { state -> Bool in
+            if !state.handlerEnded { state.watch = watch }
+            return state.handlerEnded
+        }
+        if ended { watch.handlerEnded() }
+    }
+
+    /// The handler returned.
+    func handlerEnded() {
+        let watch = state.withLock { state -> OverrunWatch? in
+            state.handlerEnded = true
+            defer { state.watch = nil }
+            return state.watch
+        }
+        watch?.handlerEnded()
+    }
+
     /// True for the first caller only, which also cancels the scheduled action.
     func claim() -> Bool {
         let outcome = state.withLock { state -> (claimed: Bool, pending: ScheduledAction?) in
@@ -172,6 +211,51 @@ private final class Conclusion: Sendable {
         }
         outcome.pending?.cancel()
         return outcome.claimed
+    }
+}
+
+/// Watches a handler whose request already ended: if it is still running after a grace period it is
+/// counted in `router_handlers_overrunning` (until it returns) and logged once as still running.
+final class OverrunWatch: Sendable {
+    private enum State {
+        case watching
+        case reported
+        case ended
+    }
+
+    private let state = Locked(State.watching)
+    private let timer = Locked<Task<Void, Never>?>(nil)
+    private let type: String
+    private let metrics: OperationMetrics?
+
+    init(type: String, timedOut: Bool, grace: Duration, metrics: OperationMetrics?, logger: Logger) {
+        self.type = type
+        self.metrics = metrics
+        let task = Task(executorPreference: RouterExecutors.control) { [self] in
+            do { try await Task.sleep(for: grace) } catch { return }
+            let report = state.withLock { state -> Bool in
+                guard case .watching = state else { return false }
+                state = .reported
+                return true
+            }
+            guard report else { return }
+            metrics?.handlerOverrunStarted(type)
+            logger.warning(
+                timedOut ? "handler still running after timeout" : "handler still running after cancel",
+                metadata: ["grace.ms": "\(grace.roundedMilliseconds)"])
+        }
+        timer.withLock { $0 = task }
+    }
+
+    /// The handler returned: its overrun (if reported) ends.
+    func handlerEnded() {
+        let wasReported = state.withLock { state -> Bool in
+            defer { state = .ended }
+            if case .reported = state { return true }
+            return false
+        }
+        timer.withLock { $0 }?.cancel()
+        if wasReported { metrics?.handlerOverrunEnded(type) }
     }
 }
 

@@ -9,6 +9,9 @@ struct ConnectionDriver: Sendable {
     let registry: SessionRegistry
     let metrics: OperationMetrics
     let logger: Logger
+    /// Messages per second and burst of the connection's rate limit (0 per second: none).
+    var messagesPerSecond = 0
+    var messageBurst = 0
 
     /// Consumes the connection's input until it closes.
     func run() async {
@@ -16,8 +19,30 @@ struct ConnectionDriver: Sendable {
         var generation: UInt64 = 1
         var messages = 0
         var closed = false
+        var rateLimit = MessageRateLimiter(perSecond: messagesPerSecond, burst: messageBurst, now: .now)
+        var rateLimitClosed = false
         while let batch = await inbox.nextBatch() {
+            let now = ContinuousClock.now
             for input in batch {
+                if case .message = input, rateLimit != nil, !rateLimitClosed {
+                    switch rateLimit!.take(now: now) {
+                    case .accept:
+                        break
+                    case .refuse:
+                        refuse(input, session: session, generation: generation)
+                        continue
+                    case .close:
+                        rateLimitClosed = true
+                        metrics.requestRejected(code: ErrorCode.rateLimited)
+                        logger.notice("connection closed for flooding", metadata: ["session.id": "\(session.id)"])
+                        session.closeConnection(
+                            generation: generation, code: .policyViolation,
+                            reason: "rate limit: more than \(messagesPerSecond) messages per second")
+                        continue
+                    }
+                } else if rateLimitClosed, case .message = input {
+                    continue
+                }
                 switch input {
                 case .message(.text(let bytes)):
                     messages += 1
@@ -45,6 +70,21 @@ struct ConnectionDriver: Sendable {
         // The task was cancelled before the connection closed: the service is stopping.
         if !closed { depart(session, generation: generation, code: .goingAway) }
         metrics.connectionClosed()
+    }
+
+    /// Answers a message over the rate limit with `rate_limited` (naming its request when it is one).
+    private func refuse(_ input: SessionInput, session: RouterSession, generation: UInt64) {
+        guard session.attachedGeneration == generation else { return }
+        var id: String?
+        var op: String?
+        if case .message(.text(let bytes)) = input, case .success(.request(let type, let requestID, _, _)) = ClientMessage.parse(bytes) {
+            id = requestID
+            op = type
+        }
+        session.reject(
+            ErrorCode.rateLimited,
+            "more than \(messagesPerSecond) messages per second (burst \(messageBurst)) on this connection; slow down",
+            id: id, op: op)
     }
 
     private func depart(_ session: RouterSession, generation: UInt64, code: CloseCode) {

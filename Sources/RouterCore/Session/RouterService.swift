@@ -61,12 +61,16 @@ public final class RouterService: WebSocketService {
         registry.register(session)
         metrics.connectionOpened()
         session.sendWelcome()
-        let inbox = SessionInbox()
-        let driver = ConnectionDriver(
+        let inbox = SessionInbox(
+            maxMessages: settings.maxQueuedInboundMessages, maxBytes: settings.maxQueuedInboundBytes,
+            resumeReading: { [connection] in connection.resumeReading() })
+        var driver = ConnectionDriver(
             greeting: session, attachment: attachment, inbox: inbox, registry: registry, metrics: metrics, logger: logger)
+        driver.messagesPerSecond = settings.messagesPerSecond
+        driver.messageBurst = settings.messageBurst
         pendingContinuation.yield(PendingConnection(driver: driver, executor: connection.preferredExecutor))
         logger.debug("connection opened", metadata: ["session.id": session.id, "peer": request.remoteAddress])
-        return SessionReceiver(inbox: inbox, limit: settings.maxQueuedInboundMessages, sink: connection)
+        return SessionReceiver(inbox: inbox)
     }
 
     /// Ends ``run()``: every session ends (its operations are cancelled). Called after the transport has stopped.
@@ -89,23 +93,22 @@ public final class RouterService: WebSocketService {
         await limiter.waitUntilIdle()
     }
 }
-/// Enqueues a connection's messages for its session; never does work on the loop thread.
+/// Enqueues a connection's messages for its session; never does work on the loop thread. When the
+/// inbox reaches its bound the transport stops reading; the inbox resumes it once drained.
 private final class SessionReceiver: WebSocketReceiver {
     let inbox: SessionInbox
-    let limit: Int
-    let sink: any OutboundMessageSink
+    private(set) var acceptsMoreInput = true
 
-    init(inbox: SessionInbox, limit: Int, sink: any OutboundMessageSink) {
+    init(inbox: SessionInbox) {
         self.inbox = inbox
-        self.limit = limit
-        self.sink = sink
     }
 
     func received(_ message: WebSocketMessage) {
-        guard inbox.push(message, limit: limit) else {
-            sink.close(code: .policyViolation, reason: "too many unprocessed messages")
-            return
-        }
+        acceptsMoreInput = inbox.push(message)
+    }
+
+    func readingResumed() {
+        acceptsMoreInput = true
     }
 
     func receivedBatchEnd() {

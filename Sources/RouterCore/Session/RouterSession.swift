@@ -136,6 +136,15 @@ public final class RouterSession: Sendable {
         state.withLock { enqueueLocked(&$0, message, opType: opType) }
     }
 
+    /// Starts closing the connection of `generation` if it is still the one attached.
+    func closeConnection(generation: UInt64, code: CloseCode, reason: String) {
+        let sink = state.withLock { state -> (any OutboundMessageSink)? in
+            guard case .attached(let attachment, let current) = state.phase, current == generation else { return nil }
+            return attachment.sink
+        }
+        sink?.close(code: code, reason: reason)
+    }
+
     func reject(_ code: String, _ message: String, id: String?, op: String?) {
         metrics.requestRejected(code: code)
         send(.error(code: code, message: message, id: id, op: op))
@@ -545,7 +554,7 @@ public final class RouterSession: Sendable {
             logger: logger, services: services, channel: channel)
         OperationRunner(
             descriptor: descriptor, channel: channel, context: context, clock: clock, startedAt: startedAt,
-            cancelSignal: signal, handlerExecutor: settings.handlerExecutor
+            cancelSignal: signal, handlerExecutor: settings.handlerExecutor, metrics: metrics
         ).start(prepared)
     }
 

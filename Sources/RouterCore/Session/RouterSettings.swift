@@ -43,9 +43,17 @@ public struct RouterSettings: Sendable {
     /// Messages above this many bytes go in the `gzip+base64` envelope to clients that asked
     /// (`?compress=gzip`) and did not negotiate permessage-deflate.
     public var compressionThreshold: Int
-    /// Inbound messages a connection may have waiting for its session task; one more closes it with 1008
-    /// (so a client flooding the router cannot grow memory without bound).
+    /// Inbound messages a connection may have waiting for its session task: at this many the connection
+    /// stops reading its socket until the session has caught up (TCP backpressure holds the client;
+    /// nothing is dropped, excess requests get `overloaded` as usual).
     public var maxQueuedInboundMessages: Int
+    /// The same bound in bytes, after decompression (the batch being worked on included).
+    public var maxQueuedInboundBytes: Int
+    /// Messages per second a connection may send on average (token bucket); 0 turns the limit off.
+    /// Past it a message is answered `rate_limited`, and a peer that keeps it up is closed with 1008.
+    public var messagesPerSecond: Int
+    /// How many messages the bucket holds: a burst this large passes at once.
+    public var messageBurst: Int
     /// Minimum time between two progress events of one request (stage changes excepted).
     public var progressInterval: Duration
     /// Progress of a request is held this long after it starts (DESIGN §4): a request that ends
@@ -72,6 +80,9 @@ public struct RouterSettings: Sendable {
         maxInFlightTotal: Int = 1024,
         compressionThreshold: Int = 10 * 1024,
         maxQueuedInboundMessages: Int = 1024,
+        maxQueuedInboundBytes: Int = 4 << 20,
+        messagesPerSecond: Int = 50_000,
+        messageBurst: Int = 20_000,
         progressInterval: Duration = .milliseconds(100),
         progressQuietPeriod: Duration = .milliseconds(100),
         gzip: (@Sendable ([UInt8]) -> [UInt8])? = nil,
@@ -85,6 +96,9 @@ public struct RouterSettings: Sendable {
         self.maxInFlightTotal = maxInFlightTotal
         self.compressionThreshold = compressionThreshold
         self.maxQueuedInboundMessages = maxQueuedInboundMessages
+        self.maxQueuedInboundBytes = maxQueuedInboundBytes
+        self.messagesPerSecond = messagesPerSecond
+        self.messageBurst = messageBurst
         self.progressInterval = progressInterval
         self.progressQuietPeriod = progressQuietPeriod
         self.gzip = gzip

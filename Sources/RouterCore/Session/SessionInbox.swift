@@ -1,3 +1,12 @@
+extension WebSocketMessage {
+    /// The payload's size in bytes.
+    var byteCount: Int {
+        switch self {
+        case .text(let bytes), .binary(let bytes): bytes.count
+        }
+    }
+}
+
 /// What a connection delivers to its session: its messages, then its closing.
 enum SessionInput: Sendable {
     case message(WebSocketMessage)
@@ -10,11 +19,21 @@ enum SessionInput: Sendable {
 /// from ``WebSocketReceiver/receivedBatchEnd()``); the task takes everything queued at once (``nextBatch()``),
 /// so a burst of small messages costs one wake-up, not one per message. This replaces an
 /// `AsyncStream`, whose unspecialized generic storage and per-element resumption cost more than the
-/// router's own work on small messages. What is queued is also the connection's unprocessed backlog,
-/// bounded by the `limit` given to `push`.
+/// router's own work on small messages.
+///
+/// What is queued, and the batch the task is working on, is the connection's unprocessed backlog. It is
+/// bounded in messages and in bytes (decompressed) without dropping anything: when a ``push(_:)`` reaches
+/// either bound it tells the transport to stop reading the socket (TCP backpressure then holds the peer),
+/// and once the task has worked the backlog down to half of both bounds the inbox calls `resumeReading`.
 final class SessionInbox: Sendable {
     private struct State {
         var queued: [SessionInput] = []
+        /// Bytes of the messages in `queued`.
+        var queuedBytes = 0
+        /// Bytes of the batch the consumer took last: in flight until it asks for the next one.
+        var takenBytes = 0
+        /// The transport was told to stop reading and waits for `resumeReading`.
+        var readingPaused = false
         var waiter: UnsafeContinuation<Void, Never>?
         /// No more input will come (the connection closed).
         var finished = false
@@ -29,13 +48,32 @@ final class SessionInbox: Sendable {
     }
 
     private let state = Locked(State())
+    private let maxMessages: Int
+    private let maxBytes: Int
+    private let resumeReading: @Sendable () -> Void
 
-    /// Queues a message unless `limit` messages already wait; returns whether it was queued.
-    /// The consumer is not woken: call ``wake()`` after a run of pushes.
-    func push(_ message: WebSocketMessage, limit: Int) -> Bool {
-        state.withLock { state -> Bool in
-            guard !state.finished, state.queued.count < limit else { return false }
+    /// - Parameters:
+    ///   - maxMessages: messages queued (and in the batch being worked on) at which reading pauses.
+    ///   - maxBytes: bytes (after decompression) at which reading pauses.
+    ///   - resumeReading: called, from the consumer's task, when a paused connection may read again.
+    init(maxMessages: Int, maxBytes: Int, resumeReading: @escaping @Sendable () -> Void) {
+        self.maxMessages = max(1, maxMessages)
+        self.maxBytes = max(1, maxBytes)
+        self.resumeReading = resumeReading
+    }
+
+    /// Queues a message. Returns false when the backlog has reached a bound: the transport must stop
+    /// reading until `resumeReading` is called. The consumer is not woken: call ``wake()`` after a run of pushes.
+    func push(_ message: WebSocketMessage) -> Bool {
+        let size = message.byteCount
+        return state.withLock { state -> Bool in
+            guard !state.finished else { return true }
             state.queued.append(.message(message))
+            state.queuedBytes += size
+            if state.queued.count >= maxMessages || state.queuedBytes + state.takenBytes >= maxBytes {
+                state.readingPaused = true
+                return false
+            }
             return true
         }
     }
@@ -61,6 +99,9 @@ final class SessionInbox: Sendable {
 
     /// Messages not yet taken by the session's task.
     var backlog: Int { state.withLock { $0.queued.count } }
+
+    /// Bytes queued or in the batch being worked on.
+    var backlogBytes: Int { state.withLock { $0.queuedBytes + $0.takenBytes } }
 
     /// Everything queued, in order, waiting for at least one input; nil once the input has ended and
     /// was taken, or the calling task is cancelled. One consumer only.
@@ -88,14 +129,28 @@ final class SessionInbox: Sendable {
 
     /// The queued inputs; an empty array when the input is over (finished and drained, or cancelled);
     /// nil when the caller should wait.
+    /// The batch taken before is done with: its bytes no longer count, and a paused connection resumes
+    /// reading once the backlog is under half of both bounds.
     private func take() -> [SessionInput]? {
-        state.withLock { state -> [SessionInput]? in
-            if state.cancelled { return [] }
-            if !state.queued.isEmpty {
-                defer { state.queued = [] }
-                return state.queued
+        let (batch, resume) = state.withLock { state -> ([SessionInput]?, Bool) in
+            state.takenBytes = 0
+            var resume = false
+            if state.readingPaused, state.queued.count <= maxMessages / 2, state.queuedBytes <= maxBytes / 2 {
+                state.readingPaused = false
+                resume = true
             }
-            return state.finished ? [] : nil
+            if state.cancelled { return ([], resume) }
+            if !state.queued.isEmpty {
+                defer {
+                    state.queued = []
+                    state.takenBytes = state.queuedBytes
+                    state.queuedBytes = 0
+                }
+                return (state.queued, resume)
+            }
+            return (state.finished ? [] : nil, resume)
         }
+        if resume { resumeReading() }
+        return batch
     }
 }

@@ -51,6 +51,9 @@ final class Connection: SelectableChannel {
     private var slowConsumerTimer: TimerQueue.ID?
     /// Reading stopped because the outbound backlog passed the high-water mark (resumes under the low-water mark).
     private var readsPaused = false
+    /// Reading and parsing stopped because the receiver's queue is full (``WebSocketReceiver/acceptsMoreInput``);
+    /// resumes on ``resumeInbound()``. Unparsed bytes wait in `inbound`.
+    private var inboundPaused = false
     /// The payload of the latest ping not yet answered while the socket was not writable: only the latest
     /// ping needs an answer (RFC 6455 §5.5.3), so a ping flood from a peer that does not read costs one pong.
     private var pendingPong: [UInt8]?
@@ -82,6 +85,10 @@ final class Connection: SelectableChannel {
     /// the loop to itself (epoll is level-triggered: the rest is read in the next iteration), and stops
     /// early once the outbound backlog passes the high-water mark (``flush()`` then pauses reading).
     func readable() {
+        if inboundPaused {
+            flush()
+            return
+        }
         let buffer = loop.readBuffer
         let highWater = server.configuration.writeHighWaterBytes
         var budget = server.configuration.maxReadBytesPerIteration
@@ -103,7 +110,7 @@ final class Connection: SelectableChannel {
             lastHeard = .now
             process(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             if case .closed = stage { return }
-            if count < size || outboundBacklog > highWater { break }
+            if count < size || inboundPaused || outboundBacklog > highWater { break }
         }
         flush()
     }
@@ -131,15 +138,37 @@ final class Connection: SelectableChannel {
             }
         } else {
             inbound.append(contentsOf: bytes)
-            let consumed = inbound.withUnsafeBytes { consume($0) }
-            if isClosedOrDraining {
-                inbound = []
-            } else if consumed == inbound.count {
-                inbound = []
-            } else if consumed > 0 {
-                inbound.removeSubrange(0..<consumed)
-            }
+            consumeBuffered()
         }
+    }
+
+    /// Parses what `inbound` holds and keeps the rest.
+    private func consumeBuffered() {
+        let consumed = inbound.withUnsafeBytes { consume($0) }
+        if isClosedOrDraining {
+            inbound = []
+        } else if consumed == inbound.count {
+            inbound = []
+        } else if consumed > 0 {
+            inbound.removeSubrange(0..<consumed)
+        }
+    }
+
+    /// The receiver has room again: parses what was left unparsed, then reads the socket again.
+    func resumeInbound() {
+        guard inboundPaused else { return }
+        inboundPaused = false
+        receiver?.readingResumed()
+        switch stage {
+        case .open, .closeSent:
+            if !inbound.isEmpty { consumeBuffered() }
+            // Messages delivered here, outside the loop's read phase, are handed over now.
+            if batchEndPending { receiver?.receivedBatchEnd() }
+        default:
+            break
+        }
+        if case .closed = stage { return }
+        flush()
     }
 
     private var isClosedOrDraining: Bool {
@@ -162,6 +191,8 @@ final class Connection: SelectableChannel {
             case .open, .closeSent: break
             default: return bytes.count
             }
+            // The receiver is full: the rest waits in `inbound` until it resumes us.
+            if inboundPaused { return offset }
             let frame: WebSocketFrame
             do {
                 guard let (decoded, used) = try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else {
@@ -237,7 +268,8 @@ final class Connection: SelectableChannel {
                     id: server.nextConnectionID(), loop: loop, connection: self,
                     usesPerMessageDeflate: deflater != nil,
                     highWater: server.configuration.writeHighWaterBytes,
-                    lowWater: server.configuration.writeLowWaterBytes)
+                    lowWater: server.configuration.writeLowWaterBytes,
+                    deflater: deflater, deflateThreshold: server.configuration.perMessageDeflate.threshold)
                 self.handle = handle
                 let request = UpgradeRequest(head: head, remoteAddress: remoteAddress)
                 receiver = service.connectionOpened(handle, request: request)
@@ -269,6 +301,7 @@ final class Connection: SelectableChannel {
                 }
             } else if let receiver {
                 receiver.received(message)
+                if !receiver.acceptsMoreInput { inboundPaused = true }
                 if !batchEndPending {
                     batchEndPending = true
                     loop.endBatchLater(self)
@@ -336,6 +369,7 @@ final class Connection: SelectableChannel {
 
     private func beginDraining() {
         stage = .draining
+        inboundPaused = false
         inbound = []
         pendingPong = nil
         armDeadline(server.configuration.closeTimeout)
@@ -363,6 +397,12 @@ final class Connection: SelectableChannel {
         } else {
             queueFrame(opcode: opcode, payload: payload, rsv1: false)
         }
+    }
+
+    /// Queues a message its producer already compressed (permessage-deflate) as a single RSV1 frame.
+    func sendCompressed(opcode: WebSocketOpcode, payload: [UInt8]) {
+        guard case .open = stage else { return }
+        queueFrame(opcode: opcode, payload: payload, rsv1: true)
     }
 
     private func queueFrame(opcode: WebSocketOpcode, payload: [UInt8], rsv1: Bool) {
@@ -420,7 +460,7 @@ final class Connection: SelectableChannel {
         } else {
             readsPaused = false
         }
-        var wanted: SelectorInterest = readsPaused ? [] : .read
+        var wanted: SelectorInterest = readsPaused || inboundPaused ? [] : .read
         if outcome == .pending { wanted.insert(.write) }
         setInterest(wanted)
     }

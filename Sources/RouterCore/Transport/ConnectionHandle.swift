@@ -7,6 +7,8 @@
 public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     enum Outbound {
         case text([UInt8])
+        /// A text message already compressed (permessage-deflate) by its producer: sent with RSV1.
+        case compressedText([UInt8])
         case binary([UInt8])
         case close(CloseCode, String)
     }
@@ -33,18 +35,46 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     private let state = Locked(State())
     /// Only touched on the loop thread.
     nonisolated(unsafe) weak var connection: Connection?
+    /// The connection's permessage-deflate compressor, used by producers (never by the loop) under this lock,
+    /// which also orders their messages: each is compressed and queued before the next one starts, so the
+    /// compressor's context follows wire order. nil without permessage-deflate.
+    private let deflater: Locked<OutboundDeflater>?
+    private let deflateThreshold: Int
 
-    init(id: UInt64, loop: EventLoop, connection: Connection, usesPerMessageDeflate: Bool, highWater: Int, lowWater: Int) {
+    /// The compressor, only ever used under ``deflater``'s lock (its inflating half stays with the loop).
+    struct OutboundDeflater: @unchecked Sendable {
+        let codec: any MessageDeflating
+    }
+
+    init(
+        id: UInt64, loop: EventLoop, connection: Connection, usesPerMessageDeflate: Bool, highWater: Int, lowWater: Int,
+        deflater: (any MessageDeflating)? = nil, deflateThreshold: Int = .max
+    ) {
         self.id = id
         self.loop = loop
         self.connection = connection
         self.usesPerMessageDeflate = usesPerMessageDeflate
         self.highWater = highWater
         self.lowWater = lowWater
+        self.deflater = deflater.map { Locked(OutboundDeflater(codec: $0)) }
+        self.deflateThreshold = deflateThreshold
     }
 
+    /// With permessage-deflate, a message at or above the threshold is compressed here, on the producer's
+    /// thread: the event loop only writes it.
     public func sendText(_ utf8: [UInt8]) {
-        enqueue(.text(utf8), bytes: utf8.count)
+        guard let deflater else {
+            enqueue(.text(utf8), bytes: utf8.count)
+            return
+        }
+        deflater.withLock { deflater in
+            if utf8.count >= deflateThreshold {
+                let compressed = utf8.withUnsafeBytes { deflater.codec.deflate($0) }
+                enqueue(.compressedText(compressed), bytes: compressed.count)
+            } else {
+                enqueue(.text(utf8), bytes: utf8.count)
+            }
+        }
     }
 
     /// Queues a binary message.
@@ -54,6 +84,10 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
 
     public func close(code: CloseCode, reason: String) {
         enqueue(.close(code, reason), bytes: 0)
+    }
+
+    public func resumeReading() {
+        loop.execute { [self] in connection?.resumeInbound() }
     }
 
     /// The loop's ``BatchingTaskExecutor``: the router's session for this connection runs there.
@@ -117,6 +151,7 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
         for message in messages {
             switch message {
             case .text(let bytes): connection.sendMessage(opcode: .text, payload: bytes)
+            case .compressedText(let bytes): connection.sendCompressed(opcode: .text, payload: bytes)
             case .binary(let bytes): connection.sendMessage(opcode: .binary, payload: bytes)
             case .close(let code, let reason): connection.initiateClose(code: code, reason: reason)
             }

@@ -42,6 +42,9 @@ public protocol OutboundMessageSink: Sendable {
     func waitUntilWritable() async -> Bool
     /// Starts the close handshake with `code` (a reason of at most 123 bytes is sent).
     func close(code: CloseCode, reason: String)
+    /// The receiver has room again after ``WebSocketReceiver/acceptsMoreInput`` turned false: the
+    /// transport goes on reading the socket. Callable from any thread.
+    func resumeReading()
     /// Whether permessage-deflate was negotiated (the transport then compresses large messages itself).
     var usesPerMessageDeflate: Bool { get }
     /// Where work that handles this connection's messages should run (its event loop's session
@@ -51,12 +54,20 @@ public protocol OutboundMessageSink: Sendable {
 
 extension OutboundMessageSink {
     public var preferredExecutor: (any TaskExecutor)? { nil }
+    /// A sink without a socket has nothing to resume.
+    public func resumeReading() {}
 }
 
 /// Receives the messages of one WebSocket connection. Its methods are called on the connection's
 /// event-loop thread and must return quickly: never run user code or block there.
 public protocol WebSocketReceiver: AnyObject {
     func received(_ message: WebSocketMessage)
+    /// Whether the transport may deliver more messages; checked after each ``received(_:)``. When false
+    /// it stops reading the socket (and parsing what it has buffered), so TCP backpressure holds the peer,
+    /// until the service calls ``OutboundMessageSink/resumeReading()``, which also calls ``readingResumed()``.
+    var acceptsMoreInput: Bool { get }
+    /// Called on the loop when reading resumes after ``acceptsMoreInput`` was false.
+    func readingResumed()
     /// Ends a run of ``received(_:)`` calls: the loop calls it once per iteration, after every ready
     /// connection was read, for each connection that received messages in it. A receiver handing
     /// messages to another thread wakes that thread here, once per batch: waking it per message
@@ -71,6 +82,9 @@ public protocol WebSocketReceiver: AnyObject {
 extension WebSocketReceiver {
     /// Nothing to do for a receiver that handles each message as it comes.
     public func receivedBatchEnd() {}
+    /// A receiver that handles each message as it comes always takes more.
+    public var acceptsMoreInput: Bool { true }
+    public func readingResumed() {}
 }
 
 /// An application endpoint served on a WebSocket path.

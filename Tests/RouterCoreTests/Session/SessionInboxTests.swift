@@ -11,38 +11,60 @@ import Testing
     }
 
     @Test func aBatchHoldsEverythingQueuedInOrder() async {
-        let inbox = SessionInbox()
-        #expect(inbox.push(.text(Array("a".utf8)), limit: 10))
-        #expect(inbox.push(.text(Array("b".utf8)), limit: 10))
+        let inbox = SessionInbox(maxMessages: 10, maxBytes: 1 << 20) {}
+        #expect(inbox.push(.text(Array("a".utf8))))
+        #expect(inbox.push(.text(Array("b".utf8))))
         #expect(inbox.backlog == 2)
         inbox.wake()
         #expect(texts(await inbox.nextBatch()) == ["a", "b"])
         #expect(inbox.backlog == 0)
     }
 
-    @Test func pushBeyondTheLimitIsRefused() {
-        let inbox = SessionInbox()
-        #expect(inbox.push(.text([1]), limit: 2))
-        #expect(inbox.push(.text([2]), limit: 2))
-        #expect(!inbox.push(.text([3]), limit: 2))
-        #expect(inbox.backlog == 2)
+    @Test func reachingTheMessageBoundPausesReadingUntilTheConsumerCatchesUp() async {
+        let resumed = Locked(0)
+        let inbox = SessionInbox(maxMessages: 2, maxBytes: 1 << 20) { resumed.withLock { $0 += 1 } }
+        #expect(inbox.push(.text([1])))
+        #expect(!inbox.push(.text([2])), "the second message reaches the bound: stop reading")
+        #expect(!inbox.push(.text([3])), "nothing is dropped")
+        #expect(inbox.backlog == 3)
+        inbox.wake()
+        #expect(await inbox.nextBatch()?.count == 3)
+        #expect(resumed.withLock { $0 } == 0, "resumes only once the batch taken is done with")
+        let next = Task { await inbox.nextBatch() }
+        while resumed.withLock({ $0 }) == 0 { await Task.yield() }
+        #expect(inbox.push(.text([4])))
+        inbox.wake()
+        #expect(await next.value?.count == 1)
+    }
+
+    @Test func theByteBoundCountsTheBatchInProgress() async {
+        let resumed = Locked(0)
+        let inbox = SessionInbox(maxMessages: 100, maxBytes: 10) { resumed.withLock { $0 += 1 } }
+        #expect(inbox.push(.text([UInt8](repeating: 1, count: 6))))
+        inbox.wake()
+        #expect(await inbox.nextBatch()?.count == 1)
+        #expect(inbox.backlogBytes == 6, "the batch being worked on still counts")
+        #expect(!inbox.push(.text([UInt8](repeating: 2, count: 4))), "6 + 4 bytes reach the bound")
+        inbox.wake()
+        #expect(await inbox.nextBatch()?.count == 1)
+        #expect(resumed.withLock { $0 } == 1)
     }
 
     @Test func aWaitingConsumerIsWokenByWakeAfterPushes() async {
-        let inbox = SessionInbox()
+        let inbox = SessionInbox(maxMessages: 10, maxBytes: 1 << 20) {}
         let consumer = Task { await inbox.nextBatch() }
         try? await Task.sleep(for: .milliseconds(20))
-        _ = inbox.push(.text(Array("x".utf8)), limit: 10)
-        _ = inbox.push(.text(Array("y".utf8)), limit: 10)
+        _ = inbox.push(.text(Array("x".utf8)))
+        _ = inbox.push(.text(Array("y".utf8)))
         inbox.wake()
         #expect(texts(await consumer.value) == ["x", "y"])
     }
 
     @Test func finishDeliversTheCloseThenEnds() async {
-        let inbox = SessionInbox()
-        _ = inbox.push(.text(Array("last".utf8)), limit: 10)
+        let inbox = SessionInbox(maxMessages: 10, maxBytes: 1 << 20) {}
+        _ = inbox.push(.text(Array("last".utf8)))
         inbox.finish(code: .normal)
-        #expect(!inbox.push(.text(Array("late".utf8)), limit: 10))
+        _ = inbox.push(.text(Array("late".utf8)))  // ignored: the input has ended
         let batch = await inbox.nextBatch()
         #expect(texts(batch) == ["last"])
         guard case .closed(let code)? = batch?.last else {
@@ -54,7 +76,7 @@ import Testing
     }
 
     @Test func cancellingTheConsumerEndsItsWait() async {
-        let inbox = SessionInbox()
+        let inbox = SessionInbox(maxMessages: 10, maxBytes: 1 << 20) {}
         let consumer = Task { await inbox.nextBatch() }
         try? await Task.sleep(for: .milliseconds(20))
         consumer.cancel()
