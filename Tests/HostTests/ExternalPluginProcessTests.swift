@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import RouterHost
 @_spi(RouterTesting) import RouterCore
 import Testing
 #if canImport(Glibc)

@@ -45,6 +45,11 @@ public final class RouterBuilder {
 
     public init() {}
 
+    /// Whether `name` cannot be a message type or event prefix: empty, or one of the protocol's own names.
+    public static func isReserved(_ name: String) -> Bool {
+        name.isEmpty || reservedTypes.contains(name)
+    }
+
     /// Registers one handler; `timeout` overrides its declared timeout (e.g. from configuration).
     @discardableResult
     public func register(_ handler: some OperationHandler, timeout: Duration? = nil) throws(RouterBuilderError) -> RouterBuilder {
