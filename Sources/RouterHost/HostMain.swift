@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import MemoryStore
 public import RouterCore
 #if canImport(Glibc)

@@ -36,6 +36,7 @@ final class RequestChannel: Sendable {
                 break
             case .unknownStage:
                 logger.debug("progress for undeclared stage ignored", metadata: ["stage": stage])
+                target.undeclaredStage(stage, declared: state.throttle.stages.map(\.name))
             case .staleStage(let reached):
                 logger.debug(
                     "progress for an earlier stage ignored",
