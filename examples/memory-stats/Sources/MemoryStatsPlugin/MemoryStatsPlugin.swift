@@ -72,7 +72,10 @@ public struct MemoryStatsHandler: OperationHandler {
 }
 
 /// The `memory-stats` plugin's `options`: `{"maxTopTags": 10}`.
-public struct MemoryStatsOptions: Decodable, Sendable, Equatable {
+///
+/// `PluginOptions` gives the plugin the framework's one decoding path: a key this type never reads
+/// (`maxTopTag`) is refused with its path, then mistyped values, then ``validate()``.
+public struct MemoryStatsOptions: PluginOptions, Equatable {
     /// The most tags a request may ask for, and the default (1…1000); default 10.
     public var maxTopTags: Int
 
@@ -86,13 +89,15 @@ public struct MemoryStatsOptions: Decodable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(maxTopTags: try container.decodeIfPresent(Int.self, forKey: .maxTopTags) ?? 10)
     }
+
+    public func validate() throws {
+        guard (1...1000).contains(maxTopTags) else {
+            throw JSONDecodingFailure(path: "options.maxTopTags", reason: "must be between 1 and 1000, got \(maxTopTags)")
+        }
+    }
 }
 
 /// The plugin, named `memory-stats` in a configuration's `plugins[]`.
-public let memoryStatsPlugin = Plugin(name: "memory-stats") { options in
-    let settings = try options.decode(MemoryStatsOptions.self, rootName: "options")
-    guard (1...1000).contains(settings.maxTopTags) else {
-        throw JSONDecodingFailure(path: "options.maxTopTags", reason: "must be between 1 and 1000, got \(settings.maxTopTags)")
-    }
-    return [MemoryStatsHandler(options: settings)]
+public let memoryStatsPlugin = Plugin(name: "memory-stats", options: MemoryStatsOptions.self) { options in
+    [MemoryStatsHandler(options: options)]
 }

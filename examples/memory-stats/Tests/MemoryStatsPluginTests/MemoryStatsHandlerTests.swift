@@ -58,5 +58,8 @@ import Testing
         #expect(throws: JSONDecodingFailure(path: "options.maxTopTags", reason: "must be between 1 and 1000, got 0")) {
             try memoryStatsPlugin.makeHandlers(options: ["maxTopTags": 0])
         }
+        #expect(throws: JSONDecodingFailure(path: "options.maxTopTag", reason: #"unknown key (did you mean "maxTopTags"? known: maxTopTags)"#)) {
+            try memoryStatsPlugin.makeHandlers(options: ["maxTopTag": 3])
+        }
     }
 }
