@@ -142,7 +142,14 @@ enum HostServer {
             HostServices.close(store, logger: logger)
             throw error
         }
-        let router = builder.build()
+        let router: Router
+        do {
+            router = try builder.build(services: services)
+        } catch {
+            await externalPlugins.stop()
+            HostServices.close(store, logger: logger)
+            throw error
+        }
 
         var transport = configuration.transportConfiguration()
         let staticFiles = configuration.server.staticDirectory.map { StaticFiles(root: URL(fileURLWithPath: $0)) } ?? StaticFiles.embedded()

@@ -57,6 +57,9 @@ struct HostPlan {
                 }
             }
         }
+        for missing in builder.missingServices(available: HostServices.providedKeys) {
+            issues.append(ConfigurationIssue(path: "plugins", reason: missing.description))
+        }
         guard issues.isEmpty else { return .failure(ConfigurationErrors(issues)) }
         return .success(HostPlan(configuration: configuration, builder: builder))
     }

@@ -103,7 +103,7 @@ import Testing
         #expect(unknown == [.error(code: "bad_request", message: #"data.memoryIds: unknown ids "nope", "gone""#)])
 
         let noStore = await OperationHarness(handler, clock: ManualClock()).run(json: #"{"memoryIds": ["m1"], "budgetTokens": 1}"#)
-        #expect(noStore == [.error(code: "context_compress_error", message: "context_compress failed: no service of type MemoryStore is registered")])
+        #expect(noStore == [.error(code: "context_compress_error", message: "context_compress failed: a service it needs is not available on this server")])
     }
 
     @Test func rejectsInputOverTheConfiguredLimit() async {

@@ -54,7 +54,7 @@ struct HostProcess {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = log.text
-            if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+            if let range = text.range(of: #"listening on http://[^ ]*:(\d+)/"#, options: .regularExpression) {
                 let port = Int(text[range].split(separator: ":").last!.dropLast())!
                 return (HostProcess(process: process, log: log), port)
             }

@@ -216,7 +216,7 @@ final class FakeStore: Sendable {
         }
         #expect(await OperationHarness(handler, clock: ManualClock(), services: services).run(json: "{}") == [.complete(.object(["done": .bool(true)]))])
         let missing = await OperationHarness(handler, clock: ManualClock()).run(json: "{}")
-        #expect(missing == [.error(code: "script_error", message: "script failed: no service of type FakeStore is registered")])
+        #expect(missing == [.error(code: "script_error", message: "script failed: a service it needs is not available on this server")])
     }
 }
 

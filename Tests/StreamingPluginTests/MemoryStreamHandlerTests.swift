@@ -218,7 +218,7 @@ import Testing
 
     @Test func withoutAStoreTheRequestFailsClearly() async {
         let events = await OperationHarness(handler, clock: ManualClock()).run(json: #"{"analysis": "timeline"}"#)
-        #expect(events == [.error(code: "memory_stream_error", message: "memory_stream failed: no service of type MemoryStore is registered")])
+        #expect(events == [.error(code: "memory_stream_error", message: "memory_stream failed: a service it needs is not available on this server")])
     }
 
     @Test func thePluginValidatesItsOptionsWithPaths() throws {

@@ -34,6 +34,9 @@ public protocol OperationHandler: Sendable {
     static var timeout: Duration { get }
     /// The ordered progress stages, each with a relative weight. May be empty (no progress events).
     static var stages: [ProgressStage] { get }
+    /// The services it takes from `context.services` (default none). A router built with
+    /// ``RouterBuilder/build(services:)`` refuses to start without them, instead of failing each request.
+    static var requiredServices: [ServiceKey] { get }
 
     /// Runs one request. Runs as a task of its own, never on an event-loop thread; it is cancelled on
     /// timeout, on the client's `cancel`, and when the connection closes: check `Task.checkCancellation()`.
@@ -42,4 +45,5 @@ public protocol OperationHandler: Sendable {
 
 extension OperationHandler {
     public static var eventPrefix: String { messageType }
+    public static var requiredServices: [ServiceKey] { [] }
 }

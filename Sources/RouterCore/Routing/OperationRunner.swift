@@ -104,8 +104,11 @@ struct OperationRunner {
         if let localized = error as? any LocalizedError, let description = localized.errorDescription {
             return .failure(code: ErrorCode.failed(type), message: "\(type) failed: \(description)", outcome: .failed)
         }
-        if let missing = error as? MissingServiceError {
-            return .failure(code: ErrorCode.failed(type), message: "\(type) failed: \(missing)", outcome: .failed)
+        if error is MissingServiceError {
+            // The log above names the type; the client learns only that the server is not set up for it.
+            return .failure(
+                code: ErrorCode.failed(type), message: "\(type) failed: a service it needs is not available on this server",
+                outcome: .failed)
         }
         if error is EncodingError {
             return .failure(

@@ -1,6 +1,5 @@
-// `public import`: the package builds with InternalImportsByDefault-style rules in mind: a module whose
-// types appear in this module's public API (OperationHandler, Plugin, MemoryStore) must be imported
-// publicly, or the compiler refuses the public declarations below.
+// `public import`: this package builds with InternalImportsByDefault (Package.swift), so a plain import is
+// internal, and the public declarations below, which use RouterCore's and MemoryStore's types, need these.
 public import MemoryStore
 public import RouterCore
 
@@ -36,6 +35,7 @@ public struct MemoryStatsHandler: OperationHandler {
     public static let eventPrefix = "mstats"
     public static let timeout: Duration = .seconds(30)
     public static let stages = [ProgressStage("scanning", weight: 3), ProgressStage("ranking", weight: 1)]
+    public static let requiredServices = [ServiceKey(MemoryStore.self)]  // the host registers it
 
     let options: MemoryStatsOptions
 
