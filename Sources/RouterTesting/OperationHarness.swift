@@ -175,7 +175,8 @@ public struct OperationHarness<Handler: OperationHandler>: Sendable {
         public func setWritable(_ writable: Bool) { recorder.setWritable(writable) }
         /// Holds the handler mid-stage: the moment the `count`-th event is recorded the client turns slow,
         /// so the handler's next `emit` suspends (until ``setWritable(_:)`` with `true`, a cancel or the
-        /// timeout). Decided in the event path, so a fast handler cannot run past it.
+        /// timeout). Decided in the event path, so a fast handler cannot run past it once this was called:
+        /// call it before the handler starts (hold the start with ``HandlerProbe``'s gate).
         public func holdEmits(afterEvents count: Int) { recorder.holdEmits(afterEvents: count) }
         /// Suspends until a handler is suspended in `emit` waiting for the client.
         public func waitUntilEmitIsHeld() async { await recorder.waitForBlockedEmit() }

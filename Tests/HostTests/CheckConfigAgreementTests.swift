@@ -26,7 +26,7 @@ struct CheckConfigAgreementTests {
          [#"plugins[1].messageTypes[0]: message type "memory_search" is also served by plugin "search""#,
           #"plugins[1].messageTypes[1]: "ping" is reserved by the protocol or empty"#]),
         (#"{"server": {"port": "x"}, "plugins": [{"name": "serch"}]}"#,
-         ["server.port: expected integer, found string", #"plugins[0].name: unknown plugin "serch""#]),
+         ["server.port: expected integer, found string", #"plugins[0].name: unknown plugin "serch" (did you mean "search"? known: search, compression, streaming)"#]),
     ]
 
     static func write(_ json: String) throws -> URL {
@@ -92,6 +92,8 @@ struct PrefixHandlerA: OperationHandler {
     struct Nothing: Codable, Sendable {}
     static let messageType = "a_op"
     static let eventPrefix = "same"
+    static let timeout: Duration = .seconds(5)
+    static let stages: [ProgressStage] = []
     func handle(_ request: Nothing, context: OperationContext) async throws -> Nothing { Nothing() }
 }
 
@@ -99,6 +101,8 @@ struct PrefixHandlerB: OperationHandler {
     struct Nothing: Codable, Sendable {}
     static let messageType = "b_op"
     static let eventPrefix = "same"
+    static let timeout: Duration = .seconds(5)
+    static let stages: [ProgressStage] = []
     func handle(_ request: Nothing, context: OperationContext) async throws -> Nothing { Nothing() }
 }
 

@@ -37,11 +37,13 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func aHandlerStuckInEmitUnderAClosedWindowIsCancelled() async {
-        let probe = HandlerProbe(Self.endlessEmitter())
+        let gate = Gate()
+        let probe = HandlerProbe(Self.endlessEmitter(), gate: gate)
         let harness = OperationHarness(probe, clock: ManualClock(), timeLimit: .seconds(20))
         let started = ContinuousClock.now
         let events = await harness.run(json: "{}") { control in
             control.holdEmits(afterEvents: 3)  // three chunks go out, the fourth emit waits
+            gate.open()  // the handler starts only now, so it cannot run past the hold
             await control.waitUntilEmitIsHeld()
             control.cancel()
         }

@@ -82,11 +82,11 @@ enum ResultEncoding {
 /// A result or chunk with a field the router writes itself (`type`, `id`, `op`, `seq`, `chunk`,
 /// `elapsedMs`). The request fails with `<type>_error` naming the field, and the handler's
 /// `OperationHarness` tests see the same error: rename the field.
-public struct EnvelopeFieldCollision: Error, Sendable, Equatable, LocalizedError {
+public struct EnvelopeFieldCollision: Error, Sendable, Equatable, CustomStringConvertible {
     /// The colliding field names.
     public let fields: [String]
 
-    public var errorDescription: String? {
+    public var description: String {
         let names = fields.map { "\"\($0)\"" }.joined(separator: ", ")
         let reserved = ServerMessage.reservedKeys.sorted().joined(separator: ", ")
         return "its result has \(fields.count == 1 ? "the field" : "the fields") \(names), which the router's envelope uses (reserved: \(reserved))"

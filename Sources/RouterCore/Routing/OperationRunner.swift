@@ -104,6 +104,9 @@ struct OperationRunner {
         if let localized = error as? any LocalizedError, let description = localized.errorDescription {
             return .failure(code: ErrorCode.failed(type), message: "\(type) failed: \(description)", outcome: .failed)
         }
+        if let collision = error as? EnvelopeFieldCollision {
+            return .failure(code: ErrorCode.failed(type), message: "\(type) failed: \(collision)", outcome: .failed)
+        }
         if error is MissingServiceError {
             // The log above names the type; the client learns only that the server is not set up for it.
             return .failure(
