@@ -36,8 +36,16 @@ struct OperationRunner {
                 // CPU-bound handler checking `Task.checkCancellation()` stops at its next check even when
                 // every executor thread is busy and the cancel waiter below cannot be scheduled yet.
                 // It runs on the handler executor: spinning there, it cannot delay its own deadline below.
-                let work = Task(executorPreference: handlerExecutor) { try await operation.run(context) }
+                // The handler starts only once the cancel action is registered: a cancel fired from inside its
+                // first events (the harness's "cancel after N events") then cancels it synchronously, and its
+                // next `emit` or cancellation check stops it. Without this the handler could race ahead.
+                let registered = CancelSignal()
+                let work = Task(executorPreference: handlerExecutor) {
+                    _ = await registered.wait()
+                    return try await operation.run(context)
+                }
                 cancelSignal.onFire { work.cancel() }
+                registered.fire()
                 do {
                     let fields = try await withTaskCancellationHandler {
                         try await work.value

@@ -1,6 +1,8 @@
-// `public import`: this package builds with InternalImportsByDefault (Package.swift), so a plain import is
-// internal, and the public declarations below, which use RouterCore's and MemoryStore's types, need these.
-public import MemoryStore
+// This package builds with InternalImportsByDefault (Package.swift): a plain import is internal. The public
+// declarations below use RouterCore's types (OperationHandler, OperationContext, Plugin, PluginOptions), so it
+// is imported with `public import`; MemoryStore is used only inside the handler, so a plain import does
+// (the compiler warns about a `public import` that no public declaration needs).
+import MemoryStore
 public import RouterCore
 
 /// `memory_stats`: counts the stored memories and their most used tags.
