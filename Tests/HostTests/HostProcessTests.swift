@@ -117,6 +117,21 @@ final class LogCollector: @unchecked Sendable {
         return closed
     }
 
+    /// Waits (on a thread of its own, not a cooperative one) until the text contains `needle`, the pipe
+    /// closes, or `timeout` passes; returns whether it appeared.
+    func waitFor(_ needle: String, timeout: TimeInterval = 20) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread { [self] in
+                let deadline = Date().addingTimeInterval(timeout)
+                lock.lock()
+                while !String(decoding: data, as: UTF8.self).contains(needle), !closed, lock.wait(until: deadline) {}
+                let found = String(decoding: data, as: UTF8.self).contains(needle)
+                lock.unlock()
+                continuation.resume(returning: found)
+            }.start()
+        }
+    }
+
     func waitUntilClosed(timeout: TimeInterval) {
         let deadline = Date().addingTimeInterval(timeout)
         lock.lock()
