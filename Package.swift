@@ -52,7 +52,9 @@ let package = Package(
             dependencies: ["CLinuxShims", "RouterCore", "RouterClient", "MemoryStore", "SearchPlugin", "CompressionPlugin", "StreamingPlugin"],
             swiftSettings: strict),
 
-        .testTarget(name: "RouterCoreTests", dependencies: ["RouterCore", "RouterClient"], swiftSettings: strict),
+        .testTarget(
+            name: "RouterCoreTests", dependencies: ["RouterCore", "RouterClient", "MemoryStore"],  // MemoryStore: SplitMix64
+            swiftSettings: strict),
         .testTarget(
             name: "MemoryStoreTests", dependencies: ["MemoryStore", "StoreCrashWriter"], swiftSettings: strict),
         .testTarget(
