@@ -162,8 +162,12 @@ private extension TestConnection {
             #expect(seqs == Array(seqs.first!..<(seqs.first! + seqs.count)))
             #expect(second.messages(for: "p").filter(\.isFinalMessage).count == 1)
             #expect(second.messages(for: "p").last?.messageType == "paced_complete")
-            let sessions = fixture.metrics.snapshot().sessions
-            #expect(sessions.detached == 1 && sessions.resumed == 1 && sessions.detachedCurrent == 0)
+            // The registry counts the resume once the session is attached again: wait for it (it can trail the
+            // replayed messages by a moment under load).
+            #expect(await second.sink.waitFor { _ in
+                let sessions = fixture.metrics.snapshot().sessions
+                return sessions.detached == 1 && sessions.resumed == 1 && sessions.detachedCurrent == 0
+            })
             // One log line for the resume, without the token.
             let lines = fixture.logs.records.filter { $0.message == "session resumed" }
             #expect(lines.count == 1)
