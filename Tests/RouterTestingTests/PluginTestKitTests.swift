@@ -21,11 +21,13 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func aHandlerStuckInEmitUnderAClosedWindowIsTimedOut() async {
         let clock = ManualClock()
-        let probe = HandlerProbe(Self.endlessEmitter())
+        let gate = Gate()
+        let probe = HandlerProbe(Self.endlessEmitter(), gate: gate)
         let harness = OperationHarness(probe, clock: clock, timeLimit: .seconds(20))
         let started = ContinuousClock.now
         let events = await harness.run(json: "{}") { control in
             control.setWritable(false)
+            gate.open()  // the handler starts only once the window is closed
             await control.waitUntilEmitIsHeld()
             await clock.waitForSleepers(1)
             clock.advance(by: .seconds(10))
