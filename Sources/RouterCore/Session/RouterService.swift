@@ -77,21 +77,16 @@ public final class RouterService: WebSocketService {
     /// Runs every connection's task until cancelled or ``stop()`` (call once); then ends every session
     /// and returns once their operations have finished.
     public func run() async {
-        // The loop that starts each new connection's task runs on the control executor, not on the
-        // cooperative pool of whoever called `run()`: with that pool busy (CPU-bound tasks, a loaded
-        // machine) a new connection would otherwise not be served at all until a pool thread came free.
-        await withTaskExecutorPreference(settings.controlExecutor) {
-            await withDiscardingTaskGroup { group in
-                for await next in pending {
-                    // A connection's own work (parse, dispatch, replies) runs on its loop's executor (or the
-                    // control executor); operations run on the control and handler executors.
-                    group.addTask(executorPreference: next.executor ?? settings.controlExecutor) { await next.driver.run() }
-                }
-                group.cancelAll()
+        await withDiscardingTaskGroup { group in
+            for await next in pending {
+                // A connection's own work (parse, dispatch, replies) runs on its loop's executor (or the
+                // control executor); operations run on the control and handler executors.
+                group.addTask(executorPreference: next.executor ?? settings.controlExecutor) { await next.driver.run() }
             }
-            registry.endAll()
-            await limiter.waitUntilIdle()
+            group.cancelAll()
         }
+        registry.endAll()
+        await limiter.waitUntilIdle()
     }
 }
 /// Enqueues a connection's messages for its session; never does work on the loop thread.
