@@ -65,32 +65,3 @@ public struct MemoryEntry: Sendable, Codable, Equatable, Hashable {
         try container.encodeIfPresent(embedding, forKey: .embedding)
     }
 }
-
-/// ISO 8601 with millisecond precision, formatted by hand around Foundation's whole-second style so that
-/// `1700000000.123` prints `.123` (the fractional style truncates the binary value and would print `.122`).
-enum ISO8601Millis {
-    private static let wholeSeconds = Date.ISO8601FormatStyle()
-    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
-    /// Rounds a date to the millisecond, the precision of the JSON form.
-    static func rounded(_ date: Date) -> Date {
-        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
-    }
-
-    /// `2024-03-01T09:00:00.250Z`.
-    static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
-        let fraction = Int(millis - seconds * 1000)
-        let base = wholeSeconds.format(Date(timeIntervalSince1970: Double(seconds)))  // "…:00Z"
-        let digits = String(fraction)
-        let padded = String(repeating: "0", count: 3 - digits.count) + digits
-        return String(base.dropLast()) + "." + padded + "Z"
-    }
-
-    /// Parses any ISO 8601 date-time with or without fractional seconds; nil if malformed.
-    static func parse(_ string: String) -> Date? {
-        guard let date = try? fractional.parse(string) else { return nil }
-        return rounded(date)
-    }
-}

@@ -60,12 +60,13 @@ public enum SyntheticMemories {
 }
 
 /// SplitMix64 (Steele et al.): tiny, fast, good enough for synthetic data, and stable across platforms.
-struct SplitMix64: RandomNumberGenerator {
+/// The framework's one seeded generator (synthetic memories, randomized tests that must repeat exactly).
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,9 +1,19 @@
 @_spi(RouterTesting) public import RouterCore
+#if canImport(Testing)
+import Testing
+#endif
 
 /// Runs one handler on one request, with no sockets, and returns the exact events it produced.
 ///
 /// It uses the router's own runner: the same decoding and `bad_request` paths, deadline race,
-/// progress coalescing and final-event rule as a live session.
+/// progress coalescing and final-event rule as a live session. It also behaves like a live client's
+/// connection where a handler can get stuck: an `emit` suspended while the harness is not writable
+/// ends (throws `CancellationError`) when the request is cancelled or times out.
+///
+/// It cannot hang a test suite: every run has a real-time limit (``defaultTimeLimit``). A run that
+/// passes it is cancelled, fails the current test with a message, and returns what was recorded,
+/// followed by an `.error(code: "harness_time_limit", …)` event. A progress report for a stage the
+/// handler did not declare also fails the current test (a live session only drops it).
 ///
 /// ```swift
 /// let clock = ManualClock()
@@ -12,18 +22,28 @@
 /// #expect(events == [.progress("score", 0, 0), .complete(["results": []])])
 /// ```
 public struct OperationHarness<Handler: OperationHandler>: Sendable {
+    /// The time limit of a run unless the harness is given another: 30 s of real time.
+    public static var defaultTimeLimit: Duration { .seconds(30) }
+    /// The code of the event a run that passed its time limit ends with.
+    public static var timeLimitCode: String { "harness_time_limit" }
+
     public let handler: Handler
+    /// The real time a run may take before it is cancelled and fails its test.
+    public let timeLimit: Duration
     private let runner: LocalOperationRunner
 
     /// - Parameters:
     ///   - clock: drives the deadline, coalescing and `elapsedMs` (a ``ManualClock`` for timeout tests).
     ///   - timeout: a configured override of the handler's declared timeout.
     ///   - progressInterval: the minimum time between two progress events (router default 100 ms).
+    ///   - timeLimit: real time a run may take (whatever `clock` is) before it fails the test.
     public init(
         _ handler: Handler, clock: any Clock<Duration> = ContinuousClock(), services: ServiceRegistry = ServiceRegistry(),
-        logger: Logger = .disabled, timeout: Duration? = nil, progressInterval: Duration = .milliseconds(100)
+        logger: Logger = .disabled, timeout: Duration? = nil, progressInterval: Duration = .milliseconds(100),
+        timeLimit: Duration = Self.defaultTimeLimit
     ) {
         self.handler = handler
+        self.timeLimit = timeLimit
         self.runner = LocalOperationRunner(
             operation: AnyOperation(handler, timeout: timeout), clock: clock, services: services, logger: logger,
             progressInterval: progressInterval)
@@ -44,14 +64,9 @@ public struct OperationHarness<Handler: OperationHandler>: Sendable {
     public func run(
         json: String, timeout: Duration? = nil, during body: @escaping @Sendable (Control) async -> Void
     ) async -> [RecordedEvent] {
-        let data: JSONValue
-        do {
-            data = try JSONValue(jsonText: json)
-        } catch {
-            return [.error(code: ErrorCode.badRequest, message: error.description)]
-        }
+        guard let data = Self.parse(json) else { return [Self.invalidJSON(json)] }
         let runner = self.runner
-        return await withControl(body) { control in
+        return await execute(Control(), body: body) { control in
             await runner.run(
                 data: data, timeout: timeout, requestID: "test", target: control.recorder, cancel: control.cancelHandle)
         }
@@ -63,7 +78,7 @@ public struct OperationHarness<Handler: OperationHandler>: Sendable {
     ) async -> [RecordedEvent] {
         let runner = self.runner
         let handler = self.handler
-        return await withControl(body) { control in
+        return await execute(Control(), body: body) { control in
             await runner.run(
                 handler, request: request, timeout: timeout, requestID: "test", target: control.recorder,
                 cancel: control.cancelHandle)
@@ -79,22 +94,70 @@ public struct OperationHarness<Handler: OperationHandler>: Sendable {
         let handler = self.handler
         let control = Control()
         control.recorder.cancel(control.cancelHandle, afterEvents: count)
-        await runner.run(
-            handler, request: request, timeout: timeout, requestID: "test", target: control.recorder,
-            cancel: control.cancelHandle)
-        return control.events
+        return await execute(control, body: nil) { control in
+            await runner.run(
+                handler, request: request, timeout: timeout, requestID: "test", target: control.recorder,
+                cancel: control.cancelHandle)
+        }
     }
 
-    private func withControl(
-        _ body: @escaping @Sendable (Control) async -> Void, run: @escaping @Sendable (Control) async -> Void
-    ) async -> [RecordedEvent] {
+    /// Runs the request whose `data` object is `json` and cancels it the moment its `count`-th event is
+    /// recorded (see ``run(_:timeout:cancellingAfterEvents:)``).
+    public func run(json: String, timeout: Duration? = nil, cancellingAfterEvents count: Int) async -> [RecordedEvent] {
+        guard let data = Self.parse(json) else { return [Self.invalidJSON(json)] }
+        let runner = self.runner
         let control = Control()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await run(control) }
-            group.addTask { await body(control) }
-            await group.waitForAll()
+        control.recorder.cancel(control.cancelHandle, afterEvents: count)
+        return await execute(control, body: nil) { control in
+            await runner.run(
+                data: data, timeout: timeout, requestID: "test", target: control.recorder, cancel: control.cancelHandle)
         }
-        return control.events
+    }
+
+    private static func parse(_ json: String) -> JSONValue? {
+        try? JSONValue(jsonText: json)
+    }
+
+    private static func invalidJSON(_ json: String) -> RecordedEvent {
+        do {
+            _ = try JSONValue(jsonText: json)
+            return .error(code: ErrorCode.badRequest, message: "data: invalid request")
+        } catch {
+            return .error(code: ErrorCode.badRequest, message: error.description)
+        }
+    }
+
+    /// Runs `start` (and `body` beside it) in a task of its own, and waits for it at most ``timeLimit``.
+    private func execute(
+        _ control: Control, body: (@Sendable (Control) async -> Void)?, start: @escaping @Sendable (Control) async -> Void
+    ) async -> [RecordedEvent] {
+        let work = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await start(control) }
+                if let body { group.addTask { await body(control) } }
+                await group.waitForAll()
+            }
+        }
+        let finishedInTime = await TimeLimit.race(work, limit: timeLimit)
+        var events = control.events
+        for stage in control.recorder.undeclaredStages {
+            Self.fail("\(Handler.self) reported progress for the undeclared stage \(stage) (a live session drops it)")
+        }
+        if !finishedInTime {
+            control.cancel()
+            work.cancel()
+            let message =
+                "\(Handler.self) did not finish within the harness's time limit of \(timeLimit) (events so far: \(events.map(\.description).joined(separator: ", ")))"
+            Self.fail(message)
+            events.append(.error(code: Self.timeLimitCode, message: message))
+        }
+        return events
+    }
+
+    private static func fail(_ message: String) {
+        #if canImport(Testing)
+        Issue.record(Comment(rawValue: message))
+        #endif
     }
 
     /// Observes and steers a running request.
@@ -110,23 +173,65 @@ public struct OperationHarness<Handler: OperationHandler>: Sendable {
         public func waitForEvents(_ count: Int) async { await recorder.waitFor(count) }
         /// Lets the recorder report the client as slow (`false`) or draining (`true`): `emit` suspends meanwhile.
         public func setWritable(_ writable: Bool) { recorder.setWritable(writable) }
+        /// Holds the handler mid-stage: the moment the `count`-th event is recorded the client turns slow,
+        /// so the handler's next `emit` suspends (until ``setWritable(_:)`` with `true`, a cancel or the
+        /// timeout). Decided in the event path, so a fast handler cannot run past it once this was called:
+        /// call it before the handler starts (hold the start with ``HandlerProbe``'s gate).
+        public func holdEmits(afterEvents count: Int) { recorder.holdEmits(afterEvents: count) }
+        /// Suspends until a handler is suspended in `emit` waiting for the client.
+        public func waitUntilEmitIsHeld() async { await recorder.waitForBlockedEmit() }
     }
 }
 
-/// Records events; refuses everything after the final one (as a session does).
+/// Waits for a task at most a given real time, without waiting for it past that.
+enum TimeLimit {
+    /// True if `work` ended within `limit`.
+    static func race(_ work: Task<Void, Never>, limit: Duration) async -> Bool {
+        let decided = Locked<CheckedContinuation<Bool, Never>?>(nil)
+        let timer = Locked<Task<Void, Never>?>(nil)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            decided.withLock { $0 = continuation }
+            let resume: @Sendable (Bool) -> Void = { value in
+                decided.withLock { pending in
+                    defer { pending = nil }
+                    return pending
+                }?.resume(returning: value)
+            }
+            timer.withLock {
+                $0 = Task {
+                    try? await Task.sleep(for: limit, clock: .continuous)
+                    if !Task.isCancelled { resume(false) }
+                }
+            }
+            Task {
+                await work.value
+                timer.withLock { $0 }?.cancel()
+                resume(true)
+            }
+        }
+    }
+}
+
+/// Records events; refuses everything after the final one (as a session does). Like a live connection,
+/// it wakes a suspended `emit` with "gone" when the request is over or its task is cancelled.
 final class Recorder: OperationEventTarget {
     private struct State {
         var events: [RecordedEvent] = []
         var finished = false
         var writable = true
-        var writableWaiters: [CheckedContinuation<Bool, Never>] = []
+        var nextWaiterID: UInt64 = 0
+        var writableWaiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        var blockedWaiters: [CheckedContinuation<Void, Never>] = []
         var countWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
         var cancelAfter: (count: Int, handle: CancelHandle)?
+        var holdAfter: Int?
+        var undeclaredStages: [String] = []
     }
 
     private let state = Locked(State())
 
     var events: [RecordedEvent] { state.withLock { $0.events } }
+    var undeclaredStages: [String] { state.withLock { $0.undeclaredStages } }
 
     func deliver(_ event: OperationEvent) -> Bool {
         let recorded: RecordedEvent
@@ -140,26 +245,49 @@ final class Recorder: OperationEventTarget {
         case .failure(let code, let message, _):
             recorded = .error(code: code, message: message)
         }
-        let (accepted, ready, cancel) = state.withLock {
-            state -> (Bool, [CheckedContinuation<Void, Never>], CancelHandle?) in
-            guard !state.finished else { return (false, [], nil) }
+        let (accepted, ready, cancel, gone) = state.withLock {
+            state -> (Bool, [CheckedContinuation<Void, Never>], CancelHandle?, [CheckedContinuation<Bool, Never>]) in
+            guard !state.finished else { return (false, [], nil, []) }
             state.events.append(recorded)
             if recorded.isFinal { state.finished = true }
             let count = state.events.count
             let finished = state.finished
+            if state.holdAfter == count { state.writable = false }
             let ready = state.countWaiters.filter { finished || $0.0 <= count }.map(\.1)
             state.countWaiters.removeAll { finished || $0.0 <= count }
             let cancel = state.cancelAfter.flatMap { $0.count == count && !finished ? $0.handle : nil }
-            return (true, ready, cancel)
+            // The request is over: a handler suspended in `emit` learns it at once, as from a live session.
+            var gone: [CheckedContinuation<Bool, Never>] = []
+            var blocked: [CheckedContinuation<Void, Never>] = []
+            if finished {
+                gone = Array(state.writableWaiters.values)
+                state.writableWaiters = [:]
+                blocked = state.blockedWaiters
+                state.blockedWaiters = []
+            }
+            return (true, ready + blocked, cancel, gone)
         }
         for waiter in ready { waiter.resume() }
+        for waiter in gone { waiter.resume(returning: false) }
         cancel?.cancel()
         return accepted
+    }
+
+    func undeclaredStage(_ stage: String, declared: [String]) {
+        let text = "\"\(stage)\" (declared: \(declared.map { "\"\($0)\"" }.joined(separator: ", ")))"
+        state.withLock { $0.undeclaredStages.append(text) }
     }
 
     /// Fires `handle` synchronously when the `count`-th event is recorded.
     func cancel(_ handle: CancelHandle, afterEvents count: Int) {
         state.withLock { $0.cancelAfter = (count, handle) }
+    }
+
+    /// Turns the client slow synchronously when the `count`-th event is recorded.
+    func holdEmits(afterEvents count: Int) {
+        state.withLock { state in
+            if state.events.count >= count { state.writable = false } else { state.holdAfter = count }
+        }
     }
 
     func waitFor(_ count: Int) async {
@@ -173,25 +301,51 @@ final class Recorder: OperationEventTarget {
         }
     }
 
+    /// Returns once an `emit` is suspended waiting for the client (or the request is over).
+    func waitForBlockedEmit() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.finished || !state.writableWaiters.isEmpty { return true }
+                state.blockedWaiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
     func setWritable(_ writable: Bool) {
         let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.writable = writable
+            state.holdAfter = nil
             guard writable else { return [] }
-            defer { state.writableWaiters = [] }
-            return state.writableWaiters
+            defer { state.writableWaiters = [:] }
+            return Array(state.writableWaiters.values)
         }
         for waiter in waiters { waiter.resume(returning: true) }
     }
 
     func waitUntilWritable() async -> Bool {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let answer = state.withLock { state -> Bool? in
-                if state.finished { return false }
-                if state.writable { return true }
-                state.writableWaiters.append(continuation)
-                return nil
+        let waiterID = state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let (answer, blocked) = state.withLock { state -> (Bool?, [CheckedContinuation<Void, Never>]) in
+                    if state.finished { return (false, []) }
+                    if state.writable { return (true, []) }
+                    // A cancel that landed before this registration found no waiter to resume (as in ConnectionHandle).
+                    if Task.isCancelled { return (false, []) }
+                    state.writableWaiters[waiterID] = continuation
+                    defer { state.blockedWaiters = [] }
+                    return (nil, state.blockedWaiters)
+                }
+                for waiter in blocked { waiter.resume() }
+                if let answer { continuation.resume(returning: answer) }
             }
-            if let answer { continuation.resume(returning: answer) }
+        } onCancel: {
+            let waiter = state.withLock { $0.writableWaiters.removeValue(forKey: waiterID) }
+            waiter?.resume(returning: false)
         }
     }
 }

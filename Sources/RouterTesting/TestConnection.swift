@@ -34,15 +34,16 @@ public final class TestConnection {
     public var messages: [JSONValue] { sink.messages }
 
     /// The messages tied to request `id`.
+    /// (An `unknown_request` answering a `cancel` names the cancel's id with `op: "cancel"`; it is not one of them.)
     public func messages(for id: String) -> [JSONValue] {
-        sink.messages.filter { $0["id"] == .string(id) }
+        sink.messages.filter { $0["id"] == .string(id) && $0["op"] != .string("cancel") }
     }
 
     /// Waits until a final message (`*_complete` or `error`) for `id` has arrived.
     @discardableResult
     public func waitForFinal(_ id: String, timeout: Duration = .seconds(30)) async -> Bool {
         await sink.waitFor(timeout: timeout) { messages in
-            messages.contains { $0["id"] == .string(id) && $0.isFinalMessage }
+            messages.contains { $0["id"] == .string(id) && $0["op"] != .string("cancel") && $0.isFinalMessage }
         }
     }
 }

@@ -201,3 +201,25 @@ final class RouterHostProcess {
         try? FileManager.default.removeItem(at: dataDirectory)
     }
 }
+
+extension BrowserEnvironment {
+    /// A config serving the dashboard together with the JS client's unit tests (`tests.html`, `tests.js`,
+    /// kept in Tests/BrowserTests/ClientTests, out of the production bundle) from a temporary directory.
+    static func clientTestsConfig(label: String, extra: String? = nil) throws -> URL {
+        let directory = try temporaryDirectory("router-host-static-\(label)")
+        let files = FileManager.default
+        for source in [
+            packageRoot.appendingPathComponent("Sources/RouterHost/Resources/dashboard"),
+            packageRoot.appendingPathComponent("Tests/BrowserTests/ClientTests"),
+        ] {
+            for name in try files.contentsOfDirectory(atPath: source.path) {
+                try files.copyItem(at: source.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+            }
+        }
+        let config = try temporaryDirectory("router-host-config").appendingPathComponent("\(label).json")
+        let staticDirectory = String(decoding: try JSONEncoder().encode(directory.path), as: UTF8.self)
+        let members = [#""server": {"staticDirectory": \#(staticDirectory)}"#] + (extra.map { [$0] } ?? [])
+        try Data("{\(members.joined(separator: ", "))}".utf8).write(to: config)
+        return config
+    }
+}

@@ -150,10 +150,14 @@ struct DashboardBrowserTests {
                 }))
                 """, as: [StaticResponse].self)
             let byPath = Dictionary(uniqueKeysWithValues: responses.map { ($0.path, $0) })
-            for path in ["/", "/legacy.html", "/tests.html"] {
+            // The JS client's unit tests are not part of the production bundle.
+            for path in ["/tests.html", "/tests.js"] {
+                #expect(byPath[path]?.status == 404, "\(path): \(String(describing: byPath[path]))")
+            }
+            for path in ["/", "/legacy.html"] {
                 #expect(byPath[path]?.status == 200 && byPath[path]?.type.hasPrefix("text/html") == true, "\(path): \(String(describing: byPath[path]))")
             }
-            for path in ["/router-client.js", "/dashboard.js", "/tests.js"] {
+            for path in ["/router-client.js", "/dashboard.js"] {
                 let type = byPath[path]?.type ?? ""
                 #expect(byPath[path]?.status == 200 && (type.hasPrefix("text/javascript") || type.hasPrefix("application/javascript")),
                         "\(path) must have a JavaScript type for ES modules: \(String(describing: byPath[path]))")
@@ -257,7 +261,9 @@ struct DashboardBrowserTests {
     @Test("tests.html: router-client.js unit tests (fake server and live) all pass")
     func clientUnitTests() async throws {
         try await withBrowser("client-tests") { page, hosts in
-            let host = try await hosts.start(label: "client-tests", config: HostPool.progressFromTheStart)
+            // The live tests expect progress before the result (progress.quietMs 0, DESIGN §4 quiet start).
+            let config = try BrowserEnvironment.clientTestsConfig(label: "client-tests", extra: #""progress": {"quietMs": 0}"#)
+            let host = try await hosts.start(label: "client-tests", extraArguments: ["--config", config.path])
             try await page.navigate(to: host.baseURL + "tests.html")
             try await page.waitUntil(
                 "window.testsDone === true", "the client tests to finish", timeout: .seconds(150),
@@ -276,8 +282,7 @@ struct DashboardBrowserTests {
     func gzipEnvelopeWithoutDeflate() async throws {
         try await withBrowser("gzip") { page, hosts in
             // Chromium always offers permessage-deflate; the envelope is only used when the host declines it.
-            let config = try BrowserEnvironment.temporaryDirectory("router-host-config").appendingPathComponent("no-deflate.json")
-            try Data(#"{"compression": {"permessageDeflate": false}}"#.utf8).write(to: config)
+            let config = try BrowserEnvironment.clientTestsConfig(label: "no-deflate", extra: #""compression": {"permessageDeflate": false}"#)
             let host = try await hosts.start(label: "gzip", extraArguments: ["--config", config.path])
             try await page.navigate(to: host.baseURL + "tests.html?filter=gzip")
             try await page.waitUntil(

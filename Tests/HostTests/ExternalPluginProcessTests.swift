@@ -1,5 +1,5 @@
 import Foundation
-@testable import Host
+@testable import RouterHost
 @_spi(RouterTesting) import RouterCore
 import Testing
 #if canImport(Glibc)
@@ -118,8 +118,11 @@ import Glibc
         #expect(await plugin.waitForStatus { $0.launches == 2 && $0.phase == .ready })
         #expect(plugin.status.pid != firstPID)
         #expect(kill(firstPID, 0) == -1, "the hung process is gone")
-        #expect(plugin.status.lastFailure == "plugin process hang was killed by signal 9")
-        #expect(logs.messages(at: .warning).contains { $0.contains("did not finish cancelled request r1") })
+        // The failure and the log name the client's request id and why the host killed the process.
+        #expect(
+            plugin.status.lastFailure
+                == #"plugin process hang was killed by signal 9 (by the host: it did not finish cancelled request "t" (hang_op, plugin id r1) within 800 ms of its cancel)"#)
+        #expect(logs.messages(at: .warning).contains { $0.contains(#"did not finish cancelled request "t" (hang_op, plugin id r1)"#) })
 
         let next = await run(operation, ["hang": false])
         #expect(next.last?.completeFields?["echo"] == ["hang": false], "\(next)")

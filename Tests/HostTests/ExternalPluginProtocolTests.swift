@@ -1,4 +1,4 @@
-@testable import Host
+@testable import RouterHost
 import RouterCore
 import Testing
 

@@ -97,7 +97,8 @@ struct HostLifecycleTests {
         #expect(first["type"] as? String == "stats_progress", "\(first)")
 
         host.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
+        // The second signal must arrive while the graceful shutdown runs: wait until the host says it started.
+        #expect(await host.log.waitFor("stopping (grace"), "\(host.log.text)")
         let secondAt = ContinuousClock.now
         host.signal(SIGTERM)
         let (status, log) = await host.wait()

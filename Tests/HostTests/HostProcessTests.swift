@@ -54,7 +54,7 @@ struct HostProcess {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = log.text
-            if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+            if let range = text.range(of: #"listening on http://[^ ]*:(\d+)/"#, options: .regularExpression) {
                 let port = Int(text[range].split(separator: ":").last!.dropLast())!
                 return (HostProcess(process: process, log: log), port)
             }
@@ -115,6 +115,21 @@ final class LogCollector: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return closed
+    }
+
+    /// Waits (on a thread of its own, not a cooperative one) until the text contains `needle`, the pipe
+    /// closes, or `timeout` passes; returns whether it appeared.
+    func waitFor(_ needle: String, timeout: TimeInterval = 20) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread { [self] in
+                let deadline = Date().addingTimeInterval(timeout)
+                lock.lock()
+                while !String(decoding: data, as: UTF8.self).contains(needle), !closed, lock.wait(until: deadline) {}
+                let found = String(decoding: data, as: UTF8.self).contains(needle)
+                lock.unlock()
+                continuation.resume(returning: found)
+            }.start()
+        }
     }
 
     func waitUntilClosed(timeout: TimeInterval) {

@@ -1,7 +1,7 @@
 import Foundation
 import RouterCore
 import Testing
-@testable import Host
+@testable import RouterHost
 
 @Suite("Static files")
 struct StaticFilesTests {

@@ -7,7 +7,7 @@ import Testing
 struct SyntheticMemoriesTests {
     static let samplePath = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Sources/Host/Resources/sample-memories.json")
+        .appendingPathComponent("Sources/RouterHost/Resources/sample-memories.json")
 
     @Test func generationIsDeterministicAndVaried() {
         let first = SyntheticMemories.generate(count: 500, seed: 9, dimension: 12)

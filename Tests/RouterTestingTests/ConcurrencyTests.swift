@@ -60,8 +60,9 @@ import Testing
                     #expect(forRequest.filter(\.isFinalMessage).count == 1, "r\(index) must end exactly once")
                     #expect(forRequest.last?.isFinalMessage == true, "nothing may follow r\(index)'s final message")
                     // A cancel sent right behind its request can be handled before the handler's first
-                    // progress event (both arrive in one batch): only the others must report progress.
-                    if index % 4 != 1 {
+                    // progress event (both arrive in one batch), and a 20 ms deadline can pass before a loaded
+                    // machine starts the handler: only the requests without either must report progress.
+                    if index % 4 == 0 {
                         #expect(forRequest.first?.messageType == "work_progress", "r\(index) reports progress")
                     }
                     let final = forRequest.last

@@ -56,7 +56,11 @@ private struct InternalFailure: Error {
             context.progress("score", 1)  // reaching 1.0 is always sent
         }
         let harness = OperationHarness(handler, clock: clock, logger: Logger(label: "t", level: .debug, handler: logs))
-        let events = await harness.run(json: "{}")
+        var events: [RecordedEvent] = []
+        // The request goes on as live (the report is dropped), but the harness fails the handler's test.
+        await withKnownIssue("an undeclared stage fails the test") {
+            events = await harness.run(json: "{}")
+        }
         #expect(
             events == [
                 .progress("load", 0, 0),
@@ -150,7 +154,7 @@ private struct InternalFailure: Error {
         let events = await OperationHarness(handler, clock: ManualClock()).run(json: "{}") { control in
             control.setWritable(false)
             release.open()
-            try? await Task.sleep(for: .milliseconds(50))
+            await control.waitUntilEmitIsHeld()
             #expect(control.events.isEmpty, "emit must suspend while the client is not writable")
             control.setWritable(true)
         }
@@ -212,7 +216,7 @@ final class FakeStore: Sendable {
         }
         #expect(await OperationHarness(handler, clock: ManualClock(), services: services).run(json: "{}") == [.complete(.object(["done": .bool(true)]))])
         let missing = await OperationHarness(handler, clock: ManualClock()).run(json: "{}")
-        #expect(missing == [.error(code: "script_error", message: "script failed: no service of type FakeStore is registered")])
+        #expect(missing == [.error(code: "script_error", message: "script failed: a service it needs is not available on this server")])
     }
 }
 

@@ -144,7 +144,7 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
                 .object(["type": "error", "seq": 6, "id": "q2", "op": "memory_search", "code": "bad_request", "message": "data.query: missing"]),
                 .object(["type": "error", "seq": 7, "code": "bad_request", "message": "binary messages are not supported on this endpoint"]),
                 .object(["type": "error", "seq": 8, "id": "q3", "op": "memory_delete", "code": "unknown_operation", "message": "unknown operation \"memory_delete\""]),
-                .object(["type": "error", "seq": 9, "op": "cancel", "code": "unknown_request", "message": "no request with id \"nope\" is in flight"]),
+                .object(["type": "error", "seq": 9, "id": "nope", "op": "cancel", "code": "unknown_request", "message": "no request with id \"nope\" is in flight"]),
                 .object(["type": "pong", "seq": 10, "id": "p1"]),
                 .object(["type": "error", "seq": 11, "op": "resume", "code": "bad_request", "message": "resume must be the first message of a connection"]),
                 .object(["type": "error", "seq": 12, "op": "ack", "code": "bad_request", "message": "ack: \"seq\" must be a non-negative integer, found string"]),

@@ -59,6 +59,8 @@ import Testing
         #expect(scored.current == Self.corpusSize)
         #expect(resultIDs(events).count == 50)
         #expect(total(events) == Self.corpusSize)  // every entry has an embedding
-        #expect(resultIDs(events).first == "mem-000001" || resultScores(events).first! > 0)
+        // The query's embedding is mem-000001's own: it is among the results, and they are ranked by score.
+        #expect(resultIDs(events).contains("mem-000001"))
+        #expect(resultScores(events) == resultScores(events).sorted(by: >))
     }
 }

@@ -150,7 +150,8 @@ import Testing
     }
 
     static let invalidOptions: [(JSONValue, String)] = [
-        (["maxLimt": 5], "options.maxLimt: unknown option (known: defaultLimit, maxLimit, maxIndexBatch)"),
+        (["maxLimt": 5], #"options.maxLimt: unknown key (did you mean "maxLimit"? known: maxLimit, defaultLimit, maxIndexBatch)"#),
+        (["maxLimt": 5, "x": 1], #"options: unknown keys "maxLimt", "x" (known: maxLimit, defaultLimit, maxIndexBatch)"#),
         (["defaultLimit": 0], "options.defaultLimit: must be between 1 and 1000, got 0"),
         (["defaultLimit": 20, "maxLimit": 10], "options.defaultLimit: must be between 1 and 10, got 20"),
         (["maxLimit": 0], "options.maxLimit: must be between 1 and 100000, got 0"),

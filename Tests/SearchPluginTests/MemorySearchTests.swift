@@ -166,7 +166,7 @@ import Testing
 
     @Test func aMissingStoreIsAnOperationError() async {
         let events = await OperationHarness(MemorySearchHandler(), clock: ManualClock()).run(json: #"{"query":"coffee"}"#)
-        #expect(events == [.error(code: "memory_search_error", message: "memory_search failed: no service of type MemoryStore is registered")])
+        #expect(events == [.error(code: "memory_search_error", message: "memory_search failed: a service it needs is not available on this server")])
     }
 
     @Test func aSearchOverManySlicesReportsScoringProgressMonotonically() async throws {

@@ -49,36 +49,3 @@ extension JSONValue {
     var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
 }
 
-
-/// Wraps a handler: waits for `gate` (if any) before running it, and records how its `handle` ended:
-/// `completed`, `cancelled` or another error.
-final class HandlerProbe<Inner: OperationHandler>: OperationHandler {
-    typealias Request = Inner.Request
-    typealias Response = Inner.Response
-    static var messageType: String { Inner.messageType }
-    static var eventPrefix: String { Inner.eventPrefix }
-    static var timeout: Duration { Inner.timeout }
-    static var stages: [ProgressStage] { Inner.stages }
-
-    let inner: Inner
-    let gate: Gate?
-    private let ended = Mutex<String?>(nil)
-    var outcome: String? { ended.withLock { $0 } }
-
-    init(_ inner: Inner, gate: Gate? = nil) {
-        self.inner = inner
-        self.gate = gate
-    }
-
-    func handle(_ request: Request, context: OperationContext) async throws -> Response {
-        await gate?.wait()
-        do {
-            let response = try await inner.handle(request, context: context)
-            ended.withLock { $0 = "completed" }
-            return response
-        } catch {
-            ended.withLock { $0 = error is CancellationError ? "cancelled" : "\(error)" }
-            throw error
-        }
-    }
-}

@@ -7,12 +7,12 @@ public import RouterCore
 /// ```swift
 /// try builder.register(plugin: compressionPlugin, options: entry.options, timeout: entry.timeout)
 /// ```
-public let compressionPlugin = Plugin(name: "compression") { options in
-    [ContextCompressHandler(options: try CompressionOptions(json: options))]
+public let compressionPlugin = Plugin(name: "compression", options: CompressionOptions.self) { options in
+    [ContextCompressHandler(options: options)]
 }
 
 /// The `compression` plugin's configuration `options`.
-public struct CompressionOptions: Sendable, Equatable, Decodable {
+public struct CompressionOptions: Sendable, Equatable, PluginOptions {
     /// Jaccard similarity at or above which sentences are near-duplicates; 0 < t ≤ 1, default 0.8.
     public var duplicateThreshold: Double
     /// Largest accepted input, in estimated tokens (``TokenEstimator``); larger gets `payload_too_large`. Default 1,000,000.
@@ -34,9 +34,14 @@ public struct CompressionOptions: Sendable, Equatable, Decodable {
             maxInputTokens: try container.decodeIfPresent(Int.self, forKey: .maxInputTokens) ?? defaults.maxInputTokens)
     }
 
-    /// Decodes and validates a configuration's `options` object; failures name the path (`options.duplicateThreshold`).
+    /// Decodes and validates a configuration's `options` object (``PluginOptions/decode(_:)``); failures name
+    /// the path (`options.duplicateThreshold`), an unknown key included.
     public init(json: JSONValue) throws {
-        self = try json.decode(CompressionOptions.self, rootName: "options")
+        self = try Self.decode(json)
+    }
+
+    /// Checks the values' ranges.
+    public func validate() throws {
         guard duplicateThreshold > 0, duplicateThreshold <= 1 else {
             throw JSONDecodingFailure(path: "options.duplicateThreshold", reason: "must be > 0 and ≤ 1")
         }

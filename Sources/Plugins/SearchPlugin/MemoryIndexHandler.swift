@@ -67,6 +67,7 @@ public struct MemoryIndexHandler: OperationHandler {
     public static let eventPrefix = "index"
     public static let timeout: Duration = .seconds(60)
     public static let stages = [ProgressStage("validating", weight: 1), ProgressStage("writing", weight: 4)]
+    public static let requiredServices = [ServiceKey(MemoryStore.self)]  // the host registers it
 
     public let options: SearchOptions
 

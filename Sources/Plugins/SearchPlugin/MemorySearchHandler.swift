@@ -74,6 +74,7 @@ public struct MemorySearchHandler: OperationHandler {
     public static let stages = [
         ProgressStage("parsing", weight: 1), ProgressStage("scoring", weight: 8), ProgressStage("ranking", weight: 1),
     ]
+    public static let requiredServices = [ServiceKey(MemoryStore.self)]  // the host registers it
     /// Documents scored between two progress reports and cancellation checks.
     public static let sliceSize = 16_384
 

@@ -16,9 +16,8 @@ public enum SearchPlugin {
     public static let name = "search"
 
     /// The plugin value the host registers (see ``searchPlugin``).
-    public static let plugin = Plugin(name: name) { options in
-        let settings = try SearchOptions.decode(options)
-        return [MemorySearchHandler(options: settings), MemoryIndexHandler(options: settings)]
+    public static let plugin = Plugin(name: name, options: SearchOptions.self) { settings in
+        [MemorySearchHandler(options: settings), MemoryIndexHandler(options: settings)]
     }
 }
 
@@ -26,7 +25,8 @@ public enum SearchPlugin {
 ///
 /// Every key is optional; an unknown key is rejected (a typo must not silently fall back to a default), as is
 /// a value out of range, each with its path: `options.maxLimit: must be between 1 and 100000, got 0`.
-public struct SearchOptions: Sendable, Equatable, Decodable {
+/// `SearchOptions.decode(json)` (``PluginOptions``) is the one path that does all of it.
+public struct SearchOptions: Sendable, Equatable, PluginOptions {
     /// Largest `maxLimit` (and `maxIndexBatch`) accepted: a bound on a single request's work and response size.
     public static let ceiling = 100_000
 
@@ -44,12 +44,6 @@ public struct SearchOptions: Sendable, Equatable, Decodable {
         self.maxIndexBatch = maxIndexBatch
     }
 
-    /// Decodes and validates a configuration `options` object; failures name the path under `options`.
-    /// - Throws: ``JSONDecodingFailure``.
-    public static func decode(_ options: JSONValue) throws -> SearchOptions {
-        try options.decode(SearchOptions.self, rootName: "options")
-    }
-
     private struct Key: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
@@ -58,16 +52,8 @@ public struct SearchOptions: Sendable, Equatable, Decodable {
         init?(intValue: Int) { nil }
     }
 
-    private static let known = ["defaultLimit", "maxLimit", "maxIndexBatch"]
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
-        if let unknown = container.allKeys.map(\.stringValue).filter({ !Self.known.contains($0) }).sorted().first {
-            throw DecodingError.dataCorrupted(
-                .init(
-                    codingPath: container.codingPath + [Key(unknown)],
-                    debugDescription: "unknown option (known: \(Self.known.joined(separator: ", ")))"))
-        }
         let defaults = SearchOptions()
         func value(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
             let key = Key(name)

@@ -48,6 +48,7 @@ public struct MemoryStreamHandler: OperationHandler {
     public static let stages = [
         ProgressStage("snapshot", weight: 1), ProgressStage("analyzing", weight: 1), ProgressStage("streaming", weight: 8),
     ]
+    public static let requiredServices = [ServiceKey(MemoryStore.self)]  // the host registers it
 
     /// The code of the error sent when `fingerprint` no longer matches the data.
     public static let streamChangedCode = "stream_changed"

@@ -3,12 +3,12 @@ public import RouterCore
 /// The `streaming` plugin: ``MemoryStreamHandler`` (`memory_stream`).
 ///
 /// Options (all optional): `{"defaultChunkSize": 100, "maxChunkSize": 10000}`, see ``StreamingOptions``.
-public let streamingPlugin = Plugin(name: "streaming") { options in
-    [MemoryStreamHandler(options: try StreamingOptions(json: options))]
+public let streamingPlugin = Plugin(name: "streaming", options: StreamingOptions.self) { options in
+    [MemoryStreamHandler(options: options)]
 }
 
 /// The `streaming` plugin's configuration `options`.
-public struct StreamingOptions: Sendable, Equatable, Decodable {
+public struct StreamingOptions: Sendable, Equatable, PluginOptions {
     /// Items per chunk when the request gives no `chunkSize` (1…``maxChunkSize``); default 100.
     public var defaultChunkSize: Int
     /// The largest `chunkSize` a request may ask for; default 10,000.
@@ -29,9 +29,14 @@ public struct StreamingOptions: Sendable, Equatable, Decodable {
             maxChunkSize: try container.decodeIfPresent(Int.self, forKey: .maxChunkSize) ?? defaults.maxChunkSize)
     }
 
-    /// Decodes and validates a configuration's `options` object; failures name the path (`options.maxChunkSize`).
+    /// Decodes and validates a configuration's `options` object (``PluginOptions/decode(_:)``); failures name
+    /// the path (`options.maxChunkSize`), an unknown key included.
     public init(json: JSONValue) throws {
-        self = try json.decode(StreamingOptions.self, rootName: "options")
+        self = try Self.decode(json)
+    }
+
+    /// Checks the values' ranges.
+    public func validate() throws {
         guard maxChunkSize >= 1 else {
             throw JSONDecodingFailure(path: "options.maxChunkSize", reason: "must be ≥ 1")
         }

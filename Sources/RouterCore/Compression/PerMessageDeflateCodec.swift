@@ -57,12 +57,6 @@ public final class PerMessageDeflateCodec: MessageInflating, MessageDeflating {
         inflater = try Inflater(format: .raw(windowBits: max(peerBits, 9)))
     }
 
-    /// Whether a message of `byteCount` bytes should be sent compressed: permessage-deflate is enabled and the
-    /// message reaches ``PerMessageDeflateConfiguration/threshold``.
-    public func shouldCompress(byteCount: Int) -> Bool {
-        configuration.enabled && byteCount >= configuration.threshold
-    }
-
     /// Compresses a whole message (RFC 7692 §7.2.1): DEFLATE, `Z_SYNC_FLUSH`, then the `00 00 ff ff` tail removed.
     /// An empty message becomes the single byte `00` (§7.2.3.6). Without context takeover the compressor is reset.
     public func deflate(_ payload: UnsafeRawBufferPointer) -> [UInt8] {

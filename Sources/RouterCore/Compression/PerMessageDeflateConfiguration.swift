@@ -4,7 +4,7 @@ public struct PerMessageDeflateConfiguration: Sendable, Equatable {
     /// Accept (server) or offer (client) permessage-deflate at all. Default `true`.
     public var enabled: Bool
     /// Messages of fewer bytes than this are sent uncompressed (RSV1 clear); compression rarely pays below ~1 KiB and
-    /// costs CPU on every small message. Default 1024. See ``PerMessageDeflateCodec/shouldCompress(byteCount:)``.
+    /// costs CPU on every small message. Default 1024. The connection applies it to each outgoing message.
     public var threshold: Int
     /// zlib level, 0 (store only) … 9 (smallest, slowest); values outside are clamped. Default 6, zlib's own default
     /// (`Z_DEFAULT_COMPRESSION` means 6): near level 9's ratio on JSON at a fraction of its CPU.

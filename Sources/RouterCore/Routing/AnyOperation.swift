@@ -33,6 +33,8 @@ public struct AnyOperation: Sendable {
     public let descriptor: OperationDescriptor
     /// The handler's Swift type name, for diagnostics (never sent to clients).
     public let handlerTypeName: String
+    /// The services the handler declared it requires.
+    public let requiredServices: [ServiceKey]
     private let decodeAndBind: @Sendable (JSONValue) throws -> PreparedOperation
 
     public init<H: OperationHandler>(_ handler: H, timeout: Duration? = nil, pluginName: String? = nil) {
@@ -41,6 +43,7 @@ public struct AnyOperation: Sendable {
             declaredTimeout: H.timeout, stages: H.stages, pluginName: pluginName)
         handlerTypeName = String(reflecting: H.self)
         let limits = handler.inputLimits
+        requiredServices = H.requiredServices
         decodeAndBind = { data in
             if let violation = limits.violation(in: data) { throw violation }
             let request = try data.decode(H.Request.self, rootName: "data")
@@ -57,11 +60,13 @@ public struct AnyOperation: Sendable {
     ) {
         self.descriptor = descriptor
         handlerTypeName = "dynamic(\(descriptor.messageType))"
+        requiredServices = []
         decodeAndBind = { data in
             PreparedOperation { context in
                 let result = try await handle(data, context)
-                if case .object(let fields) = result { return fields }
-                return ["value": result]
+                let fields: [String: JSONValue] = if case .object(let members) = result { members } else { ["value": result] }
+                try ResultEncoding.checkEnvelope(fields)
+                return fields
             }
         }
     }

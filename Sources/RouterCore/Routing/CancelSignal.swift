@@ -35,8 +35,6 @@ final class CancelSignal: Sendable {
         if firedAlready { action() }
     }
 
-    var isFired: Bool { state.withLock { $0.fired } }
-
     /// Returns true when fired, false if the waiting task was cancelled first. One waiter at a time.
     func wait() async -> Bool {
         await withTaskCancellationHandler {

@@ -94,17 +94,42 @@ extension JSONDecodingFailure {
     }
 }
 
+/// The keys a decoded type read from the top-level object, in order of first reading.
+final class KeyLog: @unchecked Sendable {  // used by one decoding, on one thread
+    private(set) var keys: [String] = []
+
+    func read(_ key: String) {
+        if !keys.contains(key) { keys.append(key) }
+    }
+}
+
+extension JSONValue {
+    /// Decodes an object into `type` and also returns the top-level keys `type` read while decoding.
+    func decodeRecordingKeys<T: Decodable>(_ type: T.Type, rootName: String) throws -> (T, [String]) {
+        let log = KeyLog()
+        do {
+            let value = try T(from: JSONValueDecoder(value: self, codingPath: [], keyLog: log))
+            return (value, log.keys)
+        } catch let error as DecodingError {
+            throw JSONDecodingFailure(error, root: self, rootName: rootName)
+        }
+    }
+}
+
 /// A `Decoder` over ``JSONValue`` whose errors carry JSON-oriented messages.
 struct JSONValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    /// Records the top-level keys the decoded type reads (to find keys it does not know).
+    var keyLog: KeyLog? = nil
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = value else {
             throw mismatch(expected: "object", found: value, path: codingPath)
         }
-        return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath))
+        return KeyedDecodingContainer(
+            KeyedContainer<Key>(members: members, codingPath: codingPath, keyLog: codingPath.isEmpty ? keyLog : nil))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -141,12 +166,17 @@ private struct IndexKey: CodingKey {
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
+    let keyLog: KeyLog?
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
-    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+    func contains(_ key: Key) -> Bool {
+        keyLog?.read(key.stringValue)
+        return members[key.stringValue] != nil
+    }
 
     private func child(_ key: Key) throws -> JSONValue {
+        keyLog?.read(key.stringValue)
         guard let value = members[key.stringValue] else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
@@ -163,6 +193,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        keyLog?.read(key.stringValue)
         guard let value = members[key.stringValue] else { return nil }
         if case .null = value { return nil }
         return try SingleContainer(value: value, codingPath: codingPath + [key]).decode(type)
@@ -183,7 +214,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        JSONValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+        keyLog?.read(key.stringValue)
+        return JSONValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
     }
 }
 

@@ -61,10 +61,34 @@ public struct OperationContext: Sendable {
 
 /// Encodes handler values (responses, chunks) into JSON object members.
 enum ResultEncoding {
+    /// - Throws: ``EnvelopeFieldCollision`` for a field the router writes itself (never dropped silently).
     static func fields(of value: some Encodable) throws -> [String: JSONValue] {
+        let fields: [String: JSONValue]
         switch try JSONValueEncoder.encode(value) {
-        case .object(let members): return members
-        case let other: return ["value": other]
+        case .object(let members): fields = members
+        case let other: fields = ["value": other]
         }
+        try checkEnvelope(fields)
+        return fields
+    }
+
+    /// Refuses result or chunk fields named like the envelope's own (`seq`, `chunk`, `elapsedMs`, …).
+    static func checkEnvelope(_ fields: [String: JSONValue]) throws(EnvelopeFieldCollision) {
+        let colliding = fields.keys.filter { ServerMessage.reservedKeys.contains($0) }
+        if !colliding.isEmpty { throw EnvelopeFieldCollision(fields: colliding.sorted()) }
+    }
+}
+
+/// A result or chunk with a field the router writes itself (`type`, `id`, `op`, `seq`, `chunk`,
+/// `elapsedMs`). The request fails with `<type>_error` naming the field, and the handler's
+/// `OperationHarness` tests see the same error: rename the field.
+public struct EnvelopeFieldCollision: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The colliding field names.
+    public let fields: [String]
+
+    public var description: String {
+        let names = fields.map { "\"\($0)\"" }.joined(separator: ", ")
+        let reserved = ServerMessage.reservedKeys.sorted().joined(separator: ", ")
+        return "its result has \(fields.count == 1 ? "the field" : "the fields") \(names), which the router's envelope uses (reserved: \(reserved))"
     }
 }

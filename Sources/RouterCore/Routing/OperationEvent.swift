@@ -25,4 +25,12 @@ public protocol OperationEventTarget: Sendable {
     func deliver(_ event: OperationEvent) -> Bool
     /// Suspends while the client's outbound queue is above its high-water mark; false if it is gone.
     func waitUntilWritable() async -> Bool
+    /// Called when the handler reports progress for a stage it did not declare (the report is dropped).
+    func undeclaredStage(_ stage: String, declared: [String])
+}
+
+extension OperationEventTarget {
+    /// A handler reported progress for a stage it did not declare. A live session ignores it (the
+    /// request goes on); the test harness fails the handler's test with it.
+    public func undeclaredStage(_ stage: String, declared: [String]) {}
 }

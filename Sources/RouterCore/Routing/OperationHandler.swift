@@ -38,6 +38,9 @@ public protocol OperationHandler: Sendable {
     /// decoding and before ``handle(_:context:)``: past one the client gets `payload_too_large` naming the
     /// field and the limit. Defaults to ``InputLimits/none``.
     var inputLimits: InputLimits { get }
+    /// The services it takes from `context.services` (default none). A router built with
+    /// ``RouterBuilder/build(services:)`` refuses to start without them, instead of failing each request.
+    static var requiredServices: [ServiceKey] { get }
 
     /// Runs one request. Runs as a task of its own, never on an event-loop thread; it is cancelled on
     /// timeout, on the client's `cancel`, and when the connection closes: check `Task.checkCancellation()`.
@@ -47,4 +50,5 @@ public protocol OperationHandler: Sendable {
 extension OperationHandler {
     public static var eventPrefix: String { messageType }
     public var inputLimits: InputLimits { .none }
+    public static var requiredServices: [ServiceKey] { [] }
 }

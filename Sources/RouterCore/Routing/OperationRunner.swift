@@ -38,6 +38,17 @@ struct OperationRunner {
         let conclusion = Conclusion()
         let context = self.context
         let runner = self
+        let channel = self.channel
+        // The cancel action is registered before the handler starts. The signal may fire inside an event
+        // delivery (the harness's "cancel after N events"), under the channel's lock: the channel then
+        // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,
+        // and the final event is delivered from a task of its own (if the handler has not ended first).
+        let cancellation = WorkCancellation()
+        cancelSignal.onFire {
+            channel.refuseFurtherOutput()
+            cancellation.cancel()
+            Task(executorPreference: RouterExecutors.control) { runner.conclude(.cancelled, conclusion) }
+        }
         let work = Task(executorPreference: handlerExecutor) {
             let outcome: RunOutcome
             do {
@@ -48,6 +59,7 @@ struct OperationRunner {
             runner.conclude(outcome, conclusion)
             conclusion.handlerEnded()
         }
+        cancellation.attach(work)
         let deadline = context.deadline.endsAt
         let clock = self.clock
         let scheduleDeadline: @Sendable () -> ScheduledAction = {
@@ -59,7 +71,6 @@ struct OperationRunner {
         // One timer entry at a time: the quiet start's end, then the deadline. A request that ends
         // within the quiet start (most do) never schedules its deadline.
         if let quietUntil = channel.quietUntil, quietUntil < deadline {
-            let channel = self.channel
             let quietEnd = clock.schedule(quietUntil) {
                 guard !conclusion.isConcluded else { return }
                 channel.releaseHeldProgress()
@@ -70,13 +81,6 @@ struct OperationRunner {
             if case .task = quietEnd { conclusion.keep(quietEnd) }
         } else {
             conclusion.keep(scheduleDeadline())
-        }
-        // The signal may fire inside an event delivery (a test recorder cancelling after its n-th event),
-        // under the channel's lock: the handler is cancelled at once, the final event delivered from a
-        // task of its own (if the handler has not ended the request first).
-        cancelSignal.onFire {
-            work.cancel()
-            Task(executorPreference: RouterExecutors.control) { runner.conclude(.cancelled, conclusion) }
         }
         return work
     }
@@ -143,8 +147,14 @@ struct OperationRunner {
         if let localized = error as? any LocalizedError, let description = localized.errorDescription {
             return .failure(code: ErrorCode.failed(type), message: "\(type) failed: \(description)", outcome: .failed)
         }
-        if let missing = error as? MissingServiceError {
-            return .failure(code: ErrorCode.failed(type), message: "\(type) failed: \(missing)", outcome: .failed)
+        if let collision = error as? EnvelopeFieldCollision {
+            return .failure(code: ErrorCode.failed(type), message: "\(type) failed: \(collision)", outcome: .failed)
+        }
+        if error is MissingServiceError {
+            // The log above names the type; the client learns only that the server is not set up for it.
+            return .failure(
+                code: ErrorCode.failed(type), message: "\(type) failed: a service it needs is not available on this server",
+                outcome: .failed)
         }
         if error is EncodingError {
             return .failure(
@@ -157,6 +167,31 @@ struct OperationRunner {
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Cancels a handler's task once it exists: the cancel signal may fire before the task is created.
+private final class WorkCancellation: Sendable {
+    private struct State {
+        var task: Task<Void, Never>?
+        var cancelled = false
+    }
+
+    private let state = Locked(State())
+
+    func cancel() {
+        state.withLock { state -> Task<Void, Never>? in
+            state.cancelled = true
+            return state.task
+        }?.cancel()
+    }
+
+    func attach(_ task: Task<Void, Never>) {
+        let cancelled = state.withLock { state -> Bool in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
     }
 }
 

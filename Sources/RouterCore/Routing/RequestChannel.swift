@@ -45,6 +45,7 @@ final class RequestChannel: Sendable {
                 break
             case .unknownStage:
                 logger.debug("progress for undeclared stage ignored", metadata: ["stage": stage])
+                target.undeclaredStage(stage, declared: state.throttle.stages.map(\.name))
             case .staleStage(let reached):
                 logger.debug(
                     "progress for an earlier stage ignored",
@@ -70,10 +71,21 @@ final class RequestChannel: Sendable {
                 stageCount: state.throttle.stages.count, progress: report.progress, message: report.message))
     }
 
+    /// Set when the request is cancelled: from then on `emit` throws at once. A lock of its own, because
+    /// the cancel may fire inside a delivery, under `state`'s lock.
+    private let outputRefused = Locked(false)
+
+    /// Makes every later `emit` throw `CancellationError` (the request was cancelled).
+    func refuseFurtherOutput() {
+        outputRefused.withLock { $0 = true }
+    }
+
     func emit(_ fields: [String: JSONValue]) async throws {
+        if outputRefused.withLock({ $0 }) { throw CancellationError() }
         try Task.checkCancellation()
         guard await target.waitUntilWritable() else { throw CancellationError() }
         try Task.checkCancellation()
+        if outputRefused.withLock({ $0 }) { throw CancellationError() }
         let now = clock.now()
         let delivered = state.withLock { state -> Bool in
             guard !state.finished else { return false }

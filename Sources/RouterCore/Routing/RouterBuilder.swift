@@ -10,6 +10,8 @@ public enum RouterBuilderError: Error, Sendable, Equatable, CustomStringConverti
     case invalidTimeout(messageType: String, timeout: Duration)
     /// A plugin's factory threw (e.g. invalid `options`).
     case pluginFailed(plugin: String, reason: String)
+    /// A handler requires a service (``OperationHandler/requiredServices``) the host does not register.
+    case missingService(String, handler: String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum RouterBuilderError: Error, Sendable, Equatable, CustomStringConverti
             "timeout for \"\(type)\" must be > 0, got \(timeout)"
         case .pluginFailed(let plugin, let reason):
             "plugin \"\(plugin)\": \(reason)"
+        case .missingService(let service, let handler):
+            "\(handler) requires the service \(service), which the host does not register"
         }
     }
 }
@@ -44,6 +48,11 @@ public final class RouterBuilder {
     ]
 
     public init() {}
+
+    /// Whether `name` cannot be a message type or event prefix: empty, or one of the protocol's own names.
+    public static func isReserved(_ name: String) -> Bool {
+        name.isEmpty || reservedTypes.contains(name)
+    }
 
     /// Registers one handler; `timeout` overrides its declared timeout (e.g. from configuration).
     @discardableResult
@@ -86,6 +95,22 @@ public final class RouterBuilder {
     /// The immutable router.
     public func build() -> Router {
         Router(operations)
+    }
+
+    /// The immutable router, checked against the services the host registers: a handler's
+    /// ``OperationHandler/requiredServices`` missing from `services` is an error now, not per request.
+    public func build(services: ServiceRegistry) throws(RouterBuilderError) -> Router {
+        if let missing = missingServices(available: services.keys).first { throw missing }
+        return build()
+    }
+
+    /// Every required service missing from `available`, one error per handler and service.
+    public func missingServices(available: Set<ServiceKey>) -> [RouterBuilderError] {
+        operations.flatMap { operation in
+            operation.requiredServices.filter { !available.contains($0) }.map {
+                RouterBuilderError.missingService($0.name, handler: Self.describe(operation))
+            }
+        }
     }
 
     private static func erase(_ handler: some OperationHandler, timeout: Duration?, pluginName: String?) -> AnyOperation {

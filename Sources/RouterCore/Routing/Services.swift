@@ -20,6 +20,9 @@ public struct ServiceRegistry: Sendable {
         services[ObjectIdentifier(type)] = service
     }
 
+    /// The types services are registered under.
+    public var keys: Set<ServiceKey> { Set(services.keys.map { ServiceKey(id: $0) }) }
+
     /// The service registered under `type`, or nil.
     public func get<T>(_ type: T.Type) -> T? {
         services[ObjectIdentifier(type)] as? T
@@ -35,8 +38,31 @@ public struct ServiceRegistry: Sendable {
     }
 }
 
-/// A handler asked for a service the host did not register.
+/// A handler asked for a service the host did not register. The client sees only that a service is
+/// missing (`<type>_error`); the log names the type. A handler that declares it in
+/// ``OperationHandler/requiredServices`` is refused when the router is built instead.
 public struct MissingServiceError: Error, Sendable, CustomStringConvertible {
     public var typeName: String
     public var description: String { "no service of type \(typeName) is registered" }
+}
+
+/// Names a service type, for ``OperationHandler/requiredServices``: `[ServiceKey(MemoryStore.self)]`.
+public struct ServiceKey: Sendable, Hashable, CustomStringConvertible {
+    let id: ObjectIdentifier
+    /// The type's name (for logs and startup errors, never sent to clients).
+    public let name: String
+
+    public init<T>(_ type: T.Type) {
+        id = ObjectIdentifier(type)
+        name = String(describing: type)
+    }
+
+    init(id: ObjectIdentifier) {
+        self.id = id
+        name = "?"
+    }
+
+    public static func == (lhs: ServiceKey, rhs: ServiceKey) -> Bool { lhs.id == rhs.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+    public var description: String { name }
 }

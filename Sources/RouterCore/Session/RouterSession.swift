@@ -465,8 +465,9 @@ public final class RouterSession: Sendable {
             if let signal = state.withLock({ $0.inFlight[id]?.signal }) {
                 signal.fire()
             } else {
-                // No `id` member: the request's one final message (if it ever existed) stays its last message.
-                reject(ErrorCode.unknownRequest, "no request with id \"\(id)\" is in flight", id: nil, op: "cancel")
+                // It names the cancel's `id` with `op: "cancel"`: a client tells it from a request's final
+                // message (which never has `op: "cancel"`) and learns which cancel found nothing.
+                reject(ErrorCode.unknownRequest, "no request with id \"\(id)\" is in flight", id: id, op: "cancel")
             }
         case .ack(let seq):
             if let error = acknowledge(seq) { reject(ErrorCode.badRequest, error, id: nil, op: "ack") }

@@ -79,7 +79,8 @@ struct ServerMessage: Sendable {
         envelope.wrap(seq: seq, json: json, gzip: gzip)
     }
 
-    /// Keys the router writes itself; a result or chunk field with one of these names is dropped.
+    /// Keys the router writes itself; a result or chunk with one of them fails its request
+    /// (``EnvelopeFieldCollision``), so the filter below only guards the wire format.
     static let reservedKeys: Set<String> = ["type", "id", "op", "seq", "elapsedMs", "chunk"]
 
     static func sortedFields(_ fields: [String: JSONValue]) -> [(String, JSONValue)] {

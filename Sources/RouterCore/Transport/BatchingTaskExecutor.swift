@@ -52,6 +52,11 @@ public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
         if signal { wakeUp.signal() }
     }
 
+    /// Whether the thread is asleep waiting for a signal, and how many jobs wait for it (for tests).
+    var sleepingWithQueuedJobs: (sleeping: Bool, queued: Int) {
+        state.withLock { ($0.sleeping, $0.jobs.count) }
+    }
+
     /// From the loop thread: jobs enqueued from now on do not wake the thread; ``release()`` will.
     func hold() {
         state.withLock { $0.held = true }

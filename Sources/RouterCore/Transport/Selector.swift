@@ -26,8 +26,6 @@ struct SelectorEvent {
     var token: UInt64
     var readable: Bool
     var writable: Bool
-    /// The peer hung up or the socket has an error.
-    var hangup: Bool
 }
 
 /// epoll plus an eventfd used to wake the loop from other threads.
@@ -100,8 +98,7 @@ final class Selector {
                 SelectorEvent(
                     token: token,
                     readable: bits & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0,
-                    writable: bits & EPOLLOUT.rawValue != 0,
-                    hangup: bits & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0))
+                    writable: bits & EPOLLOUT.rawValue != 0))
         }
     }
 }

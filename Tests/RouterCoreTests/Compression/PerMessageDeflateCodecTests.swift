@@ -181,17 +181,6 @@ struct PerMessageDeflateLimitTests {
         #expect(detail.contains(reason))
         #expect(detail.contains("Z_DATA_ERROR"))
     }
-
-    @Test("Threshold: messages below it are not compressed; disabled never compresses")
-    func threshold() throws {
-        let codec = try PerMessageDeflateCodec(
-            parameters: .init(), role: .server, configuration: .init(threshold: 100))
-        #expect(!codec.shouldCompress(byteCount: 99))
-        #expect(codec.shouldCompress(byteCount: 100))
-        let off = try PerMessageDeflateCodec(
-            parameters: .init(), role: .server, configuration: .init(enabled: false, threshold: 0))
-        #expect(!off.shouldCompress(byteCount: 1 << 20))
-    }
 }
 
 @Suite("PerMessageDeflateCodec: server ↔ client round trips")

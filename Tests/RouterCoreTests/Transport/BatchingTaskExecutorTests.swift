@@ -6,14 +6,17 @@ import Testing
     @Test func jobsEnqueuedWhileHeldDoNotWakeTheThreadUntilRelease() async throws {
         let executor = BatchingTaskExecutor(name: "test-sessions")
         defer { executor.shutdown() }
-        // Let the thread run once and fall asleep.
+        // Let the thread run once and fall asleep (it marks itself sleeping under the lock, then waits).
         await Task(executorPreference: executor) {}.value
-        try await Task.sleep(for: .milliseconds(50))
+        while !executor.sleepingWithQueuedJobs.sleeping { await Task.yield() }
         let ran = Locked(0)
         executor.hold()
         let tasks = (0..<10).map { _ in Task(executorPreference: executor) { ran.withLock { $0 += 1 } } }
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(ran.withLock { $0 } == 0, "held jobs must not wake the sleeping thread")
+        // Waking the thread would have cleared `sleeping` (under the same lock as the enqueue): it is still
+        // asleep with the 10 jobs queued, so none can have run.
+        let (sleeping, queued) = executor.sleepingWithQueuedJobs
+        #expect(sleeping && queued == 10, "held jobs must not wake the sleeping thread")
+        #expect(ran.withLock { $0 } == 0)
         executor.release()
         for task in tasks { await task.value }
         #expect(ran.withLock { $0 } == 10)

@@ -25,6 +25,8 @@ final class ExternalPluginChild: Sendable {
 
     private struct State {
         var exitDescription: String?
+        /// Why the host killed the process, if it did (named in the exit description).
+        var killReason: String?
         var stdoutClosed = false
         var ended = false
         var stdinClosed = false
@@ -212,8 +214,14 @@ final class ExternalPluginChild: Sendable {
         if !exited { _ = Glibc.kill(pid, number) }
     }
 
-    /// SIGKILL.
-    func kill() { signal(SIGKILL) }
+    /// SIGKILL; `reason` (why the host kills it) is named in the exit description:
+    /// "… was killed by signal 9 (by the host: it did not finish cancelled request …)".
+    func kill(reason: String) {
+        state.withLock { state in
+            if state.killReason == nil { state.killReason = reason }
+        }
+        signal(SIGKILL)
+    }
 
     /// Waits until the instance ended, or `timeout` passed; returns whether it ended.
     func waitForEnd(timeout: Duration) async -> Bool {
@@ -226,13 +234,13 @@ final class ExternalPluginChild: Sendable {
     }
 
     private func processExited(reason: Process.TerminationReason, status: Int32) {
-        let description = switch reason {
-        case .exit: "plugin process \(pluginName) exited with status \(status)"
-        case .uncaughtSignal: "plugin process \(pluginName) was killed by signal \(status)"
-        @unknown default: "plugin process \(pluginName) ended (status \(status))"
-        }
         let complete = state.withLock { state -> Bool in
-            state.exitDescription = description
+            let byHost = state.killReason.map { " (by the host: \($0))" } ?? ""
+            state.exitDescription = switch reason {
+            case .exit: "plugin process \(pluginName) exited with status \(status)"
+            case .uncaughtSignal: "plugin process \(pluginName) was killed by signal \(status)\(byHost)"
+            @unknown default: "plugin process \(pluginName) ended (status \(status))"
+            }
             return state.stdoutClosed
         }
         if complete {
@@ -257,7 +265,9 @@ final class ExternalPluginChild: Sendable {
             // A process that closed stdout cannot answer any more: give it a second to exit.
             Task { [self] in
                 try? await Task.sleep(for: .seconds(1))
-                if state.withLock({ $0.exitDescription == nil }) { kill() }
+                if state.withLock({ $0.exitDescription == nil }) {
+                    kill(reason: "it closed its stdout but did not exit within 1 s")
+                }
             }
         }
     }

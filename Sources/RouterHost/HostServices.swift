@@ -8,6 +8,9 @@ struct HostStartupError: Error, CustomStringConvertible {
 }
 
 enum HostServices {
+    /// What ``make(_:logger:metrics:)`` registers: handlers may require these (``OperationHandler/requiredServices``).
+    static let providedKeys: Set<ServiceKey> = [ServiceKey(MemoryStore.self)]
+
     /// The shared services plugins find in `OperationContext.services`: the MemoryStore.
     ///
     /// With `memory.dataDirectory` the store is durable: a torn last record found on open is cut off and

@@ -1,54 +1,111 @@
 import Foundation
 import MemoryStore
-import RouterCore
+public import RouterCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `router-host`: parse the command line, load and validate the configuration, build the router from
-/// its plugins, serve, and stop gracefully on SIGINT/SIGTERM.
-@main
-enum RouterHost {
-    static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+/// The host as a library: command line, config file and validation, Swift and external process plugins,
+/// the dashboard, the sample memories, `--data`, logging, signals and graceful shutdown.
+///
+/// `router-host` is this over ``builtInPlugins``; a package with its own Swift plugins gets all of it with
+///
+/// ```swift
+/// import RouterHost
+///
+/// @main enum MyHost {
+///     static func main() async throws {
+///         try await RouterHost.run(plugins: [memoryStatsPlugin] + RouterHost.builtInPlugins)
+///     }
+/// }
+/// ```
+///
+/// The configuration's `plugins[]` names and configures each of `plugins` exactly like a built-in one
+/// (`{"name": "memory-stats", "options": {…}}`); with no `plugins` list every one of them is enabled.
+public enum RouterHost {
+    /// The plugins shipped with the framework: `search` (memory_search, memory_index), `compression`
+    /// (context_compress) and `streaming` (memory_stream).
+    public static var builtInPlugins: [Plugin] { BuiltInPlugins.all }
+
+    /// Runs the host with `plugins` and the process's command line, until a signal stops it.
+    ///
+    /// Exits the process with the documented codes for what is not a normal stop: 2 for an invalid command
+    /// line or configuration (also for `--check-config` with problems; 0 when it is valid), 1 for a runtime
+    /// failure (port in use, a damaged memory log). Returns after a graceful shutdown.
+    /// - Throws: ``RouterHostError`` when `plugins` itself is unusable (two plugins with one name): a
+    ///   programming error in the executable, not in its configuration.
+    public static func run(plugins: [Plugin], arguments: [String] = Array(CommandLine.arguments.dropFirst())) async throws {
+        let catalog = try PluginCatalog(plugins: plugins)
+        let status = await HostCommand(catalog: catalog).run(arguments)
+        if status != 0 { exit(status) }
+    }
+}
+
+/// Why ``RouterHost/run(plugins:arguments:)`` cannot start with the plugins it was given.
+public struct RouterHostError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// One run of the host's command line over a plugin catalog; returns the exit status.
+struct HostCommand {
+    let catalog: PluginCatalog
+
+    func run(_ arguments: [String]) async -> Int32 {
         let options: CommandLineOptions
         do {
             options = try CommandLineOptions.parse(arguments)
         } catch {
             writeStderr("router-host: \(error)\n")
-            exit(2)
+            return 2
         }
         if options.help {
             print(CommandLineOptions.helpText)
-            exit(0)
+            return 0
         }
-        let catalog = BuiltInPlugins.catalog
         var configuration: RouterConfiguration
-        switch loadConfiguration(options, knownPlugins: catalog.names) {
+        switch loadConfiguration(options) {
         case .success(let loaded): configuration = loaded
         case .failure(let errors):
-            writeStderr("router-host: invalid configuration (\(errors.issues.count) problem\(errors.issues.count == 1 ? "" : "s")):\n")
-            for issue in errors.issues { writeStderr("  \(issue)\n") }
-            exit(2)
+            reportInvalid(errors)
+            return 2
         }
         if let port = options.port { configuration.server.port = port }
         if let data = options.dataDirectory { configuration.memory.dataDirectory = data }
+        if options.repair { return Self.repair(configuration) }
+        // The same check the host makes before it starts anything: every plugin factory runs, and
+        // message types and event prefixes must not clash.
+        let plan: HostPlan
+        switch HostPlan.make(configuration, catalog: catalog) {
+        case .success(let made): plan = made
+        case .failure(let errors):
+            reportInvalid(errors)
+            return 2
+        }
         if options.checkConfig {
             print("configuration is valid")
-            exit(0)
+            return 0
         }
-        if options.repair { exit(repair(configuration)) }
         do {
-            try await serve(configuration, catalog: catalog)
+            try await HostServer.serve(plan)
+            return 0
         } catch {
             writeStderr("router-host: \(error)\n")
-            exit(1)
+            return 1
         }
     }
 
-    static func loadConfiguration(_ options: CommandLineOptions, knownPlugins: [String]) -> Result<RouterConfiguration, ConfigurationErrors> {
+    func loadConfiguration(_ options: CommandLineOptions) -> Result<RouterConfiguration, ConfigurationErrors> {
         guard let path = options.configPath else { return .success(.embeddedDefault) }
-        return RouterConfiguration.load(file: path, knownPlugins: knownPlugins)
+        return RouterConfiguration.load(file: path, knownPlugins: catalog.names)
+    }
+
+    func reportInvalid(_ errors: ConfigurationErrors) {
+        writeStderr("router-host: invalid configuration (\(errors.issues.count) problem\(errors.issues.count == 1 ? "" : "s")):\n")
+        for issue in errors.issues { writeStderr("  \(issue)\n") }
     }
 
     /// `router-host repair`: salvages the data directory's log; returns the exit status.
@@ -66,22 +123,33 @@ enum RouterHost {
             return 1
         }
     }
+}
 
-    static func serve(_ configuration: RouterConfiguration, catalog: PluginCatalog) async throws {
+/// Serves a checked plan until a signal stops it.
+enum HostServer {
+    static func serve(_ plan: HostPlan) async throws {
+        let configuration = plan.configuration
         let logger = HostLogging.logger(configuration.logging)
         let metrics = OperationMetrics()
         let (services, store) = try await HostServices.make(configuration, logger: logger, metrics: metrics)
-        let builder = RouterBuilder()
-        try catalog.register(configuration.plugins, into: builder)
+        let builder = plan.builder
         // External process plugins: started and described before the router is built; stopped after shutdown.
         let externalPlugins = await ExternalPluginRegistry.start(configuration.plugins, logger: logger)
         do {
             try externalPlugins.register(into: builder)
         } catch {
             await externalPlugins.stop()
+            HostServices.close(store, logger: logger)
             throw error
         }
-        let router = builder.build()
+        let router: Router
+        do {
+            router = try builder.build(services: services)
+        } catch {
+            await externalPlugins.stop()
+            HostServices.close(store, logger: logger)
+            throw error
+        }
 
         var transport = configuration.transportConfiguration()
         let staticFiles = configuration.server.staticDirectory.map { StaticFiles(root: URL(fileURLWithPath: $0)) } ?? StaticFiles.embedded()
@@ -135,9 +203,9 @@ enum RouterHost {
         // After the router stopped: every in-flight operation has ended (or was cancelled at the grace period).
         HostServices.close(store, logger: logger)
     }
+}
 
-    static func writeStderr(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
-    }
+func writeStderr(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }

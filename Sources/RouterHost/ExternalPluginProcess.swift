@@ -80,6 +80,8 @@ final class ExternalPluginProcess: Sendable {
     private struct Pending {
         let child: ExternalPluginChild
         let messageType: String
+        /// The client's request id (the host's own `r<n>` is the key), for logs and errors.
+        let clientID: String
         /// nil once the request was cancelled (its later messages are dropped).
         var continuation: AsyncStream<Incoming>.Continuation?
     }
@@ -206,7 +208,7 @@ final class ExternalPluginProcess: Sendable {
         logger.warning("plugin process did not exit after its stdin was closed: sending SIGTERM")
         child.signal(SIGTERM)
         if await child.waitForEnd(timeout: .seconds(1)) { return }
-        child.kill()
+        child.kill(reason: "it did not exit at shutdown after its stdin was closed and SIGTERM")
         _ = await child.waitForEnd(timeout: .seconds(1))
     }
 
@@ -239,7 +241,7 @@ final class ExternalPluginProcess: Sendable {
         }
         for waiter in waiters { waiter.resume() }
         if stopped {
-            child.kill()
+            child.kill(reason: "the host stopped the plugin while it started")
             return
         }
         logger.info("started plugin process (pid \(child.pid)): \(entry.command.joined(separator: " "))")
@@ -255,7 +257,7 @@ final class ExternalPluginProcess: Sendable {
             }
             if stillStarting {
                 logger.error("plugin process did not answer describe within \(Self.describe(timeout)): killing it")
-                child.kill()
+                child.kill(reason: "it did not answer describe within \(Self.describe(timeout))")
             }
         }
     }
@@ -310,7 +312,10 @@ final class ExternalPluginProcess: Sendable {
         guard wasCurrent else { return }
         let uptime = ContinuousClock.now - child.startedAt
         let inFlight = pending.filter { $0.continuation != nil }.count
-        if inFlight > 0 { logger.error("\(description); \(inFlight) request(s) in flight failed") }
+        if inFlight > 0 {
+            let ids = pending.filter { $0.continuation != nil }.map { "\"\($0.clientID)\" (\($0.messageType))" }
+            logger.error("\(description); \(inFlight) request(s) in flight failed: \(ids.joined(separator: ", "))")
+        }
         failed(handshakeFailure ?? description, uptime: uptime)
     }
 
@@ -397,7 +402,7 @@ final class ExternalPluginProcess: Sendable {
             guard case .ready(let current) = state.phase, current === child else { return nil }
             state.nextRequest += 1
             let id = "r\(state.nextRequest)"
-            state.pending[id] = Pending(child: child, messageType: type, continuation: continuation)
+            state.pending[id] = Pending(child: child, messageType: type, clientID: context.requestID, continuation: continuation)
             return id
         }
         guard let id else {
@@ -432,13 +437,13 @@ final class ExternalPluginProcess: Sendable {
     /// If request `id` has not finished: stop delivering its messages, send `cancel`, and kill the
     /// process if it has not finished the request `cancelGrace` later.
     private func cancelIfPending(_ id: String) {
-        let cancelled = state.withLock { state -> (ExternalPluginChild, AsyncStream<Incoming>.Continuation)? in
+        let cancelled = state.withLock { state -> (ExternalPluginChild, AsyncStream<Incoming>.Continuation, Pending)? in
             guard var pending = state.pending[id], let continuation = pending.continuation else { return nil }
             pending.continuation = nil
             state.pending[id] = pending
-            return (pending.child, continuation)
+            return (pending.child, continuation, pending)
         }
-        guard let (child, continuation) = cancelled else { return }
+        guard let (child, continuation, request) = cancelled else { return }
         continuation.finish()
         child.send(ExternalPluginProtocol.cancelLine(id: id))
         let grace = settings.cancelGrace
@@ -446,8 +451,11 @@ final class ExternalPluginProcess: Sendable {
             try? await Task.sleep(for: grace)
             let stuck = state.withLock { state in state.pending[id].map { $0.child === child } ?? false }
             if stuck {
-                logger.warning("plugin process (pid \(child.pid)) did not finish cancelled request \(id) within \(Self.describe(grace)): killing it")
-                child.kill()
+                let what = "cancelled request \"\(request.clientID)\" (\(request.messageType), plugin id \(id))"
+                logger.warning(
+                    "plugin process (pid \(child.pid)) did not finish \(what) within \(Self.describe(grace)) of its cancel: killing it",
+                    metadata: ["op.id": request.clientID])
+                child.kill(reason: "it did not finish \(what) within \(Self.describe(grace)) of its cancel")
             }
         }
     }
