@@ -42,7 +42,7 @@ ROUTER_OUT=$(mktemp)
 trap 'rm -f "$RESULTS" "$BUILDS" "$ROUTER_OUT"' EXIT
 
 echo "setup: $(nproc) cores, pinned to CPU $CPU, load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "versions: $("$PY" -c 'import tantivy, faiss, numpy, sqlite3, sys; from importlib.metadata import version as v; print(f"python {sys.version.split()[0]}, tantivy {v(\"tantivy\")}, faiss-cpu {v(\"faiss-cpu\")}, numpy {numpy.__version__}, sqlite {sqlite3.sqlite_version}")')"
+echo "versions: $("$PY" -c 'import sys, sqlite3; from importlib.metadata import version as v; print("python", sys.version.split()[0], "tantivy", v("tantivy"), "faiss-cpu", v("faiss-cpu"), "numpy", v("numpy"), "sqlite", sqlite3.sqlite_version)')"
 
 for N in $ENTRIES; do
     CORPUS="$DATA/corpus-$N"

@@ -218,19 +218,22 @@ def table(path):
         values = sorted(values)
         return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
 
-    print("| entries | mode | engine | p50 ms | p99 ms | router p50 / engine p50 | rounds | p50 per round | index/build s |")
+    print("| entries | mode | engine | p50 ms | p99 ms | router p50 / engine p50 (per round) | rounds | p50 per round | index/build s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for entries in sorted({key[0] for key in rows}):
         for mode in ("bm25", "cosine", "hybrid"):
             engines = [key for key in rows if key[0] == entries and key[1] == mode]
             router = rows.get((entries, mode, "router"))
-            router_p50 = median([r[0] for r in router]) if router else None
             order = {"router": 0, "tantivy": 1, "fts5": 2, "faiss": 3}
             for key in sorted(engines, key=lambda key: order.get(key[2], 9)):
                 samples = rows[key]
                 p50 = median([s[0] for s in samples])
                 p99 = median([s[1] for s in samples])
-                ratio = f"{router_p50 / p50:.2f}×" if router_p50 and key[2] != "router" else "—"
+                ratio = "—"
+                if router and key[2] != "router":
+                    # Rounds are interleaved: round i of the router ran next to round i of this engine.
+                    ratios = [r[0] / s[0] for r, s in zip(router, samples)]
+                    ratio = f"{median(ratios):.2f}× ({', '.join(f'{value:.2f}' for value in ratios)})"
                 per_round = ", ".join(f"{s[0]:.2f}" for s in samples)
                 print(f"| {entries:,} | {mode} | {key[2]} | {p50:.3f} | {p99:.3f} | {ratio} | {len(samples)} | "
                       f"{per_round} | {median([s[2] for s in samples]):.2f} |")
