@@ -68,6 +68,7 @@ echo
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "index/build (separate from query latency): tantivy and fts5 built once per size on disk (BUILD engine entries seconds):"
 sed 's/^/  /' "$BUILDS"
-echo "  faiss: IndexFlatIP.add of the normalised vectors per round; router: in-memory index per round (last column below)"
+echo "  last column below, per round: router = in-memory index build (after generating the corpus), faiss = load +"
+echo "  normalise + IndexFlatIP.add, tantivy/fts5 = opening the prebuilt index"
 echo
 "$PY" "$ANCHORS" table "$RESULTS"

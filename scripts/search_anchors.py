@@ -218,7 +218,7 @@ def table(path):
         values = sorted(values)
         return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
 
-    print("| entries | mode | engine | p50 ms | p99 ms | router p50 / engine p50 (per round) | rounds | p50 per round | index/build s |")
+    print("| entries | mode | engine | p50 ms | p99 ms | router p50 / engine p50 (per round) | rounds | p50 per round | setup per round, s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for entries in sorted({key[0] for key in rows}):
         for mode in ("bm25", "cosine", "hybrid"):
