@@ -2,7 +2,9 @@
 # Search against real engines (issue 13): the corpus and queries of `router-bench search`, exported with
 # `router-bench export`, through tantivy (BM25), SQLite FTS5 (bm25(), Python's own sqlite3) and faiss-cpu
 # IndexFlatIP (exact inner product on normalised vectors = cosine), side by side with `router-bench search`
-# in BM25-only and cosine-only modes. Everything single-threaded and pinned with taskset to one core;
+# in BM25-only and cosine-only modes, both through the request path (`router`: what a client gets, with
+# highlights and result encoding) and as a bare SearchSnapshot.search call (`router-store`: the part that
+# compares with a bare engine call). Everything single-threaded and pinned with taskset to one core;
 # engines interleaved (router, tantivy, fts5, faiss, repeat) for ROUNDS rounds; the table shows medians
 # over rounds. Index/build time is reported separately and never counted in query latency.
 #
@@ -54,7 +56,7 @@ for N in $ENTRIES; do
     done
     for round in $(seq 1 "$ROUNDS"); do
         echo "== $N entries, round $round/$ROUNDS (load $(cut -d' ' -f1 /proc/loadavg))"
-        "${PIN[@]}" "$BENCH" search --sizes "$N" --modes bm25,cosine --no-cancel --no-index \
+        "${PIN[@]}" "$BENCH" search --sizes "$N" --modes bm25,cosine --store-modes bm25,cosine --no-cancel --no-index \
             --iterations "$ITERATIONS" >"$ROUTER_OUT"
         "$PY" "$ANCHORS" router "$ROUTER_OUT" | tee -a "$RESULTS"
         for engine in tantivy fts5 faiss; do

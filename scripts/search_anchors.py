@@ -8,7 +8,9 @@ through queries.jsonl; p = sorted[ceil(p*n) - 1].
 
   search_anchors.py build  ENGINE CORPUS_DIR INDEX_DIR          (tantivy, fts5: on-disk index, built once)
   search_anchors.py query  ENGINE CORPUS_DIR INDEX_DIR ITERATIONS
-  search_anchors.py router ROUTER_OUTPUT_FILE                   (parses router-bench search output)
+  search_anchors.py router ROUTER_OUTPUT_FILE                   (parses router-bench search output: `router` is
+                                                                memory_search through the request path,
+                                                                `router-store` the bare SearchSnapshot.search)
   search_anchors.py table  RESULTS_FILE                         (medians over rounds, side by side)
 
 Each `query`/`router` prints `RESULT engine mode entries p50_ms p99_ms mean_ms n setup_s` lines.
@@ -196,13 +198,14 @@ def parse_router(path):
         built = re.search(r"^(\d+) entries: generated in ([\d.]+) (ms|s), indexed in memory in ([\d.]+) (ms|s)", line)
         if built:
             setup = milliseconds(built.group(4), built.group(5)) / 1000
-        timing = re.search(r"memory_search (BM25 only|cosine only|hybrid \(.*?\)), (\d+) entries: "
+        timing = re.search(r"(memory_search|store search) (BM25 only|cosine only|hybrid \(.*?\)), (\d+) entries: "
                            r"p50 ([\d.]+) (ms|s), p99 ([\d.]+) (ms|s), mean ([\d.]+) (ms|s).*\(n=(\d+)\)", line)
         if timing:
-            mode = {"BM25 only": "bm25", "cosine only": "cosine"}.get(timing.group(1), "hybrid")
-            print(f"RESULT router {mode} {timing.group(2)} {milliseconds(timing.group(3), timing.group(4)):.3f} "
-                  f"{milliseconds(timing.group(5), timing.group(6)):.3f} "
-                  f"{milliseconds(timing.group(7), timing.group(8)):.3f} {timing.group(9)} {setup:.2f}")
+            engine = "router" if timing.group(1) == "memory_search" else "router-store"
+            mode = {"BM25 only": "bm25", "cosine only": "cosine"}.get(timing.group(2), "hybrid")
+            print(f"RESULT {engine} {mode} {timing.group(3)} {milliseconds(timing.group(4), timing.group(5)):.3f} "
+                  f"{milliseconds(timing.group(6), timing.group(7)):.3f} "
+                  f"{milliseconds(timing.group(8), timing.group(9)):.3f} {timing.group(10)} {setup:.2f}")
 
 
 def table(path):
@@ -224,13 +227,13 @@ def table(path):
         for mode in ("bm25", "cosine", "hybrid"):
             engines = [key for key in rows if key[0] == entries and key[1] == mode]
             router = rows.get((entries, mode, "router"))
-            order = {"router": 0, "tantivy": 1, "fts5": 2, "faiss": 3}
+            order = {"router": 0, "router-store": 1, "tantivy": 2, "fts5": 3, "faiss": 4}
             for key in sorted(engines, key=lambda key: order.get(key[2], 9)):
                 samples = rows[key]
                 p50 = median([s[0] for s in samples])
                 p99 = median([s[1] for s in samples])
                 ratio = "—"
-                if router and key[2] != "router":
+                if router and not key[2].startswith("router"):
                     # Rounds are interleaved: round i of the router ran next to round i of this engine.
                     ratios = [r[0] / s[0] for r, s in zip(router, samples)]
                     ratio = f"{median(ratios):.2f}× ({', '.join(f'{value:.2f}' for value in ratios)})"

@@ -11,14 +11,16 @@ import Synchronization
 /// ```
 /// router-bench search [--sizes 100000,1000000] [--iterations 100] [--dimension 384]
 ///                     [--index-batches 50] [--index-batch-size 100] [--directory DIR]
-///                     [--modes bm25,cosine,hybrid] [--queries 64] [--no-cancel] [--no-index]
+///                     [--modes bm25,cosine,hybrid] [--store-modes bm25,cosine] [--queries 64]
+///                     [--no-cancel] [--no-index]
 /// ```
 ///
 /// For each size: a synthetic store (``SyntheticMemories``, seed 42, embeddings of `dimension`) held in
 /// memory; `memory_search` p50/p99 with BM25 only (2–3 terms drawn from the corpus's own memories, limit 10)
 /// and hybrid (the same text plus a stored memory's embedding with noise, limit 10); the latency of a cancel
 /// that arrives mid-scoring (skipped with `--no-cancel`, or when `--modes` has no `hybrid`). `--modes` picks
-/// the timed cases (default `bm25,hybrid`; `cosine` sends the embedding with an empty query). Then `memory_index` throughput: batches of `index-batch-size` entries with
+/// the timed cases (default `bm25,hybrid`; `cosine` sends the embedding with an empty query); `--store-modes` also times
+/// the same queries as direct `SearchSnapshot.search` calls, without the request path. Then `memory_index` throughput: batches of `index-batch-size` entries with
 /// embeddings into a store on disk with fsync `always` (skipped with `--no-index`).
 ///
 /// The queries are ``SearchQueries``: `router-bench export` writes the same corpus and queries for other engines.
@@ -31,6 +33,8 @@ enum SearchBenchmarks {
         var indexBatchSize = 100
         var directory = FileManager.default.temporaryDirectory.path
         var modes: [SearchMode] = [.bm25, .hybrid]
+        /// Modes also timed as a direct `SearchSnapshot.search` call (``storeSearch``); none by default.
+        var storeModes: [SearchMode] = []
         var queries = 64
         var cancel = true
         var index = true
@@ -83,6 +87,9 @@ enum SearchBenchmarks {
             entries: entries, count: settings.queries, tokenizer: store.searchSnapshot())
 
         var hybridMedian = Duration.zero
+        for mode in settings.storeModes {
+            try storeSearch(mode: mode, size: size, snapshot: store.searchSnapshot(), queries: queries, settings: settings)
+        }
         for mode in settings.modes {
             var latencies: [Duration] = []
             var progressEvents = 0
@@ -156,6 +163,30 @@ enum SearchBenchmarks {
             "cancel at 5–95 % of the hybrid median → handler returned, \(size) entries", cancelLatencies,
             extra: finishedFirst > 0 ? "\(finishedFirst) of \(delays.count) searches finished before their cancel" : nil)
         _ = store  // keep alive until here
+    }
+
+    /// `SearchSnapshot.search` called directly, on the calling thread: scoring, filtering and the top-k cut
+    /// only (no request decoding, task hops, highlights or result encoding), the part comparable to a bare
+    /// engine call such as tantivy's `searcher.search`.
+    static func storeSearch(
+        mode: SearchMode, size: Int, snapshot: SearchSnapshot, queries: [(text: String, embedding: [Float])],
+        settings: Settings
+    ) throws {
+        var latencies: [Duration] = []
+        var hits = 0
+        for iteration in -3..<settings.iterations {
+            let query = queries[(iteration + 3) % queries.count]
+            let begin = ContinuousClock.now
+            let results = try snapshot.search(
+                query: mode == .cosine ? "" : query.text, limit: 10, embedding: mode == .bm25 ? nil : query.embedding)
+            let elapsed = ContinuousClock.now - begin
+            guard iteration >= 0 else { continue }
+            latencies.append(elapsed)
+            hits += results.count
+        }
+        report(
+            "store search \(mode.title), \(size) entries", latencies,
+            extra: "mean hits \(hits / max(1, latencies.count))")
     }
 
     // MARK: - Index
@@ -250,14 +281,15 @@ enum SearchBenchmarks {
             case "--index-batches": settings.indexBatches = try int(argument)
             case "--index-batch-size": settings.indexBatchSize = try int(argument)
             case "--queries": settings.queries = try int(argument)
-            case "--modes":
-                guard let text = remaining.popFirst() else { throw BenchmarkFailure("--modes expects a list") }
-                settings.modes = try text.split(separator: ",").map { part in
+            case "--modes", "--store-modes":
+                guard let text = remaining.popFirst() else { throw BenchmarkFailure("\(argument) expects a list") }
+                let modes = try text.split(separator: ",").map { part in
                     guard let mode = SearchMode(rawValue: String(part)) else {
-                        throw BenchmarkFailure("--modes: unknown mode \(part) (bm25, cosine, hybrid)")
+                        throw BenchmarkFailure("\(argument): unknown mode \(part) (bm25, cosine, hybrid)")
                     }
                     return mode
                 }
+                if argument == "--modes" { settings.modes = modes } else { settings.storeModes = modes }
             case "--no-cancel": settings.cancel = false
             case "--no-index": settings.index = false
             case "--directory":
