@@ -221,25 +221,30 @@ def table(path):
         values = sorted(values)
         return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
 
-    print("| entries | mode | engine | p50 ms | p99 ms | router p50 / engine p50 (per round) | rounds | p50 per round | setup per round, s |")
+    print("| entries | mode | engine | p50 ms | p99 ms | p50 per round | router ÷ engine, p50 (per round) "
+          "| router-store ÷ engine, p50 (per round) | setup per round, s |")
     print("|---|---|---|---|---|---|---|---|---|")
+
+    def ratios(ours, samples):
+        # Rounds are interleaved: round i of the router ran next to round i of this engine.
+        if not ours:
+            return "—"
+        values = [r[0] / s[0] for r, s in zip(ours, samples)]
+        return f"{median(values):.2f}× ({', '.join(f'{value:.2f}' for value in values)})"
+
+    order = {"router": 0, "router-store": 1, "tantivy": 2, "fts5": 3, "faiss": 4}
     for entries in sorted({key[0] for key in rows}):
         for mode in ("bm25", "cosine", "hybrid"):
             engines = [key for key in rows if key[0] == entries and key[1] == mode]
             router = rows.get((entries, mode, "router"))
-            order = {"router": 0, "router-store": 1, "tantivy": 2, "fts5": 3, "faiss": 4}
+            store = rows.get((entries, mode, "router-store"))
             for key in sorted(engines, key=lambda key: order.get(key[2], 9)):
                 samples = rows[key]
-                p50 = median([s[0] for s in samples])
-                p99 = median([s[1] for s in samples])
-                ratio = "—"
-                if router and not key[2].startswith("router"):
-                    # Rounds are interleaved: round i of the router ran next to round i of this engine.
-                    ratios = [r[0] / s[0] for r, s in zip(router, samples)]
-                    ratio = f"{median(ratios):.2f}× ({', '.join(f'{value:.2f}' for value in ratios)})"
-                per_round = ", ".join(f"{s[0]:.2f}" for s in samples)
-                print(f"| {entries:,} | {mode} | {key[2]} | {p50:.3f} | {p99:.3f} | {ratio} | {len(samples)} | "
-                      f"{per_round} | {median([s[2] for s in samples]):.2f} |")
+                ours = not key[2].startswith("router")
+                print(f"| {entries:,} | {mode} | {key[2]} | {median([s[0] for s in samples]):.3f} | "
+                      f"{median([s[1] for s in samples]):.3f} | {', '.join(f'{s[0]:.2f}' for s in samples)} | "
+                      f"{ratios(router, samples) if ours else '—'} | {ratios(store, samples) if ours else '—'} | "
+                      f"{median([s[2] for s in samples]):.2f} |")
 
 
 def main(arguments):
