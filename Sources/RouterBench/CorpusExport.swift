@@ -50,7 +50,11 @@ enum CorpusExport {
     static func run(arguments: [String]) throws {
         let settings = try parse(arguments)
         guard let directory = settings.directory else { throw BenchmarkFailure("export: --directory is required") }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw BenchmarkFailure("export: cannot create directory \(directory): \(error.localizedDescription)")
+        }
         let started = ContinuousClock.now
         let entries = SyntheticMemories.generate(count: settings.entries, seed: 42, dimension: settings.dimension)
         // The tokenizer is the store's, whatever it holds: an empty store's snapshot splits queries the same way.
