@@ -10,7 +10,10 @@ enum RouterBench {
         usage: router-bench <benchmark> [options]
           router [--connections N] [--seconds S]   request→complete round trips through the router over loopback
           search [--sizes 100000,1000000] [--iterations 100] [--dimension 384] [--index-batches 50] [--index-batch-size 100]
+                 [--modes bm25,cosine,hybrid] [--store-modes bm25,cosine] [--queries 64] [--no-cancel] [--no-index]
                                                    memory_search latency p50/p99 and memory_index throughput
+          export --directory DIR [--entries 100000] [--dimension 384] [--queries 64]
+                                                   write search's corpus and queries for other engines (scripts/bench-search-anchors.sh)
           plugins                                  context_compress on 200k tokens, memory_stream export throughput
           compaction [--entries 1000000] [--dimension 0] [--writers 1]
                                                    memory log compaction under concurrent writes and searches
@@ -34,6 +37,7 @@ enum RouterBench {
             switch name {
             case "router": try await RouterRoundTripBenchmark.run(arguments: rest)
             case "search": try await SearchBenchmarks.run(arguments: rest)
+            case "export": try CorpusExport.run(arguments: rest)
             case "plugins": try await PluginBenchmarks.run(arguments: rest)
             case "ping": try PingPongBenchmark.run(arguments: rest)
             case "compaction": try CompactionBenchmark.run(arguments: rest)

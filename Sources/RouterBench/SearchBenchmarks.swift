@@ -11,13 +11,19 @@ import Synchronization
 /// ```
 /// router-bench search [--sizes 100000,1000000] [--iterations 100] [--dimension 384]
 ///                     [--index-batches 50] [--index-batch-size 100] [--directory DIR]
+///                     [--modes bm25,cosine,hybrid] [--store-modes bm25,cosine] [--queries 64]
+///                     [--no-cancel] [--no-index]
 /// ```
 ///
 /// For each size: a synthetic store (``SyntheticMemories``, seed 42, embeddings of `dimension`) held in
 /// memory; `memory_search` p50/p99 with BM25 only (2–3 terms drawn from the corpus's own memories, limit 10)
 /// and hybrid (the same text plus a stored memory's embedding with noise, limit 10); the latency of a cancel
-/// that arrives mid-scoring. Then `memory_index` throughput: batches of `index-batch-size` entries with
-/// embeddings into a store on disk with fsync `always`.
+/// that arrives mid-scoring (skipped with `--no-cancel`, or when `--modes` has no `hybrid`). `--modes` picks
+/// the timed cases (default `bm25,hybrid`; `cosine` sends the embedding with an empty query); `--store-modes` also times
+/// the same queries as direct `SearchSnapshot.search` calls, without the request path. Then `memory_index` throughput: batches of `index-batch-size` entries with
+/// embeddings into a store on disk with fsync `always` (skipped with `--no-index`).
+///
+/// The queries are ``SearchQueries``: `router-bench export` writes the same corpus and queries for other engines.
 enum SearchBenchmarks {
     struct Settings {
         var sizes = [100_000, 1_000_000]
@@ -26,6 +32,25 @@ enum SearchBenchmarks {
         var indexBatches = 50
         var indexBatchSize = 100
         var directory = FileManager.default.temporaryDirectory.path
+        var modes: [SearchMode] = [.bm25, .hybrid]
+        /// Modes also timed as a direct `SearchSnapshot.search` call (``storeSearch``); none by default.
+        var storeModes: [SearchMode] = []
+        var queries = 64
+        var cancel = true
+        var index = true
+    }
+
+    /// What a timed `memory_search` sends: the query text, its embedding, or both.
+    enum SearchMode: String, CaseIterable {
+        case bm25, cosine, hybrid
+
+        var title: String {
+            switch self {
+            case .bm25: "BM25 only"
+            case .cosine: "cosine only"
+            case .hybrid: "hybrid (BM25 + cosine, RRF)"
+            }
+        }
     }
 
     static func run(arguments: [String]) async throws {
@@ -35,7 +60,7 @@ enum SearchBenchmarks {
         for size in settings.sizes {
             try await searchCase(size: size, settings: settings)
         }
-        try await indexCase(settings: settings)
+        if settings.index { try await indexCase(settings: settings) }
     }
 
     // MARK: - Search
@@ -58,29 +83,21 @@ enum SearchBenchmarks {
             operation: AnyOperation(MemorySearchHandler()), clock: ContinuousClock(), services: services,
             logger: .disabled, progressInterval: .milliseconds(100))
 
-        var random = BenchRandom(seed: 7)
-        let snapshot = store.searchSnapshot()
-        let queries: [(text: String, embedding: [Float])] = (0..<64).map { _ in
-            let entry = entries[Int(random.next() % UInt64(size))]
-            var terms = snapshot.queryTerms(entry.text)
-            let count = 2 + Int(random.next() % 2)
-            var picked: [String] = []
-            while picked.count < count && !terms.isEmpty {
-                picked.append(terms.remove(at: Int(random.next() % UInt64(terms.count))))
-            }
-            let embedding = (entry.embedding ?? []).map { $0 + Float(Int(random.next() % 200) - 100) / 2000 }
-            return (picked.joined(separator: " "), embedding)
-        }
+        let queries = SearchQueries.generate(
+            entries: entries, count: settings.queries, tokenizer: store.searchSnapshot())
 
         var hybridMedian = Duration.zero
-        for hybrid in [false, true] {
+        for mode in settings.storeModes {
+            try storeSearch(mode: mode, size: size, snapshot: store.searchSnapshot(), queries: queries, settings: settings)
+        }
+        for mode in settings.modes {
             var latencies: [Duration] = []
             var progressEvents = 0
             var totals = 0
             for iteration in -3..<settings.iterations {
                 let query = queries[(iteration + 3) % queries.count]
-                var data: [String: JSONValue] = ["query": .string(query.text), "limit": 10]
-                if hybrid { data["embedding"] = .array(query.embedding.map { .number(Double($0)) }) }
+                var data: [String: JSONValue] = ["query": .string(mode == .cosine ? "" : query.text), "limit": 10]
+                if mode != .bm25 { data["embedding"] = .array(query.embedding.map { .number(Double($0)) }) }
                 let target = CountingTarget()
                 let begin = ContinuousClock.now
                 await runner.run(
@@ -94,14 +111,18 @@ enum SearchBenchmarks {
                 progressEvents += target.progressCount
                 if case .number(let total)? = fields["total"] { totals += Int(total) }
             }
-            if hybrid { hybridMedian = latencies.sorted()[latencies.count / 2] }
+            if mode == .hybrid { hybridMedian = latencies.sorted()[latencies.count / 2] }
             report(
-                "memory_search \(hybrid ? "hybrid (BM25 + cosine, RRF)" : "BM25 only"), \(size) entries",
+                "memory_search \(mode.title), \(size) entries",
                 latencies,
                 extra: "progress events/request \(String(format: "%.1f", Double(progressEvents) / Double(latencies.count))), "
                     + "mean matches \(totals / max(1, latencies.count))")
         }
 
+        guard settings.cancel, hybridMedian > .zero else {
+            _ = store
+            return
+        }
         // Cancel latency: a client cancel at a point spread over the hybrid search's median duration; measured
         // from the cancel to the runner's return, i.e. until the handler task has actually stopped.
         let delays = (0..<20).map { hybridMedian * ((Double($0) + 0.5) / 20) }
@@ -142,6 +163,30 @@ enum SearchBenchmarks {
             "cancel at 5–95 % of the hybrid median → handler returned, \(size) entries", cancelLatencies,
             extra: finishedFirst > 0 ? "\(finishedFirst) of \(delays.count) searches finished before their cancel" : nil)
         _ = store  // keep alive until here
+    }
+
+    /// `SearchSnapshot.search` called directly, on the calling thread: scoring, filtering and the top-k cut
+    /// only (no request decoding, task hops, highlights or result encoding), the part comparable to a bare
+    /// engine call such as tantivy's `searcher.search`.
+    static func storeSearch(
+        mode: SearchMode, size: Int, snapshot: SearchSnapshot, queries: [(text: String, embedding: [Float])],
+        settings: Settings
+    ) throws {
+        var latencies: [Duration] = []
+        var hits = 0
+        for iteration in -3..<settings.iterations {
+            let query = queries[(iteration + 3) % queries.count]
+            let begin = ContinuousClock.now
+            let results = try snapshot.search(
+                query: mode == .cosine ? "" : query.text, limit: 10, embedding: mode == .bm25 ? nil : query.embedding)
+            let elapsed = ContinuousClock.now - begin
+            guard iteration >= 0 else { continue }
+            latencies.append(elapsed)
+            hits += results.count
+        }
+        report(
+            "store search \(mode.title), \(size) entries", latencies,
+            extra: "mean hits \(hits / max(1, latencies.count))")
     }
 
     // MARK: - Index
@@ -235,6 +280,18 @@ enum SearchBenchmarks {
             case "--dimension": settings.dimension = try int(argument)
             case "--index-batches": settings.indexBatches = try int(argument)
             case "--index-batch-size": settings.indexBatchSize = try int(argument)
+            case "--queries": settings.queries = try int(argument)
+            case "--modes", "--store-modes":
+                guard let text = remaining.popFirst() else { throw BenchmarkFailure("\(argument) expects a list") }
+                let modes = try text.split(separator: ",").map { part in
+                    guard let mode = SearchMode(rawValue: String(part)) else {
+                        throw BenchmarkFailure("\(argument): unknown mode \(part) (bm25, cosine, hybrid)")
+                    }
+                    return mode
+                }
+                if argument == "--modes" { settings.modes = modes } else { settings.storeModes = modes }
+            case "--no-cancel": settings.cancel = false
+            case "--no-index": settings.index = false
             case "--directory":
                 guard let path = remaining.popFirst() else { throw BenchmarkFailure("--directory expects a path") }
                 settings.directory = path
