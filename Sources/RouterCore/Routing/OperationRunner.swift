@@ -35,7 +35,10 @@ struct OperationRunner {
     /// ignores cancellation can be long after the final event.
     @discardableResult
     func start(_ operation: PreparedOperation) -> Task<Void, Never> {
-        let conclusion = Conclusion()
+        start(operation, conclusion: Conclusion())
+    }
+
+    private func start(_ operation: PreparedOperation, conclusion: Conclusion) -> Task<Void, Never> {
         let context = self.context
         let runner = self
         let channel = self.channel
@@ -89,11 +92,15 @@ struct OperationRunner {
     /// once the handler has returned too.
     @discardableResult
     func run(_ operation: PreparedOperation) async -> OperationEvent {
+        let conclusion = Conclusion()
         await withTaskCancellationHandler {
-            await start(operation).value
+            await start(operation, conclusion: conclusion).value
         } onCancel: {
             cancelSignal.fire()
         }
+        // The request may have been ended by its deadline or its cancel, on another thread: wait until that
+        // final event is delivered, not only until the handler returned.
+        await conclusion.waitUntilDelivered()
         return channel.finalEvent ?? .failure(code: ErrorCode.cancelled, message: "request cancelled", outcome: .cancelled)
     }
 
@@ -101,6 +108,7 @@ struct OperationRunner {
     fileprivate func conclude(_ outcome: RunOutcome, _ conclusion: Conclusion) {
         guard conclusion.claim() else { return }
         channel.finish(event(for: outcome))
+        conclusion.delivered()
         // Timed out or cancelled: the handler was only asked to stop, and its result will be dropped.
         // One that is still running after the grace period is reported until it returns.
         let timedOut: Bool
@@ -202,6 +210,8 @@ private final class Conclusion: Sendable {
         var pending: ScheduledAction?
         var handlerEnded = false
         var watch: OverrunWatch?
+        var isDelivered = false
+        var deliveryWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Locked(State())
@@ -216,6 +226,27 @@ private final class Conclusion: Sendable {
     }
 
     var isConcluded: Bool { state.withLock { $0.concluded } }
+
+    /// The final event has been delivered.
+    func delivered() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.isDelivered = true
+            defer { state.deliveryWaiters = [] }
+            return state.deliveryWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Suspends until ``delivered()`` was called.
+    func waitUntilDelivered() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if !state.isDelivered { state.deliveryWaiters.append(continuation) }
+                return state.isDelivered
+            }
+            if done { continuation.resume() }
+        }
+    }
 
     /// Watches a handler asked to stop (ends the watch at once if it already returned).
     func watch(_ watch: OverrunWatch) {

@@ -9,7 +9,7 @@ final class SessionRegistry: Sendable {
         let session: RouterSession
         let generation: UInt64
         let order: UInt64
-        let timer: Task<Void, Never>?
+        var timer: Task<Void, Never>?
     }
 
     private struct State {
@@ -70,18 +70,13 @@ final class SessionRegistry: Sendable {
         metrics.sessionDetached()
         let deadline = clock.now() + settings.window
         let clock = self.clock
-        let timer = Task { [weak self] in
-            do {
-                try await clock.sleepUntil(deadline)
-            } catch {
-                return
-            }
-            self?.expire(session, generation: generation)
-        }
-        let evicted = state.withLock { state -> [Detached] in
-            guard !state.stopped else { return [] }
+        // Registered as detached before its expiry is armed: an expiry that fired first (a manual clock
+        // advanced at once) found nothing to record, and the session was later told `unknown_session`.
+        let (order, evicted) = state.withLock { state -> (UInt64?, [Detached]) in
+            guard !state.stopped else { return (nil, []) }
             state.nextOrder += 1
-            state.detached[session.id] = Detached(session: session, generation: generation, order: state.nextOrder, timer: timer)
+            let order = state.nextOrder
+            state.detached[session.id] = Detached(session: session, generation: generation, order: order, timer: nil)
             state.detachOrder.append((session.id, state.nextOrder))
             var evicted: [Detached] = []
             // Too many detached sessions, or too many bytes held: the oldest detached ones go first.
@@ -100,7 +95,23 @@ final class SessionRegistry: Sendable {
                 state.detachOrder.removeFirst(state.detachOrderHead)
                 state.detachOrderHead = 0
             }
-            return evicted
+            return (order, evicted)
+        }
+        if let order {
+            let timer = Task { [weak self] in
+                do {
+                    try await clock.sleepUntil(deadline)
+                } catch {
+                    return
+                }
+                self?.expire(session, generation: generation)
+            }
+            let armed = state.withLock { state -> Bool in
+                guard state.detached[session.id]?.order == order else { return false }
+                state.detached[session.id]?.timer = timer
+                return true
+            }
+            if !armed { timer.cancel() }  // resumed, evicted or removed meanwhile
         }
         for oldest in evicted {
             oldest.timer?.cancel()
