@@ -1,9 +1,11 @@
 import Dispatch
 import Foundation
 
-/// A task executor with threads of its own, apart from Swift's cooperative pool: it grows a thread
-/// whenever a job arrives and every thread is busy (up to `maxThreads`), and threads beyond
-/// `coreThreads` end after `idleTimeout` without work.
+/// A task executor with threads of its own, apart from Swift's cooperative pool. It keeps up to
+/// `coreThreads` threads; past them it grows (up to `maxThreads`) only when jobs wait while no thread
+/// has finished a job for ``stallInterval``: when its threads are stuck in jobs that do not return,
+/// not merely busy (more threads than cores would only take turns on them, and each thread costs a
+/// malloc arena and context switches). Threads beyond `coreThreads` end after `idleTimeout` idle.
 ///
 /// The router runs operations' handlers on one (``RouterExecutors/handlers``) and its own request
 /// bookkeeping (timeouts, cancellation, the final event) on another (``RouterExecutors/control``):
@@ -26,6 +28,9 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         /// enqueue wakes no one else: a burst of jobs costs one wake-up, then each worker that takes a job
         /// while others remain queued wakes the next (so the pool still grows past stuck handlers).
         var waking = 0
+        /// Jobs finished so far, and its value when the pending stall check was scheduled.
+        var completed: UInt64 = 0
+        var stallCheck: UInt64?
 
         mutating func takeJob() -> UnownedJob? {
             guard head < jobs.count else { return nil }
@@ -40,12 +45,32 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
 
         var hasQueuedJobs: Bool { head < jobs.count }
 
-        /// Wakes an idle worker, or starts one, unless one is already on its way.
+        /// Wakes an idle worker, or starts one up to `coreThreads`, unless one is already on its way;
+        /// past `coreThreads` it asks for a stall check instead.
         mutating func wakeOne(maxThreads: Int, coreThreads: Int) -> WakeAction {
             guard waking == 0 else { return .none }
             if let worker = idle.popLast() {
                 waking += 1
                 return .wake(worker)
+            }
+            if threads < coreThreads {
+                threads += 1
+                waking += 1
+                return .spawn(isCore: true)
+            }
+            guard threads < maxThreads, stallCheck == nil else { return .none }
+            stallCheck = completed
+            return .checkForStall
+        }
+
+        /// At a stall check: one more thread if jobs still wait and none finished since it was asked for.
+        mutating func afterStallCheck(maxThreads: Int, coreThreads: Int) -> WakeAction {
+            guard let completedThen = stallCheck else { return .none }
+            stallCheck = nil
+            guard hasQueuedJobs, waking == 0, idle.isEmpty else { return .none }
+            if completed != completedThen {
+                stallCheck = completed  // progress: look again later
+                return .checkForStall
             }
             guard threads < maxThreads else { return .none }
             threads += 1
@@ -54,7 +79,10 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    private enum WakeAction { case wake(Worker), spawn(isCore: Bool), none }
+    private enum WakeAction { case wake(Worker), spawn(isCore: Bool), checkForStall, none }
+
+    /// How long jobs may wait while no thread finishes one before the pool grows past `coreThreads`.
+    public static let stallInterval: Duration = .milliseconds(5)
 
     public let name: String
     public let coreThreads: Int
@@ -86,6 +114,10 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         switch action {
         case .wake(let worker): worker.wakeUp.signal()
         case .spawn(let isCore): start(Worker(isCore: isCore))
+        case .checkForStall:
+            _ = DeadlineTimer.shared.schedule(at: .now + Self.stallInterval) { [self] in
+                perform(state.withLock { $0.afterStallCheck(maxThreads: maxThreads, coreThreads: coreThreads) })
+            }
         case .none: break
         }
     }
@@ -101,11 +133,16 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         let executor = asUnownedTaskExecutor()
         // Started or woken: this worker is the one on its way until it looks at the queue.
         var wasWoken = true
+        var ranJob = false
         while true {
             while let (job, next) = state.withLock({ state -> (UnownedJob, WakeAction)? in
                 if wasWoken {
                     state.waking -= 1
                     wasWoken = false
+                }
+                if ranJob {
+                    state.completed &+= 1
+                    ranJob = false
                 }
                 guard let job = state.takeJob() else {
                     state.idle.append(worker)
@@ -117,6 +154,7 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
             }) {
                 perform(next)
                 job.runSynchronously(on: executor)
+                ranJob = true
             }
             wasWoken = true
             if worker.isCore {
