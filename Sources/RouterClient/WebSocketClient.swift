@@ -42,8 +42,9 @@ public final class WebSocketClient: Sendable {
 
     private let fd: Int32
     /// Held while writing; the reader thread takes it before closing the fd, so no write can reach a
-    /// closed (and possibly reused) descriptor.
-    private let writeLock = Locked(())
+    /// closed (and possibly reused) descriptor. It guards an unused `Int` rather than `()`: ThreadSanitizer
+    /// reported accesses to a zero-sized guarded value, made under the lock, as races on the lock object.
+    private let writeLock = Locked(0)
     /// Whether `fd` is still open. Guards `shutdown` against a concurrent close (lock order: writeLock, then fdOpen).
     private let fdOpen = Locked(true)
     private let deflate: PerMessageDeflateCodec.Box?
@@ -277,7 +278,7 @@ public struct HTTPRejection: Error, Equatable, CustomStringConvertible {
 extension PerMessageDeflateCodec {
     /// Serializes access to a loop-confined codec from the client's writer and reader threads.
     final class Box: @unchecked Sendable {
-        private let lock = Locked(())
+        private let lock = Locked(0)
         let unsafeCodec: PerMessageDeflateCodec
         init(_ codec: PerMessageDeflateCodec) { unsafeCodec = codec }
         func withLock<R>(_ body: (PerMessageDeflateCodec) -> R) -> R {
