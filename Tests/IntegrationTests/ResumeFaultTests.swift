@@ -19,11 +19,16 @@ struct TickStreamHandler: OperationHandler {
     static let timeout: Duration = .seconds(120)
     static let stages = [ProgressStage("ticking")]
 
+    /// When set, every run holds after emitting chunk `hold.afterTick` until `hold.gate` opens, so a
+    /// test can cut connections while every operation is certainly still running.
+    var hold: (afterTick: Int, gate: Gate)?
+
     func handle(_ request: Request, context: OperationContext) async throws -> Response {
         for tick in 0..<request.count {
             if request.intervalMs > 0 { try await Task.sleep(for: .milliseconds(request.intervalMs)) }
             context.progress("ticking", Double(tick + 1) / Double(request.count))
             try await context.emit(Chunk(tick: tick))
+            if let hold, hold.afterTick == tick { await hold.gate.wait() }
         }
         return Response(ticks: request.count)
     }
@@ -60,8 +65,8 @@ func expectNoGap(_ client: RouterClient, sourceLocation: SourceLocation = #_sour
     #expect(client.statistics.resumeFailures.isEmpty, "resume failed: \(client.statistics)", sourceLocation: sourceLocation)
 }
 
-func faultRouter() throws -> Router {
-    try RouterBuilder().register(TickStreamHandler()).build()
+func faultRouter(hold: (afterTick: Int, gate: Gate)? = nil) throws -> Router {
+    try RouterBuilder().register(TickStreamHandler(hold: hold)).build()
 }
 
 func faultSettings(_ transport: inout TransportConfiguration, _ settings: inout RouterSettings) {
@@ -166,9 +171,12 @@ struct ResumeFaultTests {
     }
 
     /// (6) 100 clients, each in the middle of an operation, cut at once: all resume, all complete exactly once.
+    /// Every operation holds after chunk 5 until the cut is made, so none can finish before it however slow
+    /// the machine (under ThreadSanitizer, connecting 100 clients once outlasted a whole 5-second run).
     @Test func aHundredClientsCutAtOnceAllResumeAndComplete() async throws {
+        let cutMade = Gate()
         try await LiveRouter.with(
-            try faultRouter(),
+            try faultRouter(hold: (afterTick: 5, gate: cutMade)),
             configure: { transport, settings in
                 faultSettings(&transport, &settings)
                 settings.maxInFlightTotal = 4096
@@ -197,6 +205,7 @@ struct ResumeFaultTests {
                 // Every client has seen chunk 5 of its run: cut all 100 connections at once.
                 for await _ in allThere {}
                 proxy.cut()
+                cutMade.open()
                 var results: [(Int, [RouterEvent], (any Error)?, RouterClient)] = []
                 for try await result in group { results.append(result) }
                 return results
