@@ -89,6 +89,7 @@ struct HostCommand {
             print("configuration is valid")
             return 0
         }
+        AllocatorTuning.apply()
         do {
             try await HostServer.serve(plan)
             return 0

@@ -135,7 +135,12 @@ struct RedisClientLiveTests {
 
     @Test func refusedConnectionFailsThenBacksOffThenReconnects() async throws {
         let server = try RedisServerProcess()
-        let redis = Self.client(server)
+        // A backoff long enough that the second command surely falls within it, even on a loaded machine (with
+        // 200 ms, a CI run once took longer than that between the two and reconnected instead).
+        let redis = RedisClient(
+            RedisConfiguration(
+                endpoint: RedisEndpoint(port: server.port), connectTimeout: .seconds(2), commandTimeout: .seconds(2),
+                initialBackoff: .seconds(3), maxBackoff: .seconds(3)))
         defer { redis.close() }
         await #expect {
             _ = try await redis.send(RedisCommand("PING"))

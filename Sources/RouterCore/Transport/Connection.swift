@@ -28,6 +28,8 @@ final class Connection: SelectableChannel {
     private var token: UInt64 = 0
     @exclusivity(unchecked) private var stage = Stage.http
     @exclusivity(unchecked) private var inbound: [UInt8] = []
+    /// The frame whose payload is arriving, when a read ended inside one.
+    private var incomingFrame: IncomingFrame?
     @exclusivity(unchecked) private var writeQueue = WriteQueue()
     private var interest: SelectorInterest = .read
     private var headParser: HTTPHeadParser?
@@ -193,13 +195,34 @@ final class Connection: SelectableChannel {
             }
             // The receiver is full: the rest waits in `inbound` until it resumes us.
             if inboundPaused { return offset }
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             let frame: WebSocketFrame
             do {
-                guard let (decoded, used) = try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else {
-                    return offset
+                if var partial = incomingFrame {
+                    incomingFrame = nil  // Taken out while it grows, so its array is not copied on write.
+                    offset += partial.take(rest)
+                    guard partial.remaining == 0 else {
+                        incomingFrame = partial
+                        return offset
+                    }
+                    frame = partial.frame()
+                } else {
+                    guard let header = try decoder.decodeHeader(rest) else { return offset }
+                    let available = rest.count - header.size
+                    if available >= header.payloadLength {
+                        let payload = UnsafeRawBufferPointer(rebasing: rest[header.size..<(header.size + header.payloadLength)])
+                        frame = FrameDecoder.frame(header, payload: payload)
+                        offset += header.size + header.payloadLength
+                    } else {
+                        // Only part of the payload is here: the rest streams into the frame's own array as it
+                        // arrives, instead of collecting in `inbound` and being copied again to unmask it.
+                        var partial = IncomingFrame(header: header, firstChunk: available)
+                        offset += header.size
+                        offset += partial.take(UnsafeRawBufferPointer(rebasing: rest[header.size...]))
+                        incomingFrame = partial
+                        return offset
+                    }
                 }
-                frame = decoded
-                offset += used
                 try handle(frame)
             } catch {
                 fail(error)
@@ -371,6 +394,7 @@ final class Connection: SelectableChannel {
         stage = .draining
         inboundPaused = false
         inbound = []
+        incomingFrame = nil
         pendingPong = nil
         armDeadline(server.configuration.closeTimeout)
     }
@@ -547,8 +571,8 @@ final class Connection: SelectableChannel {
     /// Adds this connection's buffers to `statistics`.
     func addStatistics(to statistics: inout TransportStatistics) {
         statistics.connections += 1
-        statistics.inboundBufferedBytes += inbound.count
-        statistics.inboundCapacityBytes += inbound.capacity
+        statistics.inboundBufferedBytes += inbound.count + (incomingFrame?.payload.count ?? 0)
+        statistics.inboundCapacityBytes += inbound.capacity + (incomingFrame?.payload.capacity ?? 0)
         statistics.outboundBytes += writeQueue.byteCount
     }
 
@@ -566,6 +590,7 @@ final class Connection: SelectableChannel {
         loop.deregister(fd: fd)
         close(fd)
         inbound = []
+        incomingFrame = nil
         writeQueue = WriteQueue()
         pendingPong = nil
         handle?.markClosed()

@@ -38,6 +38,44 @@ public struct FrameDecoder: Sendable {
     public mutating func decode(
         _ bytes: UnsafeRawBufferPointer
     ) throws(WebSocketProtocolError) -> (frame: WebSocketFrame, consumed: Int)? {
+        guard let header = try decodeHeader(bytes) else { return nil }
+        let length = header.payloadLength
+        // Compared by subtraction: `headerSize + length` could overflow for a huge limit.
+        guard bytes.count - header.size >= length else {
+            pendingFrameBytes = Self.saturatingSum(header.size, length)
+            return nil
+        }
+        pendingFrameBytes = nil
+
+        let source = UnsafeRawBufferPointer(rebasing: bytes[header.size..<(header.size + length)])
+        return (Self.frame(header, payload: source), header.size + length)
+    }
+
+    /// The frame `header` starts, with `source` (its whole payload as received) unmasked into a new array.
+    static func frame(_ header: FrameHeader, payload source: UnsafeRawBufferPointer) -> WebSocketFrame {
+        let length = source.count
+        // An empty payload must not go through `unsafeUninitializedCapacity`: with capacity 0 it writes the
+        // count of the shared empty-array singleton, a (benign) race that ThreadSanitizer reports.
+        let payload: [UInt8] =
+            length == 0
+            ? []
+            : [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+                let destination = UnsafeMutableRawBufferPointer(buffer)
+                if let maskingKey = header.maskingKey {
+                    WebSocketMasking.apply(key: maskingKey, from: source, to: destination)
+                } else {
+                    destination.copyMemory(from: source)
+                }
+                initialized = length
+            }
+        return header.frame(payload: payload)
+    }
+
+    /// Parses the header of the frame at the start of `bytes`, whether or not its payload has arrived.
+    ///
+    /// - Returns: the header, or `nil` when `bytes` ends inside it.
+    /// - Throws: as ``decode(_:)``: every header rule is checked here.
+    mutating func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(WebSocketProtocolError) -> FrameHeader? {
         guard bytes.count >= 1 else { return nil }
         let first = bytes[0]
         let fin = first & 0x80 != 0
@@ -103,30 +141,9 @@ public struct FrameDecoder: Sendable {
             maskingKey = (bytes[headerSize], bytes[headerSize + 1], bytes[headerSize + 2], bytes[headerSize + 3])
             headerSize += 4
         }
-        // Compared by subtraction: `headerSize + length` could overflow for a huge limit.
-        guard bytes.count - headerSize >= length else {
-            pendingFrameBytes = Self.saturatingSum(headerSize, length)
-            return nil
-        }
-        pendingFrameBytes = nil
-
-        let source = UnsafeRawBufferPointer(rebasing: bytes[headerSize..<(headerSize + length)])
-        // An empty payload must not go through `unsafeUninitializedCapacity`: with capacity 0 it writes the
-        // count of the shared empty-array singleton, a (benign) race that ThreadSanitizer reports.
-        let payload: [UInt8] =
-            length == 0
-            ? []
-            : [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-                let destination = UnsafeMutableRawBufferPointer(buffer)
-                if let maskingKey {
-                    WebSocketMasking.apply(key: maskingKey, from: source, to: destination)
-                } else {
-                    destination.copyMemory(from: source)
-                }
-                initialized = length
-            }
-        let frame = WebSocketFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, payload: payload)
-        return (frame, headerSize + length)
+        return FrameHeader(
+            fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, maskingKey: maskingKey,
+            payloadLength: length, size: headerSize)
     }
 
     /// `header + length`, or `Int.max` where it would overflow (a limit near `Int.max` lets a 63-bit length through).

@@ -1,5 +1,23 @@
 /// XOR masking of frame payloads (RFC 6455 §5.3), eight bytes at a time.
 enum WebSocketMasking {
+    /// Writes `source` XOR the repeating 4-byte `key` into `destination`, where `source` starts at byte
+    /// `keyOffset` of the payload (so at key byte `keyOffset mod 4`).
+    ///
+    /// `destination` must be at least as long as `source`; the two may be the same memory (masking in place).
+    static func apply(
+        key: (UInt8, UInt8, UInt8, UInt8), keyOffset: Int, from source: UnsafeRawBufferPointer,
+        to destination: UnsafeMutableRawBufferPointer
+    ) {
+        let rotated: (UInt8, UInt8, UInt8, UInt8) =
+            switch keyOffset & 3 {
+            case 1: (key.1, key.2, key.3, key.0)
+            case 2: (key.2, key.3, key.0, key.1)
+            case 3: (key.3, key.0, key.1, key.2)
+            default: key
+            }
+        apply(key: rotated, from: source, to: destination)
+    }
+
     /// Writes `source` XOR the repeating 4-byte `key` into `destination`, starting at key byte 0.
     ///
     /// `destination` must be at least as long as `source`; the two may be the same memory (masking in place).
