@@ -25,6 +25,16 @@ final class CancelSignal: Sendable {
         waiter?.resume(returning: true)
     }
 
+    /// Forgets the actions without running them: the request ended another way. Its actions capture the
+    /// runner, which holds this signal, so until they are dropped the two keep each other alive.
+    func disarm() {
+        let actions = state.withLock { state -> [@Sendable () -> Void] in
+            defer { state.actions = [] }
+            return state.actions
+        }
+        _ = actions  // Released here, outside the lock: releasing them may run deinitializers.
+    }
+
     /// Runs `action` synchronously when the signal fires (at once if it already has).
     func onFire(_ action: @escaping @Sendable () -> Void) {
         let firedAlready = state.withLock { state -> Bool in

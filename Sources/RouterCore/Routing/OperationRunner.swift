@@ -107,6 +107,7 @@ struct OperationRunner {
     /// Delivers the final event for `outcome` if the request has none yet, and stops its timers.
     fileprivate func conclude(_ outcome: RunOutcome, _ conclusion: Conclusion) {
         guard conclusion.claim() else { return }
+        cancelSignal.disarm()
         channel.finish(event(for: outcome))
         conclusion.delivered()
         // Timed out or cancelled: the handler was only asked to stop, and its result will be dropped.
