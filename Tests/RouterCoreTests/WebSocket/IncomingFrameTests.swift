@@ -74,4 +74,19 @@ struct IncomingFrameTests {
             #expect(tail == Array(whole[start...]), "from offset \(start)")
         }
     }
+
+    @Test func maskingAgreesWithTheRFCsDefinitionAtEveryLength() {
+        let key: (UInt8, UInt8, UInt8, UInt8) = (0xA1, 0x5B, 0x07, 0xE3)
+        let keyBytes = [key.0, key.1, key.2, key.3]
+        for length in 0..<140 {
+            let source = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            // RFC 6455 §5.3: octet i is XORed with octet i mod 4 of the key.
+            let expected = source.indices.map { source[$0] ^ keyBytes[$0 % 4] }
+            var masked = [UInt8](repeating: 0, count: length)
+            source.withUnsafeBytes { input in
+                masked.withUnsafeMutableBytes { WebSocketMasking.apply(key: key, from: input, to: $0) }
+            }
+            #expect(masked == expected, "length \(length)")
+        }
+    }
 }

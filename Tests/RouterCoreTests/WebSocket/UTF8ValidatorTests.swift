@@ -112,4 +112,26 @@ struct UTF8ValidatorTests {
         }
         #expect(agreements == 5000)
     }
+
+    /// Long ASCII runs go through the 32- and 8-byte fast paths: a stray byte anywhere in them, at any
+    /// alignment, must be found at the same offset as byte-by-byte feeding finds it.
+    @Test func theFastPathsFindEveryNonASCIIByteAtItsOffset() {
+        var rng = SplitMix64(seed: 77)
+        let inserts: [[UInt8]] = [[0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x98, 0x80], [0x80], [0xFF], [0xC3], [0xED, 0xA0, 0x80]]
+        for _ in 0..<3000 {
+            var bytes = (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+            for _ in 0..<Int.random(in: 0...2, using: &rng) {
+                bytes.insert(contentsOf: inserts.randomElement(using: &rng)!, at: Int.random(in: 0...bytes.count, using: &rng))
+            }
+            var whole = UTF8Validator()
+            let wholeValid = whole.feed(bytes) && whole.isAtCharacterBoundary
+            var single = UTF8Validator()
+            var singleValid = true
+            for byte in bytes where singleValid { singleValid = single.feed([byte]) }
+            singleValid = singleValid && single.isAtCharacterBoundary
+            #expect(wholeValid == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+            #expect(wholeValid == singleValid)
+            #expect(whole.failureOffset == single.failureOffset, "\(bytes)")
+        }
+    }
 }
