@@ -17,17 +17,17 @@ package struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertib
 /// are not consumed), or nil for "need more". It remembers how far it already looked for the blank
 /// line, so a head arriving one byte at a time costs linear time. Lines end with CRLF; a bare LF is
 /// also accepted (RFC 9112 §2.2 allows it). Obsolete line folding is rejected (§5.2).
-package struct HTTPHeadParser: Sendable {
-    package let maxHeadBytes: Int
-    package let maxHeaderCount: Int
+struct HTTPHeadParser: Sendable {
+    let maxHeadBytes: Int
+    let maxHeaderCount: Int
     private var scanned = 0
 
-    package init(maxHeadBytes: Int = 8192, maxHeaderCount: Int = 100) {
+    init(maxHeadBytes: Int = 8192, maxHeaderCount: Int = 100) {
         self.maxHeadBytes = maxHeadBytes
         self.maxHeaderCount = maxHeaderCount
     }
 
-    package mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> (head: HTTPRequestHead, consumed: Int)? {
+    mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> (head: HTTPRequestHead, consumed: Int)? {
         guard let end = findEndOfHead(bytes) else {
             if bytes.count > maxHeadBytes { throw tooLarge() }
             return nil

@@ -109,7 +109,7 @@ public protocol LogHandler: Sendable {
 }
 
 /// Drops every record.
-package struct NoOpLogHandler: LogHandler {
-    package init() {}
-    package func log(_ record: LogRecord) {}
+struct NoOpLogHandler: LogHandler {
+    init() {}
+    func log(_ record: LogRecord) {}
 }

@@ -18,7 +18,7 @@ package protocol MessageInflating: AnyObject {
 }
 
 /// Compresses outgoing messages with permessage-deflate (RFC 7692 §7.2.1) for one connection. Loop-confined.
-package protocol MessageDeflating: AnyObject {
+protocol MessageDeflating: AnyObject {
     /// Compresses a whole message payload and returns the frame payload to send with RSV1 set
     /// (sync-flushed, `00 00 ff ff` tail removed; reset afterwards without context takeover).
     func deflate(_ payload: UnsafeRawBufferPointer) -> [UInt8]
