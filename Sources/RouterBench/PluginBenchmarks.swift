@@ -1,7 +1,7 @@
 import CompressionPlugin
 import Foundation
 import MemoryStore
-@_spi(RouterTesting) import RouterCore
+import RouterCore
 import StreamingPlugin
 import Synchronization
 

@@ -1,6 +1,6 @@
 import Foundation
 import MemoryStore
-@_spi(RouterTesting) import RouterCore
+import RouterCore
 import SearchPlugin
 import Synchronization
 

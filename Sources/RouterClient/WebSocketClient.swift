@@ -1,5 +1,5 @@
 import Foundation
-public import RouterCore
+package import RouterCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,9 +7,9 @@ import Glibc
 /// A minimal WebSocket client over a blocking socket with a reader thread: the client side of the
 /// codec (masking, client handshake, permessage-deflate as a client). Used by the tests, the
 /// benchmarks and ``RouterClient``.
-public final class WebSocketClient: Sendable {
+package final class WebSocketClient: Sendable {
     /// What arrives from the server.
-    public enum Event: Sendable, Equatable {
+    package enum Event: Sendable, Equatable {
         case text(String)
         case binary([UInt8])
         case ping([UInt8])
@@ -21,23 +21,23 @@ public final class WebSocketClient: Sendable {
     }
 
     /// Why connecting failed.
-    public struct ConnectError: Error, CustomStringConvertible {
-        public let description: String
+    package struct ConnectError: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Options for ``connect(host:port:path:options:)``.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Extra request headers (e.g. `Origin`, `Authorization`).
-        public var headers: [(String, String)] = []
+        package var headers: [(String, String)] = []
         /// Offer permessage-deflate.
-        public var offerDeflate = false
+        package var offerDeflate = false
         /// Answer server pings automatically (turn off to play a dead peer).
-        public var answerPings = true
+        package var answerPings = true
         /// Largest message accepted from the server.
-        public var maxMessageBytes = 64 << 20
+        package var maxMessageBytes = 64 << 20
         /// Longest time allowed for the TCP connect and the upgrade response; nil waits as long as the kernel does.
-        public var connectTimeout: Duration?
-        public init() {}
+        package var connectTimeout: Duration?
+        package init() {}
     }
 
     private let fd: Int32
@@ -50,12 +50,12 @@ public final class WebSocketClient: Sendable {
     private let deflate: PerMessageDeflateCodec.Box?
     private let options: Options
     /// The HTTP response head of the upgrade.
-    public let responseHead: HTTPResponseHead
+    package let responseHead: HTTPResponseHead
     private let inbox = EventInbox<Event>()
 
     /// Connects, performs the upgrade and starts the reader thread.
     /// A non-101 answer throws ``HTTPRejection`` carrying the status and body.
-    public static func connect(host: String = "127.0.0.1", port: Int, path: String, options: Options = Options()) throws -> WebSocketClient {
+    package static func connect(host: String = "127.0.0.1", port: Int, path: String, options: Options = Options()) throws -> WebSocketClient {
         let fd = try openSocket(host: host, port: port, timeout: options.connectTimeout)
         do {
             let key = ClientHandshake.randomKey()
@@ -114,30 +114,30 @@ public final class WebSocketClient: Sendable {
     package var socketDescriptor: Int32 { fd }
 
     /// Whether permessage-deflate was agreed.
-    public var usesDeflate: Bool { deflate != nil }
+    package var usesDeflate: Bool { deflate != nil }
 
     /// The next event from the server, in order; after `.disconnected`, nil. Throws if none arrives within `timeout`.
-    public func next(timeout: Duration = .seconds(10)) async throws -> Event? {
+    package func next(timeout: Duration = .seconds(10)) async throws -> Event? {
         try await inbox.next(timeout: timeout)
     }
 
     /// Sends a text message (compressed when deflate was agreed and `compress` is true).
-    public func send(text: String, compress: Bool = true) throws {
+    package func send(text: String, compress: Bool = true) throws {
         try sendMessage(opcode: .text, payload: Array(text.utf8), compress: compress)
     }
 
     /// Sends a binary message.
-    public func send(binary: [UInt8], compress: Bool = true) throws {
+    package func send(binary: [UInt8], compress: Bool = true) throws {
         try sendMessage(opcode: .binary, payload: binary, compress: compress)
     }
 
     /// Sends one frame as given (masked), for protocol tests.
-    public func send(frame: WebSocketFrame) throws {
+    package func send(frame: WebSocketFrame) throws {
         try sendRaw(FrameEncoder.encode(frame, maskingKey: Self.randomMask()))
     }
 
     /// Writes raw bytes on the socket (for malformed-input tests).
-    public func sendRaw(_ bytes: [UInt8]) throws {
+    package func sendRaw(_ bytes: [UInt8]) throws {
         try writeLock.withLock { _ in
             guard fdOpen.withLock({ $0 }) else { throw ConnectError(description: "send: the connection is closed") }
             try Self.writeAll(fd, bytes)
@@ -145,13 +145,13 @@ public final class WebSocketClient: Sendable {
     }
 
     /// Sends a close frame.
-    public func close(code: UInt16 = 1000, reason: String = "") throws {
+    package func close(code: UInt16 = 1000, reason: String = "") throws {
         try send(frame: WebSocketFrame(opcode: .close, payload: FrameEncoder.closePayload(code: CloseCode(code: code), reason: reason)))
     }
 
     /// Drops the TCP connection without a close frame. The reader thread then ends (`.disconnected`
     /// follows) and closes the socket; calling this again, or after the peer closed, does nothing.
-    public func disconnect() {
+    package func disconnect() {
         fdOpen.withLock { open in
             if open { _ = shutdown(fd, Int32(SHUT_RDWR)) }
         }

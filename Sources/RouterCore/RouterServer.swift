@@ -12,13 +12,13 @@ import Synchronization
 ///     await server.shutdown(grace: .seconds(10))
 /// }
 /// ```
-public final class RouterServer: Sendable {
+package final class RouterServer: Sendable {
     /// The listening transport (its ``WebSocketServer/port`` is the bound port).
-    public let transport: WebSocketServer
+    package let transport: WebSocketServer
     /// The router endpoint.
-    public let service: RouterService
+    package let service: RouterService
     /// The WebSocket path the router is served on.
-    public let path: String
+    package let path: String
 
     private let box: TransportBox
 
@@ -37,7 +37,7 @@ public final class RouterServer: Sendable {
     /// returns one (e.g. the shared memory backend is unreachable: searches still work, writes fail); and 503
     /// `{"status":"draining"}` once ``shutdown(grace:closeTimeout:)`` began, so a load balancer sends no new
     /// connections during the grace period.
-    public static func start(
+    package static func start(
         router: Router,
         path: String = "/ws/memory",
         transport configuration: TransportConfiguration,
@@ -95,17 +95,17 @@ public final class RouterServer: Sendable {
     }
 
     /// The bound port.
-    public var port: Int { transport.port }
+    package var port: Int { transport.port }
 
     /// Runs the router's sessions until the task is cancelled or ``shutdown(grace:)`` completes.
-    public func run() async {
+    package func run() async {
         await service.run()
     }
 
     /// Graceful shutdown (DESIGN §6): stop accepting connections and requests (a new request gets
     /// `overloaded`), let in-flight operations finish for up to `grace`, then close every connection
     /// with 1001 and stop the event loops.
-    public func shutdown(grace: Duration, closeTimeout: Duration = .seconds(2)) async {
+    package func shutdown(grace: Duration, closeTimeout: Duration = .seconds(2)) async {
         box.draining = true
         transport.stopAccepting()
         service.refuseNewRequests()

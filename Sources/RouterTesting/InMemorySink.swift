@@ -1,7 +1,7 @@
-public import RouterCore
+package import RouterCore
 
 /// An ``OutboundMessageSink`` that records what a session sends, for session-level tests without sockets.
-public final class InMemorySink: OutboundMessageSink, Sendable {
+package final class InMemorySink: OutboundMessageSink, Sendable {
     private struct State {
         var raw: [[UInt8]] = []
         var parsed: [JSONValue] = []
@@ -11,13 +11,13 @@ public final class InMemorySink: OutboundMessageSink, Sendable {
     }
 
     private let state = Locked(State())
-    public let usesPerMessageDeflate: Bool
+    package let usesPerMessageDeflate: Bool
 
-    public init(usesPerMessageDeflate: Bool = false) {
+    package init(usesPerMessageDeflate: Bool = false) {
         self.usesPerMessageDeflate = usesPerMessageDeflate
     }
 
-    public func sendText(_ utf8: [UInt8]) {
+    package func sendText(_ utf8: [UInt8]) {
         let parsed = (try? JSONValue(jsonBytes: utf8)) ?? .string(String(decoding: utf8, as: UTF8.self))
         state.withLock { state in
             guard state.closedWith == nil else { return }
@@ -26,7 +26,7 @@ public final class InMemorySink: OutboundMessageSink, Sendable {
         }
     }
 
-    public func waitUntilWritable() async -> Bool {
+    package func waitUntilWritable() async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let answer = state.withLock { state -> Bool? in
                 if state.closedWith != nil { return false }
@@ -38,7 +38,7 @@ public final class InMemorySink: OutboundMessageSink, Sendable {
         }
     }
 
-    public func close(code: CloseCode, reason: String) {
+    package func close(code: CloseCode, reason: String) {
         let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             if state.closedWith == nil { state.closedWith = (code, reason) }
             defer { state.writableWaiters = [] }
@@ -48,7 +48,7 @@ public final class InMemorySink: OutboundMessageSink, Sendable {
     }
 
     /// Simulates the outbound queue crossing its high-water mark (`false`) or draining (`true`).
-    public func setWritable(_ writable: Bool) {
+    package func setWritable(_ writable: Bool) {
         let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.writable = writable
             guard writable else { return [] }
@@ -59,16 +59,16 @@ public final class InMemorySink: OutboundMessageSink, Sendable {
     }
 
     /// Every message sent so far, parsed.
-    public var messages: [JSONValue] { state.withLock { $0.parsed } }
+    package var messages: [JSONValue] { state.withLock { $0.parsed } }
     /// Every message sent so far, as sent.
-    public var rawMessages: [[UInt8]] { state.withLock { $0.raw } }
+    package var rawMessages: [[UInt8]] { state.withLock { $0.raw } }
     /// The close the session asked for, if any.
-    public var closeCode: CloseCode? { state.withLock { $0.closedWith?.code } }
+    package var closeCode: CloseCode? { state.withLock { $0.closedWith?.code } }
 
     /// Waits (polling every millisecond) until `predicate` holds for the messages, or `timeout` passes.
     /// Returns whether it held.
     @discardableResult
-    public func waitFor(timeout: Duration = .seconds(10), _ predicate: ([JSONValue]) -> Bool) async -> Bool {
+    package func waitFor(timeout: Duration = .seconds(10), _ predicate: ([JSONValue]) -> Bool) async -> Bool {
         let clock = ContinuousClock()
         let end = clock.now.advanced(by: timeout)
         while clock.now < end {

@@ -1,4 +1,4 @@
-public import RouterCore
+package import RouterCore
 
 /// Runs a real ``RouterServer`` on `127.0.0.1:0` for end-to-end tests: real sockets, real zlib.
 ///
@@ -8,9 +8,9 @@ public import RouterCore
 ///     …
 /// }
 /// ```
-public enum LiveRouter {
+package enum LiveRouter {
     /// Starts the server, runs `body`, then shuts down (in-flight operations get `grace`).
-    public static func with<R>(
+    package static func with<R>(
         _ router: Router,
         services: ServiceRegistry = ServiceRegistry(),
         grace: Duration = .milliseconds(200),

@@ -1,4 +1,4 @@
-@_spi(RouterTesting) public import RouterCore
+public import RouterCore
 #if canImport(Testing)
 import Testing
 #endif

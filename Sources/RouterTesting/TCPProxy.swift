@@ -16,9 +16,9 @@ import Glibc
 /// let client = try await RouterClient.connect(url: "ws://127.0.0.1:\(proxy.port)/ws/memory")
 /// proxy.cut()   // the client reconnects through the proxy and resumes
 /// ```
-public final class TCPProxy: Sendable {
+package final class TCPProxy: Sendable {
     /// The port the proxy listens on.
-    public let port: Int
+    package let port: Int
     private let listenFD: Int32
     private let targetPort: Int
     private let state = Locked(ProxyState())
@@ -32,7 +32,7 @@ public final class TCPProxy: Sendable {
     }
 
     /// Starts listening and accepting.
-    public init(targetPort: Int) throws {
+    package init(targetPort: Int) throws {
         self.targetPort = targetPort
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
@@ -60,34 +60,34 @@ public final class TCPProxy: Sendable {
     }
 
     /// Connections accepted so far.
-    public var acceptedConnections: Int { state.withLock { $0.accepted } }
+    package var acceptedConnections: Int { state.withLock { $0.accepted } }
     /// Connections currently forwarded.
-    public var openConnections: Int { state.withLock { $0.pairs.count } }
+    package var openConnections: Int { state.withLock { $0.pairs.count } }
 
     /// When true, new connections are accepted and closed at once (a server that refuses).
-    public var rejectNew: Bool {
+    package var rejectNew: Bool {
         get { state.withLock { $0.rejectNew } }
         set { state.withLock { $0.rejectNew = newValue } }
     }
 
     /// Severs every open connection: both sides see the TCP connection end, with no close frame.
-    public func cut() {
+    package func cut() {
         for pair in state.withLock({ Array($0.pairs.values) }) { pair.sever() }
     }
 
     /// Stops forwarding on every open connection without closing it (bytes wait in the kernel
     /// buffers). New connections are not affected. ``thaw()`` lets the bytes through again.
-    public func freeze() {
+    package func freeze() {
         for pair in state.withLock({ Array($0.pairs.values) }) { pair.setFrozen(true) }
     }
 
     /// Undoes ``freeze()`` on the connections still open.
-    public func thaw() {
+    package func thaw() {
         for pair in state.withLock({ Array($0.pairs.values) }) { pair.setFrozen(false) }
     }
 
     /// Stops accepting and severs everything.
-    public func stop() {
+    package func stop() {
         let alreadyStopped = state.withLock { state in
             defer { state.stopped = true }
             return state.stopped
@@ -225,6 +225,6 @@ public final class TCPProxy: Sendable {
 }
 
 /// The proxy could not start.
-public struct ProxyError: Error, CustomStringConvertible {
-    public let description: String
+package struct ProxyError: Error, CustomStringConvertible {
+    package let description: String
 }

@@ -1,6 +1,6 @@
 import Foundation
 @testable import RouterHost
-@_spi(RouterTesting) import RouterCore
+import RouterCore
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,32 +1,32 @@
 /// One element of a `Sec-WebSocket-Extensions` header: an extension name and its parameters, in header order.
-public struct ExtensionOffer: Sendable, CustomStringConvertible {
+struct ExtensionOffer: Sendable, CustomStringConvertible {
     /// The extension token as sent, e.g. `permessage-deflate`.
-    public var name: String
+    var name: String
     /// Parameters in the order sent; `value` is nil for a bare `name`, and quoted-string values arrive unquoted.
-    public var parameters: [(name: String, value: String?)]
+    var parameters: [(name: String, value: String?)]
 
-    public init(name: String, parameters: [(name: String, value: String?)] = []) {
+    init(name: String, parameters: [(name: String, value: String?)] = []) {
         self.name = name
         self.parameters = parameters
     }
 
     /// The element in header syntax, e.g. `permessage-deflate; client_max_window_bits=10`.
-    public var description: String {
+    var description: String {
         ([name] + parameters.map { parameter in parameter.value.map { "\(parameter.name)=\($0)" } ?? parameter.name })
             .joined(separator: "; ")
     }
 }
 
 /// Why a `Sec-WebSocket-Extensions` value could not be parsed: what was wrong and where.
-public struct ExtensionHeaderError: Error, Sendable, Equatable, CustomStringConvertible {
+struct ExtensionHeaderError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Index of the header line (0-based) among the values given to ``ExtensionHeader/parse(_:)``.
-    public var line: Int
+    var line: Int
     /// Byte offset (0-based) within that line.
-    public var offset: Int
+    var offset: Int
     /// What was expected or found, e.g. `expected a parameter name after ';'`.
-    public var reason: String
+    var reason: String
 
-    public var description: String {
+    var description: String {
         "Sec-WebSocket-Extensions line \(line), byte \(offset): \(reason)"
     }
 }
@@ -42,8 +42,8 @@ public struct ExtensionHeaderError: Error, Sendable, Equatable, CustomStringConv
 /// `,`, `;` and `=`, and empty list elements (`a, , b`) are ignored (RFC 9110 §5.6.1). A quoted-string value must
 /// unescape to a token (RFC 6455 §9.1). Anything else (a missing name, a stray character, an unterminated quote,
 /// a non-ASCII byte) is an ``ExtensionHeaderError``.
-public enum ExtensionHeader {
-    public static func parse(_ values: [String]) throws(ExtensionHeaderError) -> [ExtensionOffer] {
+enum ExtensionHeader {
+    static func parse(_ values: [String]) throws(ExtensionHeaderError) -> [ExtensionOffer] {
         var offers: [ExtensionOffer] = []
         for (line, value) in values.enumerated() {
             var parser = Parser(bytes: Array(value.utf8), line: line)
@@ -53,7 +53,7 @@ public enum ExtensionHeader {
     }
 
     /// Parses a single header value.
-    public static func parse(_ value: String) throws(ExtensionHeaderError) -> [ExtensionOffer] {
+    static func parse(_ value: String) throws(ExtensionHeaderError) -> [ExtensionOffer] {
         try parse([value])
     }
 

@@ -2,12 +2,12 @@ internal import CZlib
 internal import Foundation
 
 /// gzip (RFC 1952) for the `gzip+base64` envelope of DESIGN §4, used when permessage-deflate was not negotiated.
-public enum GzipPayload {
+package enum GzipPayload {
     /// The compression level used: zlib's default, 6.
-    public static let compressionLevel = 6
+    package static let compressionLevel = 6
 
     /// Compresses `bytes` into one gzip member (header, DEFLATE data, CRC-32 and length trailer).
-    public static func compress(_ bytes: [UInt8]) -> [UInt8] {
+    package static func compress(_ bytes: [UInt8]) -> [UInt8] {
         var output: [UInt8] = []
         do {
             let deflater = try Deflater(format: .gzip, level: compressionLevel, memoryLevel: 8)
@@ -25,7 +25,7 @@ public enum GzipPayload {
     /// `limit` bytes.
     /// - Throws: ``InflateFailure/tooLarge(limit:)`` past `limit`; ``InflateFailure/corrupt(detail:)`` for a bad
     ///   header, a CRC mismatch, invalid data or truncated input.
-    public static func decompress(_ bytes: [UInt8], limit: Int) throws(InflateFailure) -> [UInt8] {
+    package static func decompress(_ bytes: [UInt8], limit: Int) throws(InflateFailure) -> [UInt8] {
         let inflater: Inflater
         do {
             inflater = try Inflater(format: .gzip)
@@ -48,12 +48,12 @@ public enum GzipPayload {
     }
 
     /// Base64 of the gzip of `bytes`: the `data` field of a `gzip+base64` envelope.
-    public static func base64(_ bytes: [UInt8]) -> String {
+    package static func base64(_ bytes: [UInt8]) -> String {
         Data(compress(bytes)).base64EncodedString()
     }
 
     /// Reverses ``base64(_:)``: decodes base64, then gunzips at most `limit` bytes.
-    public static func decompress(base64 text: String, limit: Int) throws(InflateFailure) -> [UInt8] {
+    package static func decompress(base64 text: String, limit: Int) throws(InflateFailure) -> [UInt8] {
         guard let data = Data(base64Encoded: text) else { throw .corrupt(detail: "invalid base64") }
         return try decompress([UInt8](data), limit: limit)
     }

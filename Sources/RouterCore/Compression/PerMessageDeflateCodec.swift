@@ -12,10 +12,10 @@ internal import CZlib
 /// let wire = "Hello".utf8.withContiguousStorageIfAvailable { server.deflate(UnsafeRawBufferPointer($0)) }!
 /// let back = try wire.withUnsafeBytes { try client.inflate($0, isFinal: true, limit: 1 << 20) }  // "Hello"
 /// ```
-public final class PerMessageDeflateCodec: MessageInflating, MessageDeflating {
-    public let parameters: PerMessageDeflateParameters
-    public let role: PerMessageDeflateRole
-    public let configuration: PerMessageDeflateConfiguration
+package final class PerMessageDeflateCodec: MessageInflating, MessageDeflating {
+    package let parameters: PerMessageDeflateParameters
+    package let role: PerMessageDeflateRole
+    package let configuration: PerMessageDeflateConfiguration
 
     private let deflater: Deflater
     private let inflater: Inflater
@@ -28,7 +28,7 @@ public final class PerMessageDeflateCodec: MessageInflating, MessageDeflating {
     private static let tail: [UInt8] = [0x00, 0x00, 0xff, 0xff]
 
     /// - Throws: ``ZlibError`` when zlib cannot allocate its streams.
-    public init(
+    package init(
         parameters: PerMessageDeflateParameters,
         role: PerMessageDeflateRole,
         configuration: PerMessageDeflateConfiguration = PerMessageDeflateConfiguration()
@@ -59,7 +59,7 @@ public final class PerMessageDeflateCodec: MessageInflating, MessageDeflating {
 
     /// Compresses a whole message (RFC 7692 §7.2.1): DEFLATE, `Z_SYNC_FLUSH`, then the `00 00 ff ff` tail removed.
     /// An empty message becomes the single byte `00` (§7.2.3.6). Without context takeover the compressor is reset.
-    public func deflate(_ payload: UnsafeRawBufferPointer) -> [UInt8] {
+    package func deflate(_ payload: UnsafeRawBufferPointer) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(payload.count / 2 + 16)
         do {
@@ -86,7 +86,7 @@ public final class PerMessageDeflateCodec: MessageInflating, MessageDeflating {
     /// - Throws: ``InflateFailure/tooLarge(limit:)`` (with the `limit` given) as soon as this call's output, tail
     ///   included, would pass `limit` bytes, never buffering more; ``InflateFailure/corrupt(detail:)`` for invalid
     ///   DEFLATE data. After either, the decompressor's state is unspecified: close the connection (1009 / 1007).
-    public func inflate(_ payload: UnsafeRawBufferPointer, isFinal: Bool, limit: Int) throws(InflateFailure) -> [UInt8] {
+    package func inflate(_ payload: UnsafeRawBufferPointer, isFinal: Bool, limit: Int) throws(InflateFailure) -> [UInt8] {
         var output: [UInt8] = []
         try feed(payload, into: &output, limit: limit)
         if isFinal {

@@ -1,17 +1,17 @@
 /// What a client offers for permessage-deflate (RFC 7692 §7.1), and therefore what it accepts in the answer.
-public struct PerMessageDeflateClientOffer: Sendable, Equatable {
+package struct PerMessageDeflateClientOffer: Sendable, Equatable {
     /// Ask the server to reset its compressor after each message (`server_no_context_takeover`).
-    public var serverNoContextTakeover: Bool
+    package var serverNoContextTakeover: Bool
     /// Promise to reset our compressor after each message (`client_no_context_takeover`).
-    public var clientNoContextTakeover: Bool
+    package var clientNoContextTakeover: Bool
     /// Limit the server's window (`server_max_window_bits=N`, 9…15; nil = no limit).
-    public var serverMaxWindowBits: Int?
+    package var serverMaxWindowBits: Int?
     /// Send `client_max_window_bits`, telling the server it may limit our window. Default `true`.
-    public var advertisesClientMaxWindowBits: Bool
+    package var advertisesClientMaxWindowBits: Bool
     /// With ``advertisesClientMaxWindowBits``, the window (9…15) we promise not to exceed; nil sends the bare parameter.
-    public var clientMaxWindowBits: Int?
+    package var clientMaxWindowBits: Int?
 
-    public init(
+    package init(
         serverNoContextTakeover: Bool = false,
         clientNoContextTakeover: Bool = false,
         serverMaxWindowBits: Int? = nil,
@@ -28,16 +28,16 @@ public struct PerMessageDeflateClientOffer: Sendable, Equatable {
 
 /// Why a client rejects the server's `Sec-WebSocket-Extensions` answer; the client must then fail the connection
 /// (RFC 6455 §4.1, RFC 7692 §7.1).
-public struct PerMessageDeflateNegotiationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { "permessage-deflate negotiation failed: \(reason)" }
+package struct PerMessageDeflateNegotiationError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var reason: String
+    package init(_ reason: String) { self.reason = reason }
+    package var description: String { "permessage-deflate negotiation failed: \(reason)" }
 }
 
 /// permessage-deflate negotiation (RFC 7692 §5, §7.1) as pure functions over header values.
-public enum PerMessageDeflateNegotiation {
+package enum PerMessageDeflateNegotiation {
     /// The extension token.
-    public static let extensionName = "permessage-deflate"
+    package static let extensionName = "permessage-deflate"
 
     // MARK: Server side
 
@@ -57,7 +57,7 @@ public enum PerMessageDeflateNegotiation {
     /// (§7.1.2.2: a response must not include it otherwise).
     ///
     /// - Returns: nil when permessage-deflate is disabled, no offer is acceptable, or the header is malformed.
-    public static func negotiate(
+    package static func negotiate(
         offerHeaderValues: [String], configuration: PerMessageDeflateConfiguration
     ) -> (parameters: PerMessageDeflateParameters, responseHeaderValue: String)? {
         guard configuration.enabled, let offers = try? ExtensionHeader.parse(offerHeaderValues) else { return nil }
@@ -125,7 +125,7 @@ public enum PerMessageDeflateNegotiation {
 
     /// The `Sec-WebSocket-Extensions` value for a client's request, e.g.
     /// `permessage-deflate; client_max_window_bits`.
-    public static func clientOffer(_ offer: PerMessageDeflateClientOffer = PerMessageDeflateClientOffer()) -> String {
+    package static func clientOffer(_ offer: PerMessageDeflateClientOffer = PerMessageDeflateClientOffer()) -> String {
         var elements = [extensionName]
         if offer.serverNoContextTakeover { elements.append("server_no_context_takeover") }
         if offer.clientNoContextTakeover { elements.append("client_no_context_takeover") }
@@ -146,7 +146,7 @@ public enum PerMessageDeflateNegotiation {
     /// `client_max_window_bits=8` is rejected: zlib cannot compress raw DEFLATE with a 256-byte window, and
     /// §7.1.2.2 leaves the client no choice but to honour it or fail.
     /// - Throws: ``PerMessageDeflateNegotiationError`` saying which rule was broken.
-    public static func acceptResponse(
+    package static func acceptResponse(
         headerValue: String, offered: PerMessageDeflateClientOffer
     ) throws(PerMessageDeflateNegotiationError) -> PerMessageDeflateParameters {
         let elements: [ExtensionOffer]

@@ -4,22 +4,22 @@ internal import CZlib
 ///
 /// `description` reads like `deflateInit2 failed: Z_STREAM_ERROR (-2): invalid windowBits`,
 /// naming the call, the code and zlib's own message when it gave one.
-public struct ZlibError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct ZlibError: Error, Sendable, Equatable, CustomStringConvertible {
     /// zlib's return code (`Z_DATA_ERROR` is -3, `Z_MEM_ERROR` -4, …).
-    public let code: Int32
+    package let code: Int32
     /// The zlib function or step that failed, e.g. `"inflate"`.
-    public let operation: String
+    package let operation: String
     /// zlib's `msg` at the time of the failure, if it set one.
-    public let message: String?
+    package let message: String?
 
-    public init(code: Int32, operation: String, message: String? = nil) {
+    package init(code: Int32, operation: String, message: String? = nil) {
         self.code = code
         self.operation = operation
         self.message = message
     }
 
     /// The symbolic name of ``code``.
-    public var codeName: String {
+    package var codeName: String {
         switch code {
         case 0: "Z_OK"
         case 1: "Z_STREAM_END"
@@ -34,7 +34,7 @@ public struct ZlibError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(operation) failed: \(codeName) (\(code))"
         if let message, !message.isEmpty { text += ": \(message)" }
         return text

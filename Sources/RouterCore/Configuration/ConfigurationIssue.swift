@@ -1,25 +1,25 @@
 /// One problem in a configuration: where (a JSON path such as `plugins[2].timeoutMs`) and why.
-public struct ConfigurationIssue: Sendable, Equatable, CustomStringConvertible {
-    public var path: String
-    public var reason: String
+package struct ConfigurationIssue: Sendable, Equatable, CustomStringConvertible {
+    package var path: String
+    package var reason: String
 
-    public init(path: String, reason: String) {
+    package init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
 
-    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+    package var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
 }
 
 /// Every problem found in a configuration, reported together (one per line).
-public struct ConfigurationErrors: Error, Sendable, Equatable, CustomStringConvertible {
-    public var issues: [ConfigurationIssue]
+package struct ConfigurationErrors: Error, Sendable, Equatable, CustomStringConvertible {
+    package var issues: [ConfigurationIssue]
 
-    public init(_ issues: [ConfigurationIssue]) {
+    package init(_ issues: [ConfigurationIssue]) {
         self.issues = issues
     }
 
-    public var description: String { issues.map(\.description).joined(separator: "\n") }
+    package var description: String { issues.map(\.description).joined(separator: "\n") }
 }
 
 /// Edit distance, for "did you mean" suggestions.

@@ -1,6 +1,6 @@
 extension RouterConfiguration {
     /// The transport settings this configuration asks for (services and the HTTP responder are added by the caller).
-    public func transportConfiguration() -> TransportConfiguration {
+    package func transportConfiguration() -> TransportConfiguration {
         var transport = TransportConfiguration()
         transport.host = server.host
         transport.port = server.port
@@ -27,10 +27,10 @@ extension RouterConfiguration {
     }
 
     /// The token `GET /metrics` requires: `auth.token` when `auth.protectMetrics` is on.
-    public var metricsToken: String? { auth.protectMetrics ? auth.token : nil }
+    package var metricsToken: String? { auth.protectMetrics ? auth.token : nil }
 
     /// The router settings this configuration asks for.
-    public func routerSettings() -> RouterSettings {
+    package func routerSettings() -> RouterSettings {
         var settings = RouterSettings()
         settings.heartbeatInterval = .milliseconds(heartbeat.intervalMs)
         settings.heartbeatTimeout = .milliseconds(heartbeat.timeoutMs)
@@ -54,7 +54,7 @@ extension RouterConfiguration {
 extension RouterConfiguration {
     /// Settings that expose the server more than the defaults do, each as a sentence for the startup log:
     /// `"*"` in `server.allowedOrigins`, and a non-loopback `server.host` without `auth.token`.
-    public func exposureWarnings() -> [String] {
+    package func exposureWarnings() -> [String] {
         var warnings: [String] = []
         if server.allowedOrigins.contains("*") {
             warnings.append(

@@ -1,31 +1,31 @@
 /// An HTTP response head, as a WebSocket client reads it.
-public struct HTTPResponseHead: Sendable {
-    public var status: Int
-    public var reason: String
+package struct HTTPResponseHead: Sendable {
+    package var status: Int
+    package var reason: String
     /// Header fields with lower-cased names.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first { $0.name == lower }?.value
     }
 
-    public func headerValues(_ name: String) -> [String] {
+    package func headerValues(_ name: String) -> [String] {
         let lower = name.lowercased()
         return headers.filter { $0.name == lower }.map(\.value)
     }
 }
 
 /// An incremental parser of an HTTP/1.1 response head (for clients).
-public struct HTTPResponseHeadParser: Sendable {
+package struct HTTPResponseHeadParser: Sendable {
     private let maxHeadBytes: Int
 
-    public init(maxHeadBytes: Int = 16 * 1024) {
+    package init(maxHeadBytes: Int = 16 * 1024) {
         self.maxHeadBytes = maxHeadBytes
     }
 
     /// Returns the head and the bytes it used once complete, nil when more bytes are needed.
-    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> (head: HTTPResponseHead, consumed: Int)? {
+    package mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> (head: HTTPResponseHead, consumed: Int)? {
         var end: Int?
         var index = 0
         while index + 1 < bytes.count {
@@ -58,19 +58,19 @@ public struct HTTPResponseHeadParser: Sendable {
 }
 
 /// Why the server's answer to an upgrade is not acceptable.
-public struct ClientHandshakeError: Error, Sendable, CustomStringConvertible {
-    public let description: String
+package struct ClientHandshakeError: Error, Sendable, CustomStringConvertible {
+    package let description: String
 }
 
 /// The client side of the RFC 6455 §4.1 opening handshake.
-public enum ClientHandshake {
+package enum ClientHandshake {
     /// A fresh `Sec-WebSocket-Key`: base64 of 16 random bytes.
-    public static func randomKey() -> String {
+    package static func randomKey() -> String {
         Base64.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
     }
 
     /// The upgrade request's bytes.
-    public static func request(host: String, port: Int, path: String, key: String, extraHeaders: [(String, String)] = []) -> [UInt8] {
+    package static func request(host: String, port: Int, path: String, key: String, extraHeaders: [(String, String)] = []) -> [UInt8] {
         var text = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         text += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
         for (name, value) in extraHeaders { text += "\(name): \(value)\r\n" }
@@ -79,7 +79,7 @@ public enum ClientHandshake {
     }
 
     /// Checks a 101 answer (status, `Upgrade`, `Connection`, accept key) and returns its extension values.
-    public static func validate(_ response: HTTPResponseHead, key: String) throws(ClientHandshakeError) -> [String] {
+    package static func validate(_ response: HTTPResponseHead, key: String) throws(ClientHandshakeError) -> [String] {
         guard response.status == 101 else { throw ClientHandshakeError(description: "expected status 101, got \(response.status)") }
         guard response.header("upgrade")?.lowercased() == "websocket" else {
             throw ClientHandshakeError(description: "missing 'Upgrade: websocket' in the response")

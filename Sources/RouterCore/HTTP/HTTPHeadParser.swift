@@ -1,13 +1,13 @@
 /// Why a request head was rejected, with the status to answer and a message saying what and where.
-public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 400, 431 or 505.
-    public let status: Int
-    public let message: String
+    package let status: Int
+    package let message: String
 
-    public var description: String { "\(status): \(message)" }
+    package var description: String { "\(status): \(message)" }
 
     /// The response to send before closing.
-    public var response: HTTPResponse { .error(status: status, message) }
+    package var response: HTTPResponse { .error(status: status, message) }
 }
 
 /// An incremental parser of an HTTP/1.1 (or 1.0) request head (RFC 9112 §2–§5).
@@ -17,17 +17,17 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// are not consumed), or nil for "need more". It remembers how far it already looked for the blank
 /// line, so a head arriving one byte at a time costs linear time. Lines end with CRLF; a bare LF is
 /// also accepted (RFC 9112 §2.2 allows it). Obsolete line folding is rejected (§5.2).
-public struct HTTPHeadParser: Sendable {
-    public let maxHeadBytes: Int
-    public let maxHeaderCount: Int
+struct HTTPHeadParser: Sendable {
+    let maxHeadBytes: Int
+    let maxHeaderCount: Int
     private var scanned = 0
 
-    public init(maxHeadBytes: Int = 8192, maxHeaderCount: Int = 100) {
+    init(maxHeadBytes: Int = 8192, maxHeaderCount: Int = 100) {
         self.maxHeadBytes = maxHeadBytes
         self.maxHeaderCount = maxHeaderCount
     }
 
-    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> (head: HTTPRequestHead, consumed: Int)? {
+    mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> (head: HTTPRequestHead, consumed: Int)? {
         guard let end = findEndOfHead(bytes) else {
             if bytes.count > maxHeadBytes { throw tooLarge() }
             return nil

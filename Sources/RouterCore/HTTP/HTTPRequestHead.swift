@@ -1,19 +1,19 @@
 /// A parsed HTTP/1.1 request head (RFC 9112 §3): request line and header fields.
-public struct HTTPRequestHead: Sendable {
+package struct HTTPRequestHead: Sendable {
     /// The method, e.g. `GET`.
-    public var method: String
+    package var method: String
     /// The request target as sent, e.g. `/ws/memory?compress=gzip`.
-    public var target: String
+    package var target: String
     /// The percent-decoded path without the query, e.g. `/ws/memory`.
-    public var path: String
+    package var path: String
     /// Percent-decoded query parameters (`+` is a space); the last value wins for repeated names.
-    public var query: [String: String]
+    package var query: [String: String]
     /// The protocol version, e.g. `HTTP/1.1`.
-    public var version: String
+    package var version: String
     /// Header fields with lower-cased names and trimmed values, in arrival order.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
 
-    public init(method: String, target: String, version: String = "HTTP/1.1", headers: [(name: String, value: String)]) {
+    package init(method: String, target: String, version: String = "HTTP/1.1", headers: [(name: String, value: String)]) {
         self.method = method
         self.target = target
         self.version = version
@@ -24,19 +24,19 @@ public struct HTTPRequestHead: Sendable {
     }
 
     /// The first value of a header (case-insensitive name).
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first(where: { $0.name == lower })?.value
     }
 
     /// Every value of a header, in order.
-    public func headerValues(_ name: String) -> [String] {
+    package func headerValues(_ name: String) -> [String] {
         let lower = name.lowercased()
         return headers.filter { $0.name == lower }.map(\.value)
     }
 
     /// Whether a comma-separated header (e.g. `Connection: keep-alive, Upgrade`) carries `token`, case-insensitively.
-    public func hasToken(_ token: String, inHeader name: String) -> Bool {
+    package func hasToken(_ token: String, inHeader name: String) -> Bool {
         let wanted = token.lowercased()
         return headerValues(name).contains { value in
             value.split(separator: ",").contains { $0.trimmingSpaces.lowercased() == wanted }
@@ -46,7 +46,7 @@ public struct HTTPRequestHead: Sendable {
 
 extension UpgradeRequest {
     /// The upgrade request as the services see it.
-    public init(head: HTTPRequestHead, remoteAddress: String) {
+    package init(head: HTTPRequestHead, remoteAddress: String) {
         self.init(path: head.path, query: head.query, headers: head.headers, remoteAddress: remoteAddress)
     }
 }

@@ -4,20 +4,20 @@
 /// check, any page the user visits could open a connection to a local server with the user's access.
 /// So by default only the server's own pages may connect: the `Origin` must name the host and port the
 /// request came to (its `Host`). Requests without `Origin` come from non-browser clients and are allowed.
-public struct WebSocketHandshakePolicy: Sendable, Equatable {
+package struct WebSocketHandshakePolicy: Sendable, Equatable {
     /// Further allowed `Origin` values (e.g. `https://app.example`), compared case-insensitively and
     /// exactly otherwise; `"*"` allows every origin (an explicit opt-out, worth a warning at startup).
-    public var allowedOrigins: [String]
+    package var allowedOrigins: [String]
     /// The token clients must present (`Authorization: Bearer …` or `?token=…`); nil disables authentication.
-    public var bearerToken: String?
+    package var bearerToken: String?
 
-    public init(allowedOrigins: [String] = [], bearerToken: String? = nil) {
+    package init(allowedOrigins: [String] = [], bearerToken: String? = nil) {
         self.allowedOrigins = allowedOrigins
         self.bearerToken = bearerToken
     }
 
     /// Whether `"*"` turned the origin check off.
-    public var allowsAnyOrigin: Bool { allowedOrigins.contains("*") }
+    package var allowsAnyOrigin: Bool { allowedOrigins.contains("*") }
 
     /// Why an `Origin` is refused, or nil when it may connect to a server reached as `host`.
     func originRejection(_ origin: String, host: String?) -> String? {
@@ -81,7 +81,7 @@ extension Character {
 }
 
 /// The outcome of checking an upgrade request.
-public enum UpgradeDecision: Sendable {
+enum UpgradeDecision: Sendable {
     /// Upgrade with this `Sec-WebSocket-Accept` value; the raw `Sec-WebSocket-Extensions` values are passed on for negotiation.
     case accept(acceptKey: String, extensionOffers: [String])
     /// Answer with this response and close.
@@ -89,15 +89,15 @@ public enum UpgradeDecision: Sendable {
 }
 
 /// The server side of the RFC 6455 §4.2 opening handshake.
-public enum UpgradeHandshake {
+enum UpgradeHandshake {
     /// RFC 6455 §1.3: base64(SHA-1(key + GUID)).
-    public static func acceptKey(for clientKey: String) -> String {
+    static func acceptKey(for clientKey: String) -> String {
         Base64.encode(SHA1.hash(Array((clientKey + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
     }
 
     /// Whether the request asks for a WebSocket (otherwise it is plain HTTP). Other upgrades, such as
     /// `Upgrade: h2c` sent by `curl --http2`, are served as plain HTTP.
-    public static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
+    static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
         head.hasToken("websocket", inHeader: "upgrade") || head.header("sec-websocket-key") != nil
     }
 
@@ -105,7 +105,7 @@ public enum UpgradeHandshake {
     /// `Sec-WebSocket-Version: 13` (426, naming the supported version), a key that is base64 of 16 bytes (400),
     /// at most one `Host` (400), the origin (403: several `Origin` headers, or one the policy refuses), then
     /// the bearer token (401).
-    public static func evaluate(_ head: HTTPRequestHead, policy: WebSocketHandshakePolicy) -> UpgradeDecision {
+    static func evaluate(_ head: HTTPRequestHead, policy: WebSocketHandshakePolicy) -> UpgradeDecision {
         guard head.method == "GET" else {
             return .reject(.methodNotAllowed("WebSocket upgrade requires GET, got \(head.method)"))
         }

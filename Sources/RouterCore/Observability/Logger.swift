@@ -109,7 +109,7 @@ public protocol LogHandler: Sendable {
 }
 
 /// Drops every record.
-public struct NoOpLogHandler: LogHandler {
-    public init() {}
-    public func log(_ record: LogRecord) {}
+struct NoOpLogHandler: LogHandler {
+    init() {}
+    func log(_ record: LogRecord) {}
 }

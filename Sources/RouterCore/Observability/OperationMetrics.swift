@@ -2,9 +2,9 @@ import Synchronization
 
 /// Per-operation counters, an in-flight gauge, a latency histogram and bytes out, plus
 /// connection counts. Thread-safe (one lock); render with ``PrometheusText``.
-public final class OperationMetrics: Sendable {
+package final class OperationMetrics: Sendable {
     /// How an operation ended.
-    public enum Outcome: String, Sendable, CaseIterable {
+    package enum Outcome: String, Sendable, CaseIterable {
         case completed
         case failed
         case timedOut = "timed_out"
@@ -12,50 +12,50 @@ public final class OperationMetrics: Sendable {
     }
 
     /// Upper bounds (seconds) of the latency histogram buckets; `+Inf` is implied.
-    public static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+    package static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
     /// The counters of one operation type.
-    public struct OperationCounters: Sendable, Equatable {
-        public var started = 0
-        public var completed = 0
-        public var failed = 0
-        public var timedOut = 0
-        public var cancelled = 0
-        public var inFlight = 0
+    package struct OperationCounters: Sendable, Equatable {
+        package var started = 0
+        package var completed = 0
+        package var failed = 0
+        package var timedOut = 0
+        package var cancelled = 0
+        package var inFlight = 0
         /// Non-cumulative counts per bucket of ``OperationMetrics/latencyBuckets``, plus one for `+Inf`.
-        public var latencyBucketCounts = Array(repeating: 0, count: OperationMetrics.latencyBuckets.count + 1)
-        public var latencySumSeconds = 0.0
-        public var bytesOut = 0
+        package var latencyBucketCounts = Array(repeating: 0, count: OperationMetrics.latencyBuckets.count + 1)
+        package var latencySumSeconds = 0.0
+        package var bytesOut = 0
         /// Handlers still running after their request ended (timed out or cancelled) for longer than a grace period.
-        public var overrunning = 0
+        package var overrunning = 0
         /// How many handlers were ever counted in ``overrunning``.
-        public var overruns = 0
+        package var overruns = 0
 
-        public var finished: Int { completed + failed + timedOut + cancelled }
+        package var finished: Int { completed + failed + timedOut + cancelled }
     }
 
     /// A consistent copy of every value.
-    public struct Snapshot: Sendable, Equatable {
-        public var operations: [String: OperationCounters]
-        public var connectionsOpened: Int
-        public var connectionsCurrent: Int
+    package struct Snapshot: Sendable, Equatable {
+        package var operations: [String: OperationCounters]
+        package var connectionsOpened: Int
+        package var connectionsCurrent: Int
         /// Requests rejected before running, by error code (`bad_request`, `overloaded`, …).
-        public var rejected: [String: Int]
+        package var rejected: [String: Int]
         /// The session counters of DESIGN §6.
-        public var sessions = SessionCounters()
+        package var sessions = SessionCounters()
     }
 
     /// Sessions detached from their connection, resumed, expired; resume refusals by reason; replay bytes.
-    public struct SessionCounters: Sendable, Equatable {
-        public var detached = 0
-        public var resumed = 0
-        public var expired = 0
+    package struct SessionCounters: Sendable, Equatable {
+        package var detached = 0
+        package var resumed = 0
+        package var expired = 0
         /// Detached sessions waiting for a resume now.
-        public var detachedCurrent = 0
+        package var detachedCurrent = 0
         /// `resume_failed` answers by reason (`unknown_session`, `bad_token`, `expired`, `gap`, `seq_ahead`).
-        public var resumeFailures: [String: Int] = [:]
+        package var resumeFailures: [String: Int] = [:]
         /// Bytes held in replay buffers now (every session).
-        public var replayBufferBytes = 0
+        package var replayBufferBytes = 0
     }
 
     private let state = Locked(Snapshot(operations: [:], connectionsOpened: 0, connectionsCurrent: 0, rejected: [:]))
@@ -65,28 +65,28 @@ public final class OperationMetrics: Sendable {
     /// Extra Prometheus text appended to ``prometheusText()`` (e.g. the memory store's compaction gauges).
     private let collectors = Locked<[@Sendable () -> String]>([])
 
-    public init() {}
+    package init() {}
 
     /// Adds a source of extra metrics: `render` returns complete Prometheus text lines (`# HELP`, `# TYPE`
     /// and samples, each ending in a newline); it is called, outside any lock of this object, on every scrape.
-    public func addCollector(_ render: @escaping @Sendable () -> String) {
+    package func addCollector(_ render: @escaping @Sendable () -> String) {
         collectors.withLock { $0.append(render) }
     }
 
-    public func snapshot() -> Snapshot {
+    package func snapshot() -> Snapshot {
         var snapshot = state.withLock { $0 }
         snapshot.sessions.replayBufferBytes = replayBufferBytes
         return snapshot
     }
 
-    public func operationStarted(_ type: String) {
+    package func operationStarted(_ type: String) {
         state.withLock {
             $0.operations[type, default: OperationCounters()].started += 1
             $0.operations[type, default: OperationCounters()].inFlight += 1
         }
     }
 
-    public func operationFinished(_ type: String, outcome: Outcome, duration: Duration) {
+    package func operationFinished(_ type: String, outcome: Outcome, duration: Duration) {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 }) ?? Self.latencyBuckets.count
         state.withLock {
@@ -105,7 +105,7 @@ public final class OperationMetrics: Sendable {
     }
 
     /// A handler of `type` is still running after its request ended (it ignores cancellation).
-    public func handlerOverrunStarted(_ type: String) {
+    package func handlerOverrunStarted(_ type: String) {
         state.withLock {
             $0.operations[type, default: OperationCounters()].overrunning += 1
             $0.operations[type, default: OperationCounters()].overruns += 1
@@ -113,30 +113,30 @@ public final class OperationMetrics: Sendable {
     }
 
     /// An overrunning handler of `type` has returned at last.
-    public func handlerOverrunEnded(_ type: String) {
+    package func handlerOverrunEnded(_ type: String) {
         state.withLock { $0.operations[type, default: OperationCounters()].overrunning -= 1 }
     }
 
-    public func bytesSent(_ type: String, count: Int) {
+    package func bytesSent(_ type: String, count: Int) {
         state.withLock { $0.operations[type, default: OperationCounters()].bytesOut += count }
     }
 
-    public func requestRejected(code: String) {
+    package func requestRejected(code: String) {
         state.withLock { $0.rejected[code, default: 0] += 1 }
     }
 
-    public func connectionOpened() {
+    package func connectionOpened() {
         state.withLock {
             $0.connectionsOpened += 1
             $0.connectionsCurrent += 1
         }
     }
 
-    public func connectionClosed() {
+    package func connectionClosed() {
         state.withLock { $0.connectionsCurrent -= 1 }
     }
 
-    public func sessionDetached() {
+    package func sessionDetached() {
         state.withLock {
             $0.sessions.detached += 1
             $0.sessions.detachedCurrent += 1
@@ -144,7 +144,7 @@ public final class OperationMetrics: Sendable {
     }
 
     /// A detached session was resumed (`true`) or ended without one (`expired` counts only the window running out).
-    public func detachedSessionLeft(resumed: Bool, expired: Bool) {
+    package func detachedSessionLeft(resumed: Bool, expired: Bool) {
         state.withLock {
             $0.sessions.detachedCurrent -= 1
             if resumed { $0.sessions.resumed += 1 }
@@ -152,21 +152,21 @@ public final class OperationMetrics: Sendable {
         }
     }
 
-    public func resumeFailed(reason: String) {
+    package func resumeFailed(reason: String) {
         state.withLock { $0.sessions.resumeFailures[reason, default: 0] += 1 }
     }
 
     /// Bytes held in replay buffers now.
-    public var replayBufferBytes: Int { replayBytes.load(ordering: .relaxed) }
+    package var replayBufferBytes: Int { replayBytes.load(ordering: .relaxed) }
 
     /// Adds `delta` (possibly negative) to the bytes held in replay buffers.
-    public func replayBytesChanged(by delta: Int) {
+    package func replayBytesChanged(by delta: Int) {
         guard delta != 0 else { return }
         replayBytes.add(delta, ordering: .relaxed)
     }
 
     /// The Prometheus text exposition of the current values.
-    public func prometheusText() -> String {
+    package func prometheusText() -> String {
         PrometheusText.render(snapshot()) + collectors.withLock { $0 }.map { $0() }.joined()
     }
 }

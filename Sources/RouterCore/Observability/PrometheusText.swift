@@ -3,10 +3,10 @@
 ///
 /// Every family has `# HELP` and `# TYPE`; label values escape `\`, `"` and newline; histogram
 /// buckets are cumulative and end with `le="+Inf"`, followed by `_sum` and `_count`.
-public enum PrometheusText {
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+enum PrometheusText {
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ snapshot: OperationMetrics.Snapshot) -> String {
+    static func render(_ snapshot: OperationMetrics.Snapshot) -> String {
         var out = ""
         let types = snapshot.operations.keys.sorted()
 
@@ -78,7 +78,7 @@ public enum PrometheusText {
     }
 
     /// Escapes a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
-    public static func escapeLabelValue(_ value: String) -> String {
+    static func escapeLabelValue(_ value: String) -> String {
         var out = ""
         for character in value {
             switch character {

@@ -37,7 +37,7 @@ public struct StderrLogHandler: LogHandler {
     }
 
     /// The bytes of one record's line, without the newline.
-    public static func render(_ record: LogRecord, format: Format) -> [UInt8] {
+    static func render(_ record: LogRecord, format: Format) -> [UInt8] {
         let timestamp = record.timestamp.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
         switch format {
         case .text:

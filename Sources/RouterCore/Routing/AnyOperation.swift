@@ -1,16 +1,16 @@
 /// What clients are told about an operation (the `welcome`'s `operations`), and what the router enforces.
-public struct OperationDescriptor: Sendable, Hashable {
-    public var messageType: String
-    public var eventPrefix: String
+package struct OperationDescriptor: Sendable, Hashable {
+    package var messageType: String
+    package var eventPrefix: String
     /// The effective timeout: the handler's declared one, or the plugin configuration's override.
-    public var timeout: Duration
+    package var timeout: Duration
     /// The handler's declared timeout.
-    public var declaredTimeout: Duration
-    public var stages: [ProgressStage]
+    package var declaredTimeout: Duration
+    package var stages: [ProgressStage]
     /// The plugin that provided the handler, if registered through one.
-    public var pluginName: String?
+    package var pluginName: String?
 
-    public init(
+    package init(
         messageType: String, eventPrefix: String? = nil, timeout: Duration, declaredTimeout: Duration? = nil,
         stages: [ProgressStage], pluginName: String? = nil
     ) {
@@ -29,15 +29,15 @@ struct PreparedOperation: Sendable {
 }
 
 /// A type-erased handler: decodes `data` into its `Request`, runs it, encodes its `Response`.
-public struct AnyOperation: Sendable {
-    public let descriptor: OperationDescriptor
+package struct AnyOperation: Sendable {
+    package let descriptor: OperationDescriptor
     /// The handler's Swift type name, for diagnostics (never sent to clients).
-    public let handlerTypeName: String
+    package let handlerTypeName: String
     /// The services the handler declared it requires.
-    public let requiredServices: [ServiceKey]
+    package let requiredServices: [ServiceKey]
     private let decodeAndBind: @Sendable (JSONValue) throws -> PreparedOperation
 
-    public init<H: OperationHandler>(_ handler: H, timeout: Duration? = nil, pluginName: String? = nil) {
+    package init<H: OperationHandler>(_ handler: H, timeout: Duration? = nil, pluginName: String? = nil) {
         descriptor = OperationDescriptor(
             messageType: H.messageType, eventPrefix: H.eventPrefix, timeout: timeout ?? H.timeout,
             declaredTimeout: H.timeout, stages: H.stages, pluginName: pluginName)
@@ -54,7 +54,7 @@ public struct AnyOperation: Sendable {
     /// An operation defined at run time rather than by a Swift type (e.g. served by an external process):
     /// `handle` receives the request's `data` as JSON and returns the result's fields (a JSON object).
     /// Use `context.progress` / `context.emit` as a typed handler would.
-    public init(
+    package init(
         descriptor: OperationDescriptor,
         handle: @escaping @Sendable (_ data: JSONValue, _ context: OperationContext) async throws -> JSONValue
     ) {

@@ -56,7 +56,7 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
     }
 
     /// The first limit `data` exceeds, as the error to send; nil when every limit holds.
-    public func violation(in data: JSONValue) -> OperationError? {
+    func violation(in data: JSONValue) -> OperationError? {
         for rule in rules {
             let components = rule.path.split(separator: ".").map(String.init)
             if let error = Self.check(rule, data, components[...], at: "data") { return error }

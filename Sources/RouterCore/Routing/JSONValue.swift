@@ -56,7 +56,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// A short name of the JSON type, for error messages ("expected integer, found string").
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"

@@ -23,7 +23,7 @@ extension JSONValue {
     /// Integers must be integral and in range, `Date` accepts ISO 8601 strings (or seconds since
     /// 1970). Errors thrown by the type's own `init(from:)` that are not `DecodingError` pass through
     /// unchanged (so a handler may throw a ``ClientFacingError`` while decoding).
-    public func decode<T: Decodable>(_ type: T.Type, rootName: String) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, rootName: String) throws -> T {
         do {
             let decoder = JSONValueDecoder(value: self, codingPath: [])
             return try decoder.decodeValue(T.self)

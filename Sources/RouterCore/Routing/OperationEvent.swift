@@ -2,8 +2,7 @@
 ///
 /// The router maps these to `<prefix>_progress`, `<prefix>_chunk`, `<prefix>_complete` and
 /// `error`; ``RouterTesting`` records them as they are.
-@_spi(RouterTesting)
-public enum OperationEvent: Sendable, Equatable {
+package enum OperationEvent: Sendable, Equatable {
     case progress(stage: String, stageIndex: Int, stageCount: Int, progress: Double, message: String?)
     case chunk(index: Int, fields: [String: JSONValue])
     case complete(fields: [String: JSONValue], elapsed: Duration)
@@ -18,8 +17,7 @@ public enum OperationEvent: Sendable, Equatable {
 }
 
 /// Where one request's events go: a session (addressed, encoded, sent) or a test recorder.
-@_spi(RouterTesting)
-public protocol OperationEventTarget: Sendable {
+package protocol OperationEventTarget: Sendable {
     /// Delivers an event. Returns false if the request is over (a final message was already
     /// delivered, e.g. by a cancel); the event is then dropped.
     func deliver(_ event: OperationEvent) -> Bool
@@ -32,5 +30,5 @@ public protocol OperationEventTarget: Sendable {
 extension OperationEventTarget {
     /// A handler reported progress for a stage it did not declare. A live session ignores it (the
     /// request goes on); the test harness fails the handler's test with it.
-    public func undeclaredStage(_ stage: String, declared: [String]) {}
+    package func undeclaredStage(_ stage: String, declared: [String]) {}
 }

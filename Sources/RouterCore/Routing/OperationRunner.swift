@@ -327,15 +327,14 @@ final class OverrunWatch: Sendable {
 }
 
 /// Starts requests outside a session: the code path ``RouterTesting``'s harness uses.
-@_spi(RouterTesting)
-public struct LocalOperationRunner: Sendable {
-    public let operation: AnyOperation
+package struct LocalOperationRunner: Sendable {
+    package let operation: AnyOperation
     let clock: OperationClock
     let services: ServiceRegistry
     let logger: Logger
     let progressInterval: Duration
 
-    public init(
+    package init(
         operation: AnyOperation, clock: any Clock<Duration>, services: ServiceRegistry, logger: Logger,
         progressInterval: Duration
     ) {
@@ -348,7 +347,7 @@ public struct LocalOperationRunner: Sendable {
 
     /// Decodes `data` (failures become a `bad_request` event) and runs the request to its final event.
     /// `timeout` may only shorten the operation's. Fire `cancel` to cancel it.
-    public func run(
+    package func run(
         data: JSONValue, timeout: Duration?, requestID: String, target: any OperationEventTarget, cancel: CancelHandle
     ) async {
         let prepared: PreparedOperation
@@ -362,7 +361,7 @@ public struct LocalOperationRunner: Sendable {
     }
 
     /// Runs an already-typed request.
-    public func run<H: OperationHandler>(
+    package func run<H: OperationHandler>(
         _ handler: H, request: H.Request, timeout: Duration?, requestID: String, target: any OperationEventTarget,
         cancel: CancelHandle
     ) async {
@@ -397,11 +396,10 @@ public struct LocalOperationRunner: Sendable {
 }
 
 /// Cancels a request started by ``LocalOperationRunner``.
-@_spi(RouterTesting)
-public struct CancelHandle: Sendable {
+package struct CancelHandle: Sendable {
     let signal = CancelSignal()
-    public init() {}
-    public func cancel() { signal.fire() }
+    package init() {}
+    package func cancel() { signal.fire() }
 }
 
 /// Maps request-decoding failures to the `bad_request` (or client-facing) error.

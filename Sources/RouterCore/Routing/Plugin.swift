@@ -16,7 +16,7 @@
 public struct Plugin: Sendable {
     public let name: String
     /// The keys its typed options read (what a configuration may set), or nil for free-form options.
-    public let optionKeys: [String]?
+    package let optionKeys: [String]?
     private let factory: @Sendable (JSONValue) throws -> [any OperationHandler]
 
     /// A plugin with free-form options: `makeHandlers` receives the raw object and checks it itself. It

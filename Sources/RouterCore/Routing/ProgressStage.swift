@@ -13,7 +13,7 @@ public struct ProgressStage: Sendable, Hashable {
     }
 
     /// Overall progress (0…1) at `fraction` (clamped to 0…1) of the stage at `index`.
-    public static func overall(_ stages: [ProgressStage], stageIndex index: Int, fraction: Double) -> Double {
+    static func overall(_ stages: [ProgressStage], stageIndex index: Int, fraction: Double) -> Double {
         guard stages.indices.contains(index) else { return 0 }
         let fraction = min(1, max(0, fraction.isNaN ? 0 : fraction))
         var weights = stages.map(\.weight)

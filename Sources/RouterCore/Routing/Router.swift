@@ -1,8 +1,8 @@
 /// The immutable dispatch table built by ``RouterBuilder``: message type → operation.
-public struct Router: Sendable {
+package struct Router: Sendable {
     private let operationsByType: [String: AnyOperation]
     /// The operations in registration order.
-    public let operations: [OperationDescriptor]
+    package let operations: [OperationDescriptor]
 
     init(_ operations: [AnyOperation]) {
         self.operations = operations.map(\.descriptor)
@@ -12,7 +12,7 @@ public struct Router: Sendable {
     }
 
     /// The operation registered for `messageType`, or nil.
-    public func operation(for messageType: String) -> AnyOperation? {
+    package func operation(for messageType: String) -> AnyOperation? {
         operationsByType[messageType]
     }
 }

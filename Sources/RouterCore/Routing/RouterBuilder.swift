@@ -1,5 +1,5 @@
 /// Why a handler could not be registered.
-public enum RouterBuilderError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum RouterBuilderError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Two handlers claim the same message type; both registrations are named.
     case duplicateMessageType(String, first: String, second: String)
     /// Two handlers would send events with the same prefix (`<prefix>_complete` would be ambiguous).
@@ -13,7 +13,7 @@ public enum RouterBuilderError: Error, Sendable, Equatable, CustomStringConverti
     /// A handler requires a service (``OperationHandler/requiredServices``) the host does not register.
     case missingService(String, handler: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .duplicateMessageType(let type, let first, let second):
             "message type \"\(type)\" is registered twice: by \(first) and by \(second)"
@@ -39,7 +39,7 @@ public enum RouterBuilderError: Error, Sendable, Equatable, CustomStringConverti
 ///     .register(plugin: compressionPlugin, options: entry.options, timeout: .seconds(60))
 ///     .build()
 /// ```
-public final class RouterBuilder {
+package final class RouterBuilder {
     private var operations: [AnyOperation] = []
 
     /// Names a client or the protocol uses itself; no operation may take them.
@@ -47,28 +47,28 @@ public final class RouterBuilder {
         "cancel", "ping", "pong", "resume", "resumed", "resume_failed", "welcome", "error",
     ]
 
-    public init() {}
+    package init() {}
 
     /// Whether `name` cannot be a message type or event prefix: empty, or one of the protocol's own names.
-    public static func isReserved(_ name: String) -> Bool {
+    package static func isReserved(_ name: String) -> Bool {
         name.isEmpty || reservedTypes.contains(name)
     }
 
     /// Registers one handler; `timeout` overrides its declared timeout (e.g. from configuration).
     @discardableResult
-    public func register(_ handler: some OperationHandler, timeout: Duration? = nil) throws(RouterBuilderError) -> RouterBuilder {
+    package func register(_ handler: some OperationHandler, timeout: Duration? = nil) throws(RouterBuilderError) -> RouterBuilder {
         try add(AnyOperation(handler, timeout: timeout))
     }
 
     /// Registers a type-erased operation (see ``AnyOperation/init(descriptor:handle:)``).
     @discardableResult
-    public func register(operation: AnyOperation) throws(RouterBuilderError) -> RouterBuilder {
+    package func register(operation: AnyOperation) throws(RouterBuilderError) -> RouterBuilder {
         try add(operation)
     }
 
     /// Registers an existential handler (e.g. from a plugin's factory).
     @discardableResult
-    public func register(any handler: any OperationHandler, timeout: Duration? = nil, pluginName: String? = nil)
+    package func register(any handler: any OperationHandler, timeout: Duration? = nil, pluginName: String? = nil)
         throws(RouterBuilderError) -> RouterBuilder
     {
         try add(Self.erase(handler, timeout: timeout, pluginName: pluginName))
@@ -77,7 +77,7 @@ public final class RouterBuilder {
     /// Builds a plugin's handlers from `options` and registers them; `timeout` (the plugin's
     /// configured timeout) replaces each handler's declared one.
     @discardableResult
-    public func register(plugin: Plugin, options: JSONValue = .object([:]), timeout: Duration? = nil)
+    package func register(plugin: Plugin, options: JSONValue = .object([:]), timeout: Duration? = nil)
         throws(RouterBuilderError) -> RouterBuilder
     {
         let handlers: [any OperationHandler]
@@ -93,19 +93,19 @@ public final class RouterBuilder {
     }
 
     /// The immutable router.
-    public func build() -> Router {
+    package func build() -> Router {
         Router(operations)
     }
 
     /// The immutable router, checked against the services the host registers: a handler's
     /// ``OperationHandler/requiredServices`` missing from `services` is an error now, not per request.
-    public func build(services: ServiceRegistry) throws(RouterBuilderError) -> Router {
+    package func build(services: ServiceRegistry) throws(RouterBuilderError) -> Router {
         if let missing = missingServices(available: services.keys).first { throw missing }
         return build()
     }
 
     /// Every required service missing from `available`, one error per handler and service.
-    public func missingServices(available: Set<ServiceKey>) -> [RouterBuilderError] {
+    package func missingServices(available: Set<ServiceKey>) -> [RouterBuilderError] {
         operations.flatMap { operation in
             operation.requiredServices.filter { !available.contains($0) }.map {
                 RouterBuilderError.missingService($0.name, handler: Self.describe(operation))

@@ -21,7 +21,7 @@ public struct ServiceRegistry: Sendable {
     }
 
     /// The types services are registered under.
-    public var keys: Set<ServiceKey> { Set(services.keys.map { ServiceKey(id: $0) }) }
+    var keys: Set<ServiceKey> { Set(services.keys.map { ServiceKey(id: $0) }) }
 
     /// The service registered under `type`, or nil.
     public func get<T>(_ type: T.Type) -> T? {

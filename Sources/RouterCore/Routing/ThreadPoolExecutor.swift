@@ -12,7 +12,7 @@ import Foundation
 /// a handler that spins without checking cancellation occupies one handler thread, never the threads
 /// that fire its timeout, nor the cooperative pool, and another client's small request gets a thread
 /// of its own rather than waiting behind it.
-public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
+final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     private final class Worker: Sendable {
         let wakeUp = DispatchSemaphore(value: 0)
         let isCore: Bool
@@ -82,15 +82,15 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     private enum WakeAction { case wake(Worker), spawn(isCore: Bool), checkForStall, none }
 
     /// How long jobs may wait while no thread finishes one before the pool grows past `coreThreads`.
-    public static let stallInterval: Duration = .milliseconds(5)
+    static let stallInterval: Duration = .milliseconds(5)
 
-    public let name: String
-    public let coreThreads: Int
-    public let maxThreads: Int
-    public let idleTimeout: Duration
+    let name: String
+    let coreThreads: Int
+    let maxThreads: Int
+    let idleTimeout: Duration
     private let state = Locked(State())
 
-    public init(name: String, coreThreads: Int, maxThreads: Int, idleTimeout: Duration = .seconds(2)) {
+    init(name: String, coreThreads: Int, maxThreads: Int, idleTimeout: Duration = .seconds(2)) {
         precondition(coreThreads >= 1 && maxThreads >= coreThreads)
         self.name = name
         self.coreThreads = coreThreads
@@ -99,9 +99,9 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     /// Threads running now (busy or idle).
-    public var threadCount: Int { state.withLock { $0.threads } }
+    var threadCount: Int { state.withLock { $0.threads } }
 
-    public func enqueue(_ job: consuming ExecutorJob) {
+    func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let action = state.withLock { state -> WakeAction in
             state.jobs.append(job)
@@ -177,11 +177,11 @@ public final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
 }
 
 /// The executors the router runs requests on, apart from the cooperative pool and the event loops.
-public enum RouterExecutors {
+enum RouterExecutors {
     /// Operations' handlers: one thread per core, growing while all are busy (up to 4 per core, at least 16).
-    public static let handlers = ThreadPoolExecutor(
+    static let handlers = ThreadPoolExecutor(
         name: "router-handlers", coreThreads: ProcessorCount.available, maxThreads: max(16, 4 * ProcessorCount.available))
     /// The router's own work per request and session: deadlines, cancellation, final events, sessions
     /// of connections that have no event loop of their own. Never blocks, never runs handler code.
-    public static let control = ThreadPoolExecutor(name: "router-control", coreThreads: 1, maxThreads: 8)
+    static let control = ThreadPoolExecutor(name: "router-control", coreThreads: 1, maxThreads: 8)
 }

@@ -14,12 +14,12 @@
 ///     group.addTask { try await server.run(services: ["/ws/memory": service]) }
 /// }
 /// ```
-public final class RouterService: WebSocketService {
-    public let router: Router
-    public let settings: RouterSettings
-    public let metrics: OperationMetrics
-    public let services: ServiceRegistry
-    public let logger: Logger
+package final class RouterService: WebSocketService {
+    package let router: Router
+    package let settings: RouterSettings
+    package let metrics: OperationMetrics
+    package let services: ServiceRegistry
+    package let logger: Logger
     let limiter: InFlightLimiter
     let clock: OperationClock
     let registry: SessionRegistry
@@ -32,7 +32,7 @@ public final class RouterService: WebSocketService {
         let executor: (any TaskExecutor)?
     }
 
-    public init(
+    package init(
         router: Router, settings: RouterSettings = RouterSettings(), services: ServiceRegistry = ServiceRegistry(),
         metrics: OperationMetrics = OperationMetrics(), logger: Logger = Logger(label: "router")
     ) {
@@ -48,12 +48,12 @@ public final class RouterService: WebSocketService {
     }
 
     /// Requests in flight across all sessions.
-    public var inFlightTotal: Int { limiter.current }
+    package var inFlightTotal: Int { limiter.current }
 
     /// From now on new requests get `overloaded` (the server is shutting down); running ones go on.
-    public func refuseNewRequests() { limiter.refuseNew() }
+    package func refuseNewRequests() { limiter.refuseNew() }
 
-    public func connectionOpened(_ connection: any OutboundMessageSink, request: UpgradeRequest) -> any WebSocketReceiver {
+    package func connectionOpened(_ connection: any OutboundMessageSink, request: UpgradeRequest) -> any WebSocketReceiver {
         let attachment = RouterSession.attachment(sink: connection, request: request, settings: settings)
         let session = RouterSession(
             router: router, settings: settings, attachment: attachment, services: services, metrics: metrics,
@@ -74,13 +74,13 @@ public final class RouterService: WebSocketService {
     }
 
     /// Ends ``run()``: every session ends (its operations are cancelled). Called after the transport has stopped.
-    public func stop() {
+    package func stop() {
         pendingContinuation.finish()
     }
 
     /// Runs every connection's task until cancelled or ``stop()`` (call once); then ends every session
     /// and returns once their operations have finished.
-    public func run() async {
+    package func run() async {
         await withDiscardingTaskGroup { group in
             for await next in pending {
                 // A connection's own work (parse, dispatch, replies) runs on its loop's executor (or the

@@ -7,8 +7,8 @@
 /// kept under the session's lock, then written to the attached connection, if any, so `seq` order
 /// is wire order. A request's final event removes it from the in-flight map under that same lock,
 /// so nothing can follow a request's final message.
-public final class RouterSession: Sendable {
-    public let id: String
+final class RouterSession: Sendable {
+    let id: String
     /// Secret the client presents with `resume` (never logged).
     let token: String
 
@@ -95,7 +95,7 @@ public final class RouterSession: Sendable {
     }
 
     /// The `seq` of the last message queued.
-    public var lastSeq: UInt64 { state.withLock { $0.seq } }
+    var lastSeq: UInt64 { state.withLock { $0.seq } }
 
     /// Bytes held in this session's replay buffer.
     var replayBytes: Int { state.withLock { $0.replay?.bytes ?? 0 } }

@@ -1,19 +1,19 @@
 /// How sessions outlive their connections (DESIGN §6).
-public struct ResumeSettings: Sendable, Equatable {
+package struct ResumeSettings: Sendable, Equatable {
     /// How long a detached session waits for a `resume` (its operations keep running meanwhile);
     /// zero turns resume off: a dropped connection ends its session.
-    public var window: Duration
+    package var window: Duration
     /// Messages a session keeps for replay: everything after the client's last `ack`.
-    public var bufferMessages: Int
+    package var bufferMessages: Int
     /// Bytes a session keeps for replay.
-    public var bufferBytes: Int
+    package var bufferBytes: Int
     /// Detached sessions kept at once; past it the one detached longest expires.
-    public var maxDetachedSessions: Int
+    package var maxDetachedSessions: Int
     /// Bytes held in every session's replay buffer together; when a session detaches past it, the
     /// sessions detached longest expire until it holds (attached sessions are never expired for it).
-    public var maxBufferedBytesTotal: Int
+    package var maxBufferedBytesTotal: Int
 
-    public init(
+    package init(
         window: Duration = .seconds(60), bufferMessages: Int = 1000, bufferBytes: Int = 8 << 20,
         maxDetachedSessions: Int = 10_000, maxBufferedBytesTotal: Int = 256 << 20
     ) {
@@ -25,54 +25,54 @@ public struct ResumeSettings: Sendable, Equatable {
     }
 
     /// Whether sessions are kept for a resume at all.
-    public var isEnabled: Bool { window > .zero && bufferMessages > 0 && bufferBytes > 0 }
+    package var isEnabled: Bool { window > .zero && bufferMessages > 0 && bufferBytes > 0 }
 }
 
 /// Settings of the router's protocol layer; every default follows DESIGN §4–§6.
-public struct RouterSettings: Sendable {
+package struct RouterSettings: Sendable {
     /// Server ping interval, announced in `welcome` (the transport sends the pings).
-    public var heartbeatInterval: Duration
+    package var heartbeatInterval: Duration
     /// Extra silence tolerated after a missed ping, announced in `welcome`.
-    public var heartbeatTimeout: Duration
+    package var heartbeatTimeout: Duration
     /// Largest inbound message (after decompression), announced in `welcome` (the transport enforces it: close 1009).
-    public var maxMessageBytes: Int
+    package var maxMessageBytes: Int
     /// In-flight requests allowed per connection before `overloaded`.
-    public var maxInFlightPerConnection: Int
+    package var maxInFlightPerConnection: Int
     /// In-flight requests allowed across all connections before `overloaded`.
-    public var maxInFlightTotal: Int
+    package var maxInFlightTotal: Int
     /// Messages above this many bytes go in the `gzip+base64` envelope to clients that asked
     /// (`?compress=gzip`) and did not negotiate permessage-deflate.
-    public var compressionThreshold: Int
+    package var compressionThreshold: Int
     /// Inbound messages a connection may have waiting for its session task: at this many the connection
     /// stops reading its socket until the session has caught up (TCP backpressure holds the client;
     /// nothing is dropped, excess requests get `overloaded` as usual).
-    public var maxQueuedInboundMessages: Int
+    package var maxQueuedInboundMessages: Int
     /// The same bound in bytes, after decompression (the batch being worked on included).
-    public var maxQueuedInboundBytes: Int
+    package var maxQueuedInboundBytes: Int
     /// Messages per second a connection may send on average (token bucket); 0 turns the limit off.
     /// Past it a message is answered `rate_limited`, and a peer that keeps it up is closed with 1008.
-    public var messagesPerSecond: Int
+    package var messagesPerSecond: Int
     /// How many messages the bucket holds: a burst this large passes at once.
-    public var messageBurst: Int
+    package var messageBurst: Int
     /// Minimum time between two progress events of one request (stage changes excepted).
-    public var progressInterval: Duration
+    package var progressInterval: Duration
     /// Progress of a request is held this long after it starts (DESIGN §4): a request that ends
     /// sooner sends only its final message; a longer one sends its latest progress when the period
     /// ends, then progress as usual. Zero sends progress from the start.
-    public var progressQuietPeriod: Duration
+    package var progressQuietPeriod: Duration
     /// Compresses bytes to the gzip format (RFC 1952); nil disables the envelope.
-    public var gzip: (@Sendable ([UInt8]) -> [UInt8])?
+    package var gzip: (@Sendable ([UInt8]) -> [UInt8])?
     /// The clock of timeouts, progress coalescing, `elapsedMs` and the resume window.
-    public var clock: any Clock<Duration>
+    package var clock: any Clock<Duration>
     /// Detached sessions, replay buffers and resume.
-    public var resume: ResumeSettings
+    package var resume: ResumeSettings
     /// Where operations' handlers run: threads of their own, never the cooperative pool or a loop.
-    public var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
+    package var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
     /// Where the router's own per-request work runs (deadlines, cancellation, final events), and the
     /// sessions of connections without an event loop executor.
-    public var controlExecutor: any TaskExecutor = RouterExecutors.control
+    package var controlExecutor: any TaskExecutor = RouterExecutors.control
 
-    public init(
+    package init(
         heartbeatInterval: Duration = .seconds(25),
         heartbeatTimeout: Duration = .seconds(20),
         maxMessageBytes: Int = 1 << 20,

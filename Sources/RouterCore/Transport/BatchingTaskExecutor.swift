@@ -13,7 +13,7 @@ import Foundation
 ///
 /// After ``shutdown()`` jobs are forwarded to the global executor, so a task that still prefers this
 /// executor always runs.
-public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
+final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
     private struct State {
         var jobs: [UnownedJob] = []
         var held = false
@@ -38,7 +38,7 @@ public final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
         thread.start()
     }
 
-    public func enqueue(_ job: consuming ExecutorJob) {
+    func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let (signal, forward) = state.withLock { state -> (Bool, Bool) in
             if state.stopped { return (false, true) }

@@ -4,7 +4,7 @@
 /// It also carries the connection's backpressure: ``waitUntilWritable()`` suspends while the bytes
 /// queued (here and in the loop's write queue) are above the high-water mark, until they fall
 /// under the low-water mark.
-public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
+package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     enum Outbound {
         case text([UInt8])
         /// A text message already compressed (permessage-deflate) by its producer: sent with RSV1.
@@ -27,8 +27,8 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     }
 
     /// A process-unique id, for logs and metrics.
-    public let id: UInt64
-    public let usesPerMessageDeflate: Bool
+    package let id: UInt64
+    package let usesPerMessageDeflate: Bool
     let loop: EventLoop
     private let highWater: Int
     private let lowWater: Int
@@ -62,7 +62,7 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
 
     /// With permessage-deflate, a message at or above the threshold is compressed here, on the producer's
     /// thread: the event loop only writes it.
-    public func sendText(_ utf8: [UInt8]) {
+    package func sendText(_ utf8: [UInt8]) {
         guard let deflater else {
             enqueue(.text(utf8), bytes: utf8.count)
             return
@@ -78,28 +78,28 @@ public final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     }
 
     /// Queues a binary message.
-    public func sendBinary(_ bytes: [UInt8]) {
+    package func sendBinary(_ bytes: [UInt8]) {
         enqueue(.binary(bytes), bytes: bytes.count)
     }
 
-    public func close(code: CloseCode, reason: String) {
+    package func close(code: CloseCode, reason: String) {
         enqueue(.close(code, reason), bytes: 0)
     }
 
-    public func resumeReading() {
+    package func resumeReading() {
         loop.execute { [self] in connection?.resumeInbound() }
     }
 
     /// The loop's ``BatchingTaskExecutor``: the router's session for this connection runs there.
-    public var preferredExecutor: (any TaskExecutor)? { loop.sessionExecutor }
+    package var preferredExecutor: (any TaskExecutor)? { loop.sessionExecutor }
 
     /// Bytes queued and not yet written to the socket.
-    public var backlogBytes: Int { state.withLock { $0.backlog } }
+    package var backlogBytes: Int { state.withLock { $0.backlog } }
 
     /// Bytes sent through the handle and not yet handed to the loop's write queue.
     var inboxBytes: Int { state.withLock { $0.inboxBytes } }
 
-    public func waitUntilWritable() async -> Bool {
+    package func waitUntilWritable() async -> Bool {
         let waiterID = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
             return state.nextWaiterID

@@ -18,7 +18,7 @@ protocol SelectableChannel: AnyObject {
 ///
 /// Everything except ``execute(_:)``, ``inEventLoop`` and ``shutdown()`` must be called on the loop's
 /// own thread. No handler or user code runs here: operations run as Swift tasks.
-public final class EventLoop: @unchecked Sendable {
+final class EventLoop: @unchecked Sendable {
     private struct Slot {
         var registrationID: UInt32 = 0
         var channel: (any SelectableChannel)?
@@ -69,12 +69,12 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Whether the caller is on this loop's thread.
-    public var inEventLoop: Bool {
+    var inEventLoop: Bool {
         UInt(pthread_self()) == threadID.load(ordering: .acquiring)
     }
 
     /// Runs `task` on the loop thread soon. Callable from any thread.
-    public func execute(_ task: @escaping @Sendable () -> Void) {
+    func execute(_ task: @escaping @Sendable () -> Void) {
         let wasEmpty = queue.withLock { state -> Bool in
             let empty = state.tasks.isEmpty
             state.tasks.append(task)

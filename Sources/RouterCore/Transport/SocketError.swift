@@ -3,18 +3,18 @@ import Glibc
 #endif
 
 /// A failed system call: which one and the `errno` it left.
-public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The system call, e.g. `bind`.
-    public let operation: String
+    package let operation: String
     /// The `errno` value.
-    public let errno: Int32
+    package let errno: Int32
 
-    public init(_ operation: String, errno: Int32) {
+    package init(_ operation: String, errno: Int32) {
         self.operation = operation
         self.errno = errno
     }
 
-    public var description: String {
+    package var description: String {
         "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
     }
 }

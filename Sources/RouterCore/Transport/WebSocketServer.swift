@@ -11,9 +11,9 @@ import Synchronization
 /// print(server.port)
 /// await server.shutdown(closeCode: .goingAway)
 /// ```
-public final class WebSocketServer: Sendable {
+package final class WebSocketServer: Sendable {
     /// The bound port (useful when the configuration asked for port 0).
-    public let port: Int
+    package let port: Int
     /// The event loops (one thread each).
     let loops: [EventLoop]
     private let listeners: [Listener.Box]
@@ -29,7 +29,7 @@ public final class WebSocketServer: Sendable {
     /// Binds and starts serving. Throws ``SocketError`` naming the failed call: a port in use fails
     /// with `bind to HOST:PORT failed: Address already in use`, whoever holds it. Nothing is left
     /// running after a failure (no loop thread, no descriptor).
-    public static func start(_ configuration: TransportConfiguration) throws(SocketError) -> WebSocketServer {
+    package static func start(_ configuration: TransportConfiguration) throws(SocketError) -> WebSocketServer {
         let count = configuration.eventLoops > 0 ? configuration.eventLoops : ProcessorCount.available
         let context = ServerContext(configuration: configuration)
         // Bound before any thread exists, so a failed bind leaves nothing behind.
@@ -63,11 +63,11 @@ public final class WebSocketServer: Sendable {
     }
 
     /// WebSocket connections currently open.
-    public var openConnections: Int { context.openWebSockets.load(ordering: .relaxed) }
+    package var openConnections: Int { context.openWebSockets.load(ordering: .relaxed) }
     /// WebSocket connections opened since start.
-    public var totalConnections: Int { context.totalWebSockets.load(ordering: .relaxed) }
+    package var totalConnections: Int { context.totalWebSockets.load(ordering: .relaxed) }
     /// TCP connections (any stage) currently held.
-    public var acceptedConnections: Int { context.acceptedConnections.load(ordering: .relaxed) }
+    package var acceptedConnections: Int { context.acceptedConnections.load(ordering: .relaxed) }
 
     /// What the connections hold in memory right now, summed over every loop (each loop answers between
     /// two iterations). For tests and diagnostics, while the server runs (a stopped loop never answers).
@@ -89,7 +89,7 @@ public final class WebSocketServer: Sendable {
     }
 
     /// Stops accepting new connections; open ones carry on.
-    public func stopAccepting() {
+    package func stopAccepting() {
         for box in listeners {
             box.loop.execute { box.listener.stop() }
         }
@@ -97,7 +97,7 @@ public final class WebSocketServer: Sendable {
 
     /// Starts the close handshake on every open WebSocket (e.g. 1001 at shutdown) and drops
     /// connections still in their HTTP stage.
-    public func closeAll(code: CloseCode, reason: String) {
+    package func closeAll(code: CloseCode, reason: String) {
         for loop in loops {
             loop.execute {
                 for case let connection as Connection in loop.registeredChannels() {
@@ -109,7 +109,7 @@ public final class WebSocketServer: Sendable {
 
     /// Graceful stop: stop accepting, close every connection with `closeCode`, wait up to
     /// `drainTimeout` for the close handshakes, then stop the loops.
-    public func shutdown(closeCode: CloseCode = .goingAway, reason: String = "server shutting down", drainTimeout: Duration = .seconds(2)) async {
+    package func shutdown(closeCode: CloseCode = .goingAway, reason: String = "server shutting down", drainTimeout: Duration = .seconds(2)) async {
         stopAccepting()
         closeAll(code: closeCode, reason: reason)
         let deadline = ContinuousClock.now + drainTimeout

@@ -1,22 +1,22 @@
 /// A complete message received on a WebSocket (after reassembly and decompression).
-public enum WebSocketMessage: Sendable, Equatable {
+package enum WebSocketMessage: Sendable, Equatable {
     /// A text message; the bytes are validated UTF-8.
     case text([UInt8])
     case binary([UInt8])
 }
 
 /// What a service sees of the HTTP upgrade request that opened a WebSocket.
-public struct UpgradeRequest: Sendable {
+package struct UpgradeRequest: Sendable {
     /// The request path without the query, e.g. `/ws/memory`.
-    public var path: String
+    package var path: String
     /// Decoded query parameters (`?compress=gzip&token=…`); the last value wins for repeated names.
-    public var query: [String: String]
+    package var query: [String: String]
     /// Header fields with lower-cased names, in arrival order.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
     /// The peer's address, e.g. `127.0.0.1:53122`.
-    public var remoteAddress: String
+    package var remoteAddress: String
 
-    public init(path: String, query: [String: String], headers: [(name: String, value: String)], remoteAddress: String) {
+    package init(path: String, query: [String: String], headers: [(name: String, value: String)], remoteAddress: String) {
         self.path = path
         self.query = query
         self.headers = headers
@@ -24,7 +24,7 @@ public struct UpgradeRequest: Sendable {
     }
 
     /// The first value of a header (case-insensitive name).
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first(where: { $0.name == lower })?.value
     }
@@ -33,7 +33,7 @@ public struct UpgradeRequest: Sendable {
 /// The outbound side of one WebSocket connection, usable from any thread or task.
 ///
 /// The transport's `ConnectionHandle` conforms; tests use an in-memory fake.
-public protocol OutboundMessageSink: Sendable {
+package protocol OutboundMessageSink: Sendable {
     /// Queues a complete text message (valid UTF-8) without blocking.
     /// Messages are written in the order they were queued. Ignored once the connection is closing.
     func sendText(_ utf8: [UInt8])
@@ -53,14 +53,14 @@ public protocol OutboundMessageSink: Sendable {
 }
 
 extension OutboundMessageSink {
-    public var preferredExecutor: (any TaskExecutor)? { nil }
+    package var preferredExecutor: (any TaskExecutor)? { nil }
     /// A sink without a socket has nothing to resume.
-    public func resumeReading() {}
+    package func resumeReading() {}
 }
 
 /// Receives the messages of one WebSocket connection. Its methods are called on the connection's
 /// event-loop thread and must return quickly: never run user code or block there.
-public protocol WebSocketReceiver: AnyObject {
+package protocol WebSocketReceiver: AnyObject {
     func received(_ message: WebSocketMessage)
     /// Whether the transport may deliver more messages; checked after each ``received(_:)``. When false
     /// it stops reading the socket (and parsing what it has buffered), so TCP backpressure holds the peer,
@@ -81,14 +81,14 @@ public protocol WebSocketReceiver: AnyObject {
 
 extension WebSocketReceiver {
     /// Nothing to do for a receiver that handles each message as it comes.
-    public func receivedBatchEnd() {}
+    package func receivedBatchEnd() {}
     /// A receiver that handles each message as it comes always takes more.
-    public var acceptsMoreInput: Bool { true }
-    public func readingResumed() {}
+    package var acceptsMoreInput: Bool { true }
+    package func readingResumed() {}
 }
 
 /// An application endpoint served on a WebSocket path.
-public protocol WebSocketService: Sendable {
+package protocol WebSocketService: Sendable {
     /// Called on the loop right after the upgrade completed; returns the receiver for the connection's messages.
     func connectionOpened(_ connection: any OutboundMessageSink, request: UpgradeRequest) -> any WebSocketReceiver
 }

@@ -1,5 +1,5 @@
 /// A WebSocket close status code (RFC 6455 §7.4).
-public enum CloseCode: Sendable, Hashable, CustomStringConvertible {
+package enum CloseCode: Sendable, Hashable, CustomStringConvertible {
     /// Corresponds to code 1000.
     case normal
     /// The endpoint is going away (server shutdown, idle peer). Corresponds to code 1001.
@@ -25,7 +25,7 @@ public enum CloseCode: Sendable, Hashable, CustomStringConvertible {
     /// Any other code (3000–4999 for libraries and applications).
     case other(UInt16)
 
-    public init(code: UInt16) {
+    package init(code: UInt16) {
         switch code {
         case 1000: self = .normal
         case 1001: self = .goingAway
@@ -43,7 +43,7 @@ public enum CloseCode: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The numeric code on the wire.
-    public var code: UInt16 {
+    package var code: UInt16 {
         switch self {
         case .normal: 1000
         case .goingAway: 1001
@@ -62,12 +62,12 @@ public enum CloseCode: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether a peer may send this code in a close frame (RFC 6455 §7.4.1, §7.4.2):
     /// 1000–1003, 1007–1011 and 3000–4999. 1005, 1006 and 1015 must never appear on the wire.
-    public var isValidOnWire: Bool {
+    package var isValidOnWire: Bool {
         switch code {
         case 1000...1003, 1007...1011, 3000...4999: true
         default: false
         }
     }
 
-    public var description: String { "\(code)" }
+    package var description: String { "\(code)" }
 }

@@ -7,18 +7,18 @@
 ///
 /// The decoder enforces only the per-frame rules; fragmentation, UTF-8 and close payloads belong to
 /// ``MessageAssembler``.
-public struct FrameDecoder: Sendable {
+package struct FrameDecoder: Sendable {
     /// Which end we are: a server requires masked frames, a client unmasked ones (RFC 6455 §5.1).
-    public let role: WebSocketRole
+    package let role: WebSocketRole
     /// The largest payload accepted in one frame; a frame declaring more fails with 1009.
-    public let maxFramePayload: Int
+    package let maxFramePayload: Int
     /// Set once permessage-deflate is negotiated: RSV1 is then allowed on data frames only.
     ///
     /// Whether RSV1 sits on a message's first frame only is checked by ``MessageAssembler`` (RFC 7692 §6.1).
-    public var allowsRSV1: Bool = false
+    package var allowsRSV1: Bool = false
 
     /// Creates a decoder for `role` that rejects frames with a payload over `maxFramePayload` bytes.
-    public init(role: WebSocketRole, maxFramePayload: Int) {
+    package init(role: WebSocketRole, maxFramePayload: Int) {
         precondition(maxFramePayload >= 0, "maxFramePayload must not be negative")
         self.role = role
         self.maxFramePayload = maxFramePayload
@@ -33,9 +33,9 @@ public struct FrameDecoder: Sendable {
     ///   control frame, a 64-bit length with its top bit set (all 1002), or a payload over ``maxFramePayload`` (1009).
     /// When the last ``decode(_:)`` returned nil after a complete length field: the whole frame's size in
     /// bytes, so a caller can reserve its buffer once instead of growing it read by read.
-    public private(set) var pendingFrameBytes: Int?
+    package private(set) var pendingFrameBytes: Int?
 
-    public mutating func decode(
+    package mutating func decode(
         _ bytes: UnsafeRawBufferPointer
     ) throws(WebSocketProtocolError) -> (frame: WebSocketFrame, consumed: Int)? {
         guard let header = try decodeHeader(bytes) else { return nil }

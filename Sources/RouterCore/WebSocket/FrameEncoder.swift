@@ -1,11 +1,11 @@
 /// Serializes WebSocket frames (RFC 6455 §5.2) into bytes, without I/O.
 ///
 /// Servers never mask what they send (RFC 6455 §5.1); a client passes a fresh random `maskingKey` per frame.
-public enum FrameEncoder {
+package enum FrameEncoder {
     /// The size of the header for a payload of `payloadLength` bytes: 2, 4 or 10 bytes, plus 4 if `masked`.
     ///
     /// RFC 6455 §5.2: lengths up to 125 fit the 7-bit field, up to 65535 take a 16-bit extension, larger a 64-bit one.
-    public static func headerSize(payloadLength: Int, masked: Bool) -> Int {
+    package static func headerSize(payloadLength: Int, masked: Bool) -> Int {
         precondition(payloadLength >= 0, "payload length must not be negative")
         let base =
             switch payloadLength {
@@ -25,7 +25,7 @@ public enum FrameEncoder {
     ///   - payload: the unmasked payload.
     ///   - maskingKey: the key to mask with (client role only; RFC 6455 §5.3). Servers pass `nil`.
     ///   - buffer: where the frame is appended; it grows once, by exactly the frame's size.
-    public static func encode(
+    package static func encode(
         opcode: WebSocketOpcode, fin: Bool = true, rsv1: Bool = false, payload: UnsafeRawBufferPointer,
         maskingKey: (UInt8, UInt8, UInt8, UInt8)? = nil, into buffer: inout [UInt8]
     ) {
@@ -39,7 +39,7 @@ public enum FrameEncoder {
     ///
     /// Writes exactly what it is given, without checking the frame against RFC 6455, so tests can also build
     /// frames a peer must reject.
-    public static func encode(_ frame: WebSocketFrame, maskingKey: (UInt8, UInt8, UInt8, UInt8)? = nil) -> [UInt8] {
+    package static func encode(_ frame: WebSocketFrame, maskingKey: (UInt8, UInt8, UInt8, UInt8)? = nil) -> [UInt8] {
         var buffer: [UInt8] = []
         frame.payload.withUnsafeBytes { payload in
             append(firstByte: frame.firstHeaderByte, payload: payload, maskingKey: maskingKey, into: &buffer)
@@ -50,7 +50,7 @@ public enum FrameEncoder {
     /// Writes an unmasked (server) frame header for a payload of `payloadLength` bytes into `destination`
     /// (which must hold at least 10 bytes) and returns the header's size. Lets the transport put the header
     /// and a large payload in separate iovecs without copying the payload.
-    public static func writeServerHeader(
+    package static func writeServerHeader(
         opcode: WebSocketOpcode, fin: Bool = true, rsv1: Bool = false, payloadLength: Int,
         into destination: UnsafeMutableRawBufferPointer
     ) -> Int {
@@ -77,7 +77,7 @@ public enum FrameEncoder {
 
     /// The payload of a close frame: the 2-byte code in network order, then `reason` truncated to at most
     /// 123 bytes on a UTF-8 code point boundary, so the payload fits a control frame's 125 bytes (RFC 6455 §5.5.1).
-    public static func closePayload(code: CloseCode, reason: String) -> [UInt8] {
+    package static func closePayload(code: CloseCode, reason: String) -> [UInt8] {
         var payload: [UInt8] = [UInt8(truncatingIfNeeded: code.code >> 8), UInt8(truncatingIfNeeded: code.code)]
         payload.append(contentsOf: UTF8Truncation.prefix(of: reason, maxBytes: 123))
         return payload

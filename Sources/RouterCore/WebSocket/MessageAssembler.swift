@@ -9,9 +9,9 @@
 ///
 /// After an error the buffered fragments are released at once; the connection is expected to close.
 /// Loop-confined, like its inflater.
-public struct MessageAssembler {
+package struct MessageAssembler {
     /// What a frame produced: a complete message, or a control frame's content.
-    public enum Event: Equatable {
+    package enum Event: Equatable {
         /// A complete data message; text has been validated as UTF-8.
         case message(WebSocketMessage)
         /// A ping with its application data (to be answered with a pong carrying the same data, RFC 6455 §5.5.2).
@@ -28,7 +28,7 @@ public struct MessageAssembler {
     }
 
     /// The largest message accepted, in bytes after decompression.
-    public let maxMessageBytes: Int
+    package let maxMessageBytes: Int
     private let inflater: (any MessageInflating)?
 
     /// The kind of the fragmented message in progress, `nil` between messages.
@@ -43,14 +43,14 @@ public struct MessageAssembler {
     ///
     /// - Parameter inflater: the connection's permessage-deflate inflater once the extension was negotiated;
     ///   without one, RSV1 on a data frame is a protocol error (1002).
-    public init(maxMessageBytes: Int, inflater: (any MessageInflating)? = nil) {
+    package init(maxMessageBytes: Int, inflater: (any MessageInflating)? = nil) {
         precondition(maxMessageBytes >= 0, "maxMessageBytes must not be negative")
         self.maxMessageBytes = maxMessageBytes
         self.inflater = inflater
     }
 
     /// Whether a fragmented message has started and not yet finished.
-    public var isInsideMessage: Bool { kind != nil }
+    package var isInsideMessage: Bool { kind != nil }
 
     /// Takes the next frame; returns an event, or `nil` for a non-final data fragment.
     ///
@@ -59,7 +59,7 @@ public struct MessageAssembler {
     ///   1 byte or with a code not valid on the wire (all 1002); a message over `maxMessageBytes` or an inflater
     ///   reporting ``InflateFailure/tooLarge(limit:)`` (1009); invalid or truncated UTF-8 in a text message or
     ///   a close reason, or ``InflateFailure/corrupt(detail:)`` (1007). Buffered fragments are released first.
-    public mutating func push(_ frame: WebSocketFrame) throws(WebSocketProtocolError) -> Event? {
+    package mutating func push(_ frame: WebSocketFrame) throws(WebSocketProtocolError) -> Event? {
         do throws(WebSocketProtocolError) {
             return try process(frame)
         } catch {

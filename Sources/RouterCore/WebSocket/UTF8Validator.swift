@@ -12,7 +12,7 @@
 /// validator.isAtCharacterBoundary   // false
 /// validator.feed([0xAC])         // true, and now at a boundary
 /// ```
-public struct UTF8Validator: Sendable {
+package struct UTF8Validator: Sendable {
     /// Automaton states; each names what the next byte must be.
     private enum State: UInt8, Sendable {
         /// At a code point boundary.
@@ -39,16 +39,16 @@ public struct UTF8Validator: Sendable {
     private var bytesFed = 0
 
     /// The offset, counted from the last ``reset()``, of the first byte that made the input invalid; `nil` while valid.
-    public private(set) var failureOffset: Int?
+    package private(set) var failureOffset: Int?
 
     /// Creates a validator at a code point boundary.
-    public init() {}
+    package init() {}
 
     /// Whether the input so far ends on a complete code point (and is valid).
-    public var isAtCharacterBoundary: Bool { state == .boundary }
+    package var isAtCharacterBoundary: Bool { state == .boundary }
 
     /// Validates the next `bytes`; returns `false` as soon as a byte makes the input invalid, and from then on.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard state != .rejected else { return false }
         var current = state
         var index = 0
@@ -86,12 +86,12 @@ public struct UTF8Validator: Sendable {
     }
 
     /// Validates the next `bytes`, like the raw-buffer overload (a convenience for arrays).
-    public mutating func feed(_ bytes: [UInt8]) -> Bool {
+    package mutating func feed(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { feed($0) }
     }
 
     /// Forgets all input, for the next message.
-    public mutating func reset() {
+    package mutating func reset() {
         state = .boundary
         bytesFed = 0
         failureOffset = nil

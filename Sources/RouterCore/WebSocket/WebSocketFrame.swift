@@ -2,22 +2,22 @@
 ///
 /// Frames are the unit of ``FrameDecoder`` and ``FrameEncoder``; ``MessageAssembler`` turns them into messages.
 /// The masking key is not part of the value: a decoder removes it and an encoder takes it as an argument.
-public struct WebSocketFrame: Sendable, Equatable {
+package struct WebSocketFrame: Sendable, Equatable {
     /// Whether this is the final fragment of a message. Control frames always have it set (RFC 6455 §5.5).
-    public var fin: Bool
+    package var fin: Bool
     /// Reserved bit 1; "compressed" for the first frame of a permessage-deflate message (RFC 7692 §6).
-    public var rsv1: Bool
+    package var rsv1: Bool
     /// Reserved bit 2; no extension we support defines it.
-    public var rsv2: Bool
+    package var rsv2: Bool
     /// Reserved bit 3; no extension we support defines it.
-    public var rsv3: Bool
+    package var rsv3: Bool
     /// What the payload means (RFC 6455 §5.2).
-    public var opcode: WebSocketOpcode
+    package var opcode: WebSocketOpcode
     /// The application or extension data, unmasked.
-    public var payload: [UInt8]
+    package var payload: [UInt8]
 
     /// Creates a frame; the defaults describe a final frame with no reserved bits, the common case.
-    public init(
+    package init(
         fin: Bool = true, rsv1: Bool = false, rsv2: Bool = false, rsv3: Bool = false,
         opcode: WebSocketOpcode, payload: [UInt8]
     ) {
@@ -36,7 +36,7 @@ public struct WebSocketFrame: Sendable, Equatable {
 }
 
 /// Which end of the connection a codec works for; it decides the masking rules (RFC 6455 §5.1).
-public enum WebSocketRole: Sendable {
+package enum WebSocketRole: Sendable {
     /// Receives masked frames from clients and sends unmasked ones.
     case server
     /// Receives unmasked frames from a server and masks what it sends.

@@ -2,7 +2,7 @@
 ///
 /// Each case says what was wrong and where; ``closeCode`` is the status to send in the close frame
 /// and ``reason`` its text (at most 123 UTF-8 bytes, so it always fits a close frame, RFC 6455 §5.5).
-public enum WebSocketProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum WebSocketProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
     // MARK: Frame header (FrameDecoder)
 
     /// A reserved bit was set that no negotiated extension defines (RFC 6455 §5.2). Close 1002.
@@ -51,7 +51,7 @@ public enum WebSocketProtocolError: Error, Sendable, Equatable, CustomStringConv
     case invalidCloseReason(atByte: Int)
 
     /// The status to send in the close frame that fails the connection (RFC 6455 §7.4.1).
-    public var closeCode: CloseCode {
+    package var closeCode: CloseCode {
         switch self {
         case .frameTooLarge, .messageTooLarge:
             .messageTooBig
@@ -67,7 +67,7 @@ public enum WebSocketProtocolError: Error, Sendable, Equatable, CustomStringConv
     }
 
     /// A short reason for the close frame: what happened and where, at most 123 UTF-8 bytes (RFC 6455 §5.5).
-    public var reason: String {
+    package var reason: String {
         let text: String
         switch self {
         case .reservedBitsSet(let rsv1, let rsv2, let rsv3, let opcode):
@@ -116,7 +116,7 @@ public enum WebSocketProtocolError: Error, Sendable, Equatable, CustomStringConv
     }
 
     /// The reason followed by the close code, for logs: `"close frame payload of 1 byte (close 1002)"`.
-    public var description: String { "\(reason) (close \(closeCode.code))" }
+    package var description: String { "\(reason) (close \(closeCode.code))" }
 }
 
 /// Cuts UTF-8 text to a byte budget without splitting a code point.
