@@ -1,4 +1,4 @@
-@_spi(RouterTesting) @testable import RouterCore
+@testable import RouterCore
 import Testing
 
 /// A request that ended must leave nothing behind: not its channel, target or cancel signal, nor its
