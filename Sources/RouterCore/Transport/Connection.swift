@@ -43,8 +43,8 @@ final class Connection: SelectableChannel {
     private var handle: ConnectionHandle?
     private var closeCode: CloseCode = .abnormalClosure
     private var writeShutdown = false
-    private var lastHeard = ContinuousClock.now
-    private var nextPing = ContinuousClock.now
+    /// Set once the WebSocket is open.
+    private var heartbeat: Heartbeat?
     private var heartbeatTimer: TimerQueue.ID?
     private var deadlineTimer: TimerQueue.ID?
     /// Whether the loop will call ``endBatch()`` at the end of its iteration.
@@ -109,7 +109,7 @@ final class Connection: SelectableChannel {
                 return
             }
             budget -= count
-            lastHeard = .now
+            if heartbeat != nil { heartbeat!.heard(at: .now) }
             process(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             if case .closed = stage { return }
             if count < size || inboundPaused || outboundBacklog > highWater { break }
@@ -536,32 +536,31 @@ final class Connection: SelectableChannel {
     // MARK: Heartbeat
 
     private func startHeartbeat() {
-        nextPing = .now + server.configuration.heartbeatInterval
+        let configuration = server.configuration
+        heartbeat = Heartbeat(
+            interval: configuration.heartbeatInterval, timeout: configuration.heartbeatTimeout, openedAt: .now)
         scheduleHeartbeat()
     }
 
     private func scheduleHeartbeat() {
-        let configuration = server.configuration
-        let idleDeadline = lastHeard + configuration.heartbeatInterval + configuration.heartbeatTimeout
-        heartbeatTimer = loop.schedule(at: min(nextPing, idleDeadline)) { [weak self] in
+        guard let heartbeat else { return }
+        heartbeatTimer = loop.schedule(at: heartbeat.nextCheck) { [weak self] in
             self?.heartbeatFired()
         }
     }
 
     private func heartbeatFired() {
-        guard case .open = stage else { return }
-        let configuration = server.configuration
-        let now = ContinuousClock.now
-        let silence = lastHeard.duration(to: now)
-        if silence >= configuration.heartbeatInterval + configuration.heartbeatTimeout {
+        guard case .open = stage, heartbeat != nil else { return }
+        switch heartbeat!.check(at: .now) {
+        case .closeSilentPeer(let silence):
             initiateClose(code: .goingAway, reason: "heartbeat timeout: nothing received for \(silence.roundedMilliseconds) ms")
             flush()
             return
-        }
-        if now >= nextPing {
+        case .sendPing:
             queueFrame(opcode: .ping, payload: [], rsv1: false)
             flush()
-            nextPing = now + configuration.heartbeatInterval
+        case .wait:
+            break
         }
         scheduleHeartbeat()
     }

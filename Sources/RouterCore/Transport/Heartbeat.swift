@@ -1,0 +1,48 @@
+/// When an open WebSocket pings its peer, and when it gives up on a silent one (DESIGN §3).
+///
+/// A ping goes out every ``interval``; a peer heard from nothing at all (no frame, no pong, no byte) for
+/// ``interval`` + ``timeout`` is closed. A value that takes the time as a parameter: the connection feeds it
+/// what it reads and asks it what to do when its timer fires, so tests need no clock and no waiting.
+struct Heartbeat: Equatable {
+    /// What the connection does when its heartbeat timer fires.
+    enum Action: Equatable {
+        /// Nothing yet; look again at ``Heartbeat/nextCheck``.
+        case wait
+        /// Send a ping, then look again at ``Heartbeat/nextCheck``.
+        case sendPing
+        /// The peer was silent for `silence`: close the connection (1001).
+        case closeSilentPeer(silence: Duration)
+    }
+
+    let interval: Duration
+    let timeout: Duration
+    private(set) var lastHeard: ContinuousClock.Instant
+    private(set) var nextPing: ContinuousClock.Instant
+
+    /// Starts the heartbeat of a connection that opened at `now`: the first ping is due one interval later.
+    init(interval: Duration, timeout: Duration, openedAt now: ContinuousClock.Instant) {
+        self.interval = interval
+        self.timeout = timeout
+        lastHeard = now
+        nextPing = now + interval
+    }
+
+    /// Bytes arrived from the peer at `now`.
+    mutating func heard(at now: ContinuousClock.Instant) {
+        lastHeard = now
+    }
+
+    /// When the timer must fire next: the next ping, or the moment the peer's silence becomes too long.
+    var nextCheck: ContinuousClock.Instant {
+        min(nextPing, lastHeard + interval + timeout)
+    }
+
+    /// What to do when the timer fires at `now`.
+    mutating func check(at now: ContinuousClock.Instant) -> Action {
+        let silence = lastHeard.duration(to: now)
+        if silence >= interval + timeout { return .closeSilentPeer(silence: silence) }
+        guard now >= nextPing else { return .wait }
+        nextPing = now + interval
+        return .sendPing
+    }
+}
