@@ -6,19 +6,6 @@ import Glibc
 /// One accepted TCP connection, confined to its event loop: HTTP request head, then either a plain
 /// HTTP response or the WebSocket protocol until the close handshake ends.
 final class Connection: SelectableChannel {
-    private enum Stage {
-        /// Reading the request head.
-        case http
-        /// WebSocket open: frames flow both ways.
-        case open
-        /// Our close frame is queued or sent; reading until the peer's close frame or EOF.
-        case closeSent
-        /// Both close frames exchanged (or we failed the connection): write what is queued,
-        /// shut down writing, read to EOF, then close.
-        case draining
-        case closed
-    }
-
     unowned(unsafe) let loop: EventLoop
     let fd: Int32
     let remoteAddress: String
@@ -26,7 +13,9 @@ final class Connection: SelectableChannel {
     private let clientKey: String
     private let server: ServerContext
     private var token: UInt64 = 0
-    @exclusivity(unchecked) private var stage = Stage.http
+    /// The connection's stage and close handshake.
+    @exclusivity(unchecked) private var handshake = CloseHandshake()
+    private var stage: CloseHandshake.Stage { handshake.stage }
     @exclusivity(unchecked) private var inbound: [UInt8] = []
     /// The frame whose payload is arriving, when a read ended inside one.
     private var incomingFrame: IncomingFrame?
@@ -41,7 +30,6 @@ final class Connection: SelectableChannel {
     /// Whether the upgrade completed (counted in the open-WebSocket gauge).
     private var isWebSocket = false
     private var handle: ConnectionHandle?
-    private var closeCode: CloseCode = .abnormalClosure
     private var writeShutdown = false
     /// Set once the WebSocket is open.
     private var heartbeat: Heartbeat?
@@ -173,12 +161,7 @@ final class Connection: SelectableChannel {
         flush()
     }
 
-    private var isClosedOrDraining: Bool {
-        switch stage {
-        case .closed, .draining: true
-        default: false
-        }
-    }
+    private var isClosedOrDraining: Bool { handshake.isClosedOrDraining }
 
     /// Parses as much as possible; returns the bytes consumed.
     private func consume(_ bytes: UnsafeRawBufferPointer) -> Int {
@@ -280,7 +263,7 @@ final class Connection: SelectableChannel {
                 extensionHeader = agreed.responseHeaderValue
             }
             queue(HTTPResponse.switchingProtocols(acceptKey: acceptKey, extensions: extensionHeader).serialized())
-            stage = .open
+            handshake.opened()
             isWebSocket = true
             server.connectionOpened()
             startHeartbeat()
@@ -306,7 +289,7 @@ final class Connection: SelectableChannel {
     /// never closes must not hold its connection slot (every response says `Connection: close`).
     private func respondAndClose(_ response: HTTPResponse, includeBody: Bool = true) {
         queue(response.serialized(includeBody: includeBody))
-        beginDraining()
+        apply(handshake.answeredHTTP())
         flush()
     }
 
@@ -353,50 +336,31 @@ final class Connection: SelectableChannel {
     }
 
     private func receivedClose(code: CloseCode?, reason: String) {
-        switch stage {
-        case .open:
-            // The peer closes first: its code is the connection's (after our own close, ours stays).
-            closeCode = code ?? .noStatusReceived
-            // RFC 6455 §5.5.1: answer with a close frame, echoing the status code.
-            let payload = code.map { FrameEncoder.closePayload(code: $0, reason: "") } ?? []
-            queueFrame(opcode: .close, payload: payload, rsv1: false)
-            beginDraining()
-        case .closeSent:
-            beginDraining()
-        default:
-            break
-        }
+        apply(handshake.peerClosed(code: code))
     }
 
     /// Fails the connection after a protocol error: close frame with the error's code, then drain.
     private func fail(_ error: any Error) {
         let protocolError = error as? WebSocketProtocolError
-        let code = protocolError?.closeCode ?? .internalError
-        let reason = protocolError?.reason ?? "internal error"
-        if case .open = stage {
-            queueFrame(opcode: .close, payload: FrameEncoder.closePayload(code: code, reason: reason), rsv1: false)
-        }
-        closeCode = code
-        beginDraining()
+        apply(
+            handshake.failed(code: protocolError?.closeCode ?? .internalError, reason: protocolError?.reason ?? "internal error"))
     }
 
     /// Starts the close handshake from our side (shutdown, idle peer, slow consumer, service request).
     func initiateClose(code: CloseCode, reason: String) {
-        guard case .open = stage else { return }
-        pendingPong = nil  // Nothing may follow our close frame (RFC 6455 §5.5.1).
-        queueFrame(opcode: .close, payload: FrameEncoder.closePayload(code: code, reason: reason), rsv1: false)
-        closeCode = code
-        stage = .closeSent
-        armDeadline(server.configuration.closeTimeout)
+        apply(handshake.initiate(code: code, reason: reason))
     }
 
-    private func beginDraining() {
-        stage = .draining
-        inboundPaused = false
-        inbound = []
-        incomingFrame = nil
-        pendingPong = nil
-        armDeadline(server.configuration.closeTimeout)
+    /// Does what a close-handshake transition asks.
+    private func apply(_ effect: CloseHandshake.Effect) {
+        if effect.dropPendingPong { pendingPong = nil }
+        if let payload = effect.closeFrame { queueFrame(opcode: .close, payload: payload, rsv1: false) }
+        if effect.discardInput {
+            inboundPaused = false
+            inbound = []
+            incomingFrame = nil
+        }
+        if effect.armCloseDeadline { armDeadline(server.configuration.closeTimeout) }
     }
 
     /// When the deadline passes, the connection is reset: the peer had its chance to finish cleanly.
@@ -583,8 +547,7 @@ final class Connection: SelectableChannel {
 
     /// Releases the socket and tells the receiver, exactly once.
     func finish() {
-        if case .closed = stage { return }
-        stage = .closed
+        guard handshake.finished() else { return }
         for timer in [heartbeatTimer, deadlineTimer, slowConsumerTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
         loop.deregister(fd: fd)
         close(fd)
@@ -596,7 +559,7 @@ final class Connection: SelectableChannel {
         handle = nil
         let receiver = self.receiver
         self.receiver = nil
-        receiver?.closed(code: closeCode)
+        receiver?.closed(code: handshake.closeCode)
         server.connectionClosed(wasWebSocket: isWebSocket, clientKey: clientKey)
     }
 
