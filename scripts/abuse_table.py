@@ -1,5 +1,5 @@
 """Abuse table for issue 11 (run by scripts/abuse-table.sh). Raw sockets, no third-party modules."""
-import base64, json, os, socket, struct, subprocess, sys, tempfile, threading, time, zlib
+import base64, json, os, resource, socket, struct, subprocess, sys, tempfile, threading, time, zlib
 
 def free_port():
     probe = socket.socket()
@@ -466,6 +466,58 @@ def rate_limited_server():
         os.unlink(config.name)
 
 
+def descriptors(pid):
+    """Lowers the running server's RLIMIT_NOFILE to what it uses plus 64 (prlimit on its pid), opens
+    400 connections so accept4 fails with EMFILE, then frees them and times a new client's welcome."""
+    used = len(os.listdir(f"/proc/{pid}/fd"))
+    original = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (used + 64, original[1]))
+    held = []
+    try:
+        for _ in range(400):
+            try:
+                s = socket.create_connection((HOST, PORT), timeout=2)
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                held.append(s)
+            except OSError:
+                break
+        time.sleep(2)  # the bystander keeps pinging on its open connection meanwhile
+        at_limit = len(os.listdir(f"/proc/{pid}/fd"))
+        opened = len(held)
+        answered = 0
+        for s in held:
+            s.settimeout(0.2)
+            try:
+                if s.recv(12).startswith(b"HTTP/1.1 200"):
+                    answered += 1
+            except OSError:
+                pass
+        for s in held:
+            s.close()
+        held = []
+        start = time.monotonic()
+        recovered = None
+        while time.monotonic() - start < 15:
+            try:
+                c, status, _ = connect(timeout=2)
+                c.settimeout(2)
+                if status == 101 and (Reader(c).json() or {}).get("type") == "welcome":
+                    recovered = time.monotonic() - start
+                    c.close()
+                    break
+                c.close()
+            except OSError:
+                pass
+            time.sleep(0.05)
+        after = f"a new client got its welcome {recovered * 1000:.0f} ms after they closed" if recovered is not None else "no new client served within 15 s"
+        return (f"RLIMIT_NOFILE {used + 64} ({used} in use): {opened} connections, {answered} answered, "
+                f"the rest waited in the backlog at {at_limit} fds (EMFILE, accepts backed off); {after}")
+    finally:
+        for s in held:
+            s.close()
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, original)
+
+
 def origin():
     s, status, _ = connect(headers=[("Origin", "http://evil.example")])
     return f"cross-site upgrade (Origin: http://evil.example): {status}"
@@ -518,6 +570,7 @@ def main():
         ("  2 GiB declared frame", declared_2gib),
         ("  deflate bomb", deflate_bomb),
         ("  10 000 requests, same id", same_id),
+        ("  descriptors exhausted", lambda: descriptors(server.pid)),
     ]
     print(f"load: {open('/proc/loadavg').read().strip()}   cores: {os.cpu_count()}")
     print(f"idle bystander p99: {idle:.2f} ms")

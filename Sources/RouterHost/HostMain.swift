@@ -164,6 +164,7 @@ enum HostServer {
                 httpResponder: { head in staticFiles?.respond(to: head) },
                 degradedReason: RedisBackendServices.degradedReason(services))
         } catch {
+            staticFiles?.stop()
             await externalPlugins.stop()
             HostServices.close(store, logger: logger)
             throw error
@@ -199,6 +200,7 @@ enum HostServer {
             }
             await group.waitForAll()
         }
+        staticFiles?.stop()
         await externalPlugins.stop()
         await RedisBackendServices.stop(services)
         // After the router stopped: every in-flight operation has ended (or was cancelled at the grace period).

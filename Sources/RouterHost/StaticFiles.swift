@@ -4,17 +4,40 @@ import RouterCore
 /// Serves the dashboard's static files (embedded resources, or a directory from the config)
 /// with content types and caching headers. Paths never escape the root.
 ///
-/// Requests are answered on the event-loop thread, so the embedded dashboard, which never changes,
-/// is read into memory once at startup: serving it costs no disk read on the loop. A configured
-/// directory is read per request (edits show at once), which is for development.
+/// Requests are answered on the event-loop thread, which must never wait for the disk, so files are
+/// always served from memory: the embedded dashboard, which never changes, is read once at startup; a
+/// configured directory (for development) is kept in memory by a ``WatchedDirectory``, whose own thread
+/// picks up edits within a quarter of a second.
 struct StaticFiles: Sendable {
     let root: URL
-    /// File contents by path relative to the root (`index.html`, `js/app.js`); nil reads from disk.
-    private let preloaded: [String: Data]?
+    private let source: Source
 
+    /// Where file contents come from, by path relative to the root (`index.html`, `js/app.js`).
+    private enum Source {
+        case preloaded([String: Data])
+        case watched(WatchedDirectory)
+    }
+
+    /// Serves `root`: read once now (`preload`), or watched for changes.
     init(root: URL, preload: Bool = false) {
         self.root = root
-        self.preloaded = preload ? Self.readTree(root) : nil
+        self.source = preload ? .preloaded(Self.readTree(root)) : .watched(WatchedDirectory(root: root))
+    }
+
+    /// Serves `root`, watched for changes; `read` does every disk read (tests see where it runs).
+    init(watching root: URL, interval: Duration = .milliseconds(250), read: @escaping WatchedDirectory.Reader) {
+        self.root = root
+        self.source = .watched(WatchedDirectory(root: root, interval: interval, read: read))
+    }
+
+    /// Stops watching a configured directory (nothing to do for a preloaded one).
+    func stop() {
+        if case .watched(let directory) = source { directory.stop() }
+    }
+
+    /// Returns once edits made before the call are served (a watched directory rescanned).
+    func rescanned() async {
+        if case .watched(let directory) = source { await directory.nextScan() }
     }
 
     /// The dashboard bundled with the host, held in memory.
@@ -43,14 +66,13 @@ struct StaticFiles: Sendable {
         let components = path.split(separator: "/")
         guard !components.isEmpty, !components.contains(where: { $0 == ".." || $0.hasPrefix(".") }) else { return nil }
         let url = components.reduce(root) { $0.appendingPathComponent(String($1)) }
-        let data: Data
-        if let preloaded {
-            guard let file = preloaded[components.joined(separator: "/")] else { return nil }
-            data = file
-        } else {
-            guard let file = FileManager.default.contents(atPath: url.path) else { return nil }
-            data = file
-        }
+        let relative = components.joined(separator: "/")
+        let found: Data? =
+            switch source {
+            case .preloaded(let files): files[relative]
+            case .watched(let directory): directory.file(relative)
+            }
+        guard let data = found else { return nil }
         let type = Self.contentType(for: url.pathExtension)
         // HTML revalidates every time (so a new host version shows at once); assets may be cached briefly.
         let cache = url.pathExtension == "html" ? "no-cache" : "public, max-age=300"

@@ -60,6 +60,7 @@ package final class PerMessageDeflateCodec: MessageInflating, MessageDeflating {
     /// Compresses a whole message (RFC 7692 §7.2.1): DEFLATE, `Z_SYNC_FLUSH`, then the `00 00 ff ff` tail removed.
     /// An empty message becomes the single byte `00` (§7.2.3.6). Without context takeover the compressor is reset.
     package func deflate(_ payload: UnsafeRawBufferPointer) -> [UInt8] {
+        configuration.deflateObserver?.deflating(payloadBytes: payload.count)
         var output: [UInt8] = []
         output.reserveCapacity(payload.count / 2 + 16)
         do {

@@ -23,6 +23,9 @@ package struct PerMessageDeflateConfiguration: Sendable, Equatable {
     /// The server asks clients to reset their compressor after every message (`client_no_context_takeover`).
     /// Default `false`.
     package var clientNoContextTakeover: Bool
+    /// Test hook: told about every message a codec made with this configuration compresses, on the thread
+    /// that compresses it (tests check that no event loop does). nil in production.
+    package var deflateObserver: DeflateObserver?
 
     package init(
         enabled: Bool = true,
@@ -43,6 +46,20 @@ package struct PerMessageDeflateConfiguration: Sendable, Equatable {
         self.serverNoContextTakeover = serverNoContextTakeover
         self.clientNoContextTakeover = clientNoContextTakeover
     }
+}
+
+/// Sees each message a ``PerMessageDeflateCodec`` compresses, on the compressing thread (a test hook).
+/// Equal only to itself, so configurations that carry one compare as they did without it.
+package final class DeflateObserver: Sendable, Equatable {
+    private let observe: @Sendable (_ payloadBytes: Int) -> Void
+
+    package init(_ observe: @escaping @Sendable (_ payloadBytes: Int) -> Void) {
+        self.observe = observe
+    }
+
+    func deflating(payloadBytes: Int) { observe(payloadBytes) }
+
+    package static func == (lhs: DeflateObserver, rhs: DeflateObserver) -> Bool { lhs === rhs }
 }
 
 /// What the two endpoints agreed for one connection (RFC 7692 §7.1).

@@ -1,11 +1,14 @@
 /// Runs one connection of the router endpoint: parses its messages and hands them to the session it
 /// is attached to: the session that greeted it, or the one a `resume` (its first message) took over.
 ///
-/// Runs as a task on the connection's loop executor; operations run elsewhere (see ``RouterSession``).
+/// Runs as a task on the connection's loop executor, whose thread the loop's other connections share:
+/// large messages are decoded elsewhere while the task waits (see ``InboundDecoder``); operations run
+/// elsewhere too (see ``RouterSession``).
 struct ConnectionDriver: Sendable {
     let greeting: RouterSession
     let attachment: RouterSession.Attachment
     let inbox: SessionInbox
+    let decoder: InboundDecoder
     let registry: SessionRegistry
     let metrics: OperationMetrics
     let logger: Logger
@@ -29,7 +32,7 @@ struct ConnectionDriver: Sendable {
                     case .accept:
                         break
                     case .refuse:
-                        refuse(input, session: session, generation: generation)
+                        await refuse(input, session: session, generation: generation)
                         continue
                     case .close:
                         rateLimitClosed = true
@@ -46,7 +49,8 @@ struct ConnectionDriver: Sendable {
                 switch input {
                 case .message(.text(let bytes)):
                     messages += 1
-                    switch ClientMessage.parse(bytes) {
+                    let decoded = await decoder.decode(bytes)
+                    switch decoded.message {
                     case .failure(let invalid):
                         guard session.attachedGeneration == generation else { continue }
                         session.reject(ErrorCode.badRequest, invalid.message, id: invalid.id, op: invalid.op)
@@ -55,7 +59,7 @@ struct ConnectionDriver: Sendable {
                             (session, generation) = resumed
                         }
                     case .success(let message):
-                        session.handle(message, generation: generation)
+                        session.handle(message, preparation: decoded.preparation, generation: generation)
                     }
                 case .message(.binary):
                     guard session.attachedGeneration == generation else { continue }
@@ -73,11 +77,11 @@ struct ConnectionDriver: Sendable {
     }
 
     /// Answers a message over the rate limit with `rate_limited` (naming its request when it is one).
-    private func refuse(_ input: SessionInput, session: RouterSession, generation: UInt64) {
+    private func refuse(_ input: SessionInput, session: RouterSession, generation: UInt64) async {
         guard session.attachedGeneration == generation else { return }
         var id: String?
         var op: String?
-        if case .message(.text(let bytes)) = input, case .success(.request(let type, let requestID, _, _)) = ClientMessage.parse(bytes) {
+        if case .message(.text(let bytes)) = input, case .success(.request(let type, let requestID, _, _)) = await decoder.parse(bytes) {
             id = requestID
             op = type
         }

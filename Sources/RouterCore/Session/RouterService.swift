@@ -64,8 +64,11 @@ package final class RouterService: WebSocketService {
         let inbox = SessionInbox(
             maxMessages: settings.maxQueuedInboundMessages, maxBytes: settings.maxQueuedInboundBytes,
             resumeReading: { [connection] in connection.resumeReading() })
+        let decoder = InboundDecoder(
+            router: router, offloadThreshold: settings.offloadDecodingAboveBytes, executor: settings.handlerExecutor)
         var driver = ConnectionDriver(
-            greeting: session, attachment: attachment, inbox: inbox, registry: registry, metrics: metrics, logger: logger)
+            greeting: session, attachment: attachment, inbox: inbox, decoder: decoder, registry: registry, metrics: metrics,
+            logger: logger)
         driver.messagesPerSecond = settings.messagesPerSecond
         driver.messageBurst = settings.messageBurst
         pendingContinuation.yield(PendingConnection(driver: driver, executor: connection.preferredExecutor))

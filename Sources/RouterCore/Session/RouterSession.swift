@@ -456,7 +456,9 @@ final class RouterSession: Sendable {
     // MARK: Receiving
 
     /// Handles one message from the connection of `generation` (dropped if the session has moved on).
-    func handle(_ message: ClientMessage, generation: UInt64) {
+    /// A request's `preparation` is made here when not given (``InboundDecoder`` makes it off this thread
+    /// for a large message).
+    func handle(_ message: ClientMessage, preparation: RequestPreparation? = nil, generation: UInt64) {
         guard attachedGeneration == generation else { return }
         switch message {
         case .ping(let id):
@@ -474,7 +476,7 @@ final class RouterSession: Sendable {
         case .resume:
             reject(ErrorCode.badRequest, "resume must be the first message of a connection", id: nil, op: "resume")
         case .request(let type, let id, let data, let timeout):
-            startRequest(type: type, id: id, data: data, timeout: timeout)
+            startRequest(type: type, id: id, preparation: preparation ?? router.prepare(type: type, data: data), timeout: timeout)
         }
     }
 
@@ -483,20 +485,17 @@ final class RouterSession: Sendable {
         case rejected
     }
 
-    private func startRequest(type: String, id: String?, data: JSONValue, timeout: Duration?) {
-        guard let operation = router.operation(for: type) else {
-            reject(ErrorCode.unknownOperation, "unknown operation \"\(type)\"", id: id, op: type)
-            return
-        }
+    private func startRequest(type: String, id: String?, preparation: RequestPreparation, timeout: Duration?) {
+        let descriptor: OperationDescriptor
         let prepared: PreparedOperation
-        do {
-            prepared = try operation.prepare(data: data)
-        } catch {
-            let (code, message) = RequestDecoding.codeAndMessage(for: error)
+        switch preparation {
+        case .ready(let operationDescriptor, let operation):
+            descriptor = operationDescriptor
+            prepared = operation
+        case .refused(let code, let message):
             reject(code, message, id: id, op: type)
             return
         }
-        let descriptor = operation.descriptor
         let now = clock.now()
         let admission = state.withLock { state -> Admission in
             if case .ended = state.phase { return .rejected }

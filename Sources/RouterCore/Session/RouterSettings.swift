@@ -54,6 +54,11 @@ package struct RouterSettings: Sendable {
     package var messagesPerSecond: Int
     /// How many messages the bucket holds: a burst this large passes at once.
     package var messageBurst: Int
+    /// Inbound messages of more bytes than this are parsed and decoded on ``handlerExecutor`` rather than
+    /// on the session thread that all connections of an event loop share, so a few MB of JSON from one
+    /// client do not delay the small requests of the others (the sending connection's messages keep
+    /// their order). `Int.max` decodes everything on the session thread.
+    package var offloadDecodingAboveBytes = 64 << 10
     /// Minimum time between two progress events of one request (stage changes excepted).
     package var progressInterval: Duration
     /// Progress of a request is held this long after it starts (DESIGN §4): a request that ends

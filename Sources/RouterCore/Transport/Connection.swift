@@ -387,6 +387,12 @@ final class Connection: SelectableChannel {
         }
     }
 
+    /// Queues a message as a single frame, never compressed (its producer decided; RSV1 clear).
+    func sendUncompressed(opcode: WebSocketOpcode, payload: [UInt8]) {
+        guard case .open = stage else { return }
+        queueFrame(opcode: opcode, payload: payload, rsv1: false)
+    }
+
     /// Queues a message its producer already compressed (permessage-deflate) as a single RSV1 frame.
     func sendCompressed(opcode: WebSocketOpcode, payload: [UInt8]) {
         guard case .open = stage else { return }

@@ -6,10 +6,10 @@
 /// under the low-water mark.
 package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     enum Outbound {
-        case text([UInt8])
-        /// A text message already compressed (permessage-deflate) by its producer: sent with RSV1.
-        case compressedText([UInt8])
-        case binary([UInt8])
+        /// A message sent as it is (RSV1 clear).
+        case plain(WebSocketOpcode, [UInt8])
+        /// A message already compressed (permessage-deflate) by its producer: sent with RSV1.
+        case compressed(WebSocketOpcode, [UInt8])
         case close(CloseCode, String)
     }
 
@@ -63,23 +63,30 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     /// With permessage-deflate, a message at or above the threshold is compressed here, on the producer's
     /// thread: the event loop only writes it.
     package func sendText(_ utf8: [UInt8]) {
-        guard let deflater else {
-            enqueue(.text(utf8), bytes: utf8.count)
-            return
-        }
-        deflater.withLock { deflater in
-            if utf8.count >= deflateThreshold {
-                let compressed = utf8.withUnsafeBytes { deflater.codec.deflate($0) }
-                enqueue(.compressedText(compressed), bytes: compressed.count)
-            } else {
-                enqueue(.text(utf8), bytes: utf8.count)
-            }
-        }
+        send(.text, utf8)
     }
 
-    /// Queues a binary message.
+    /// Queues a binary message (compressed like a text message).
     package func sendBinary(_ bytes: [UInt8]) {
-        enqueue(.binary(bytes), bytes: bytes.count)
+        send(.binary, bytes)
+    }
+
+    /// The loop never compresses: a message sent from the loop thread itself (a service's greeting, queued
+    /// while the connection opens) goes uncompressed, with RSV1 clear, which RFC 7692 §6 allows for any message.
+    private func send(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
+        guard let deflater else {
+            enqueue(.plain(opcode, payload), bytes: payload.count)
+            return
+        }
+        let compress = payload.count >= deflateThreshold && !loop.inEventLoop
+        deflater.withLock { deflater in
+            if compress {
+                let compressed = payload.withUnsafeBytes { deflater.codec.deflate($0) }
+                enqueue(.compressed(opcode, compressed), bytes: compressed.count)
+            } else {
+                enqueue(.plain(opcode, payload), bytes: payload.count)
+            }
+        }
     }
 
     package func close(code: CloseCode, reason: String) {
@@ -150,9 +157,8 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
         guard let connection else { return }
         for message in messages {
             switch message {
-            case .text(let bytes): connection.sendMessage(opcode: .text, payload: bytes)
-            case .compressedText(let bytes): connection.sendCompressed(opcode: .text, payload: bytes)
-            case .binary(let bytes): connection.sendMessage(opcode: .binary, payload: bytes)
+            case .plain(let opcode, let bytes): connection.sendUncompressed(opcode: opcode, payload: bytes)
+            case .compressed(let opcode, let bytes): connection.sendCompressed(opcode: opcode, payload: bytes)
             case .close(let code, let reason): connection.initiateClose(code: code, reason: reason)
             }
         }

@@ -62,6 +62,9 @@ package final class WebSocketServer: Sendable {
         return WebSocketServer(port: port, loops: loops, listeners: boxes, context: context)
     }
 
+    /// Whether the caller runs on one of this server's event-loop threads (for tests).
+    package var isOnEventLoop: Bool { loops.contains { $0.inEventLoop } }
+
     /// WebSocket connections currently open.
     package var openConnections: Int { context.openWebSockets.load(ordering: .relaxed) }
     /// WebSocket connections opened since start.
