@@ -1,4 +1,5 @@
 import Foundation
+import RedisTestSupport
 import RouterClient
 import RouterCore
 import RouterTesting
