@@ -70,10 +70,13 @@ let package = Package(
         .testTarget(
             name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "RouterTesting", "MemoryStore"],
             swiftSettings: strict),
-        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
+        // Test-only: a real redis-server for RedisClientTests and RedisMemoryTests. Not a product, so no user
+        // of the package can depend on it; under Tests/ because it is test code.
+        .target(name: "RedisTestSupport", dependencies: ["RedisClient"], path: "Tests/RedisTestSupport", swiftSettings: strict),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RedisTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RedisMemoryTests",
-            dependencies: ["RedisMemory", "RedisClient", "MemoryStore", "RouterClient", "RouterCore", "RouterTesting"],
+            dependencies: ["RedisMemory", "RedisClient", "MemoryStore", "RouterClient", "RouterCore", "RouterTesting", "RedisTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "RouterTestingTests", dependencies: ["RouterTesting"], swiftSettings: strict),
         .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"], swiftSettings: strict),

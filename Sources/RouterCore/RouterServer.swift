@@ -35,8 +35,8 @@ package final class RouterServer: Sendable {
     ///
     /// `/healthz` answers 200 `{"status":"ok",…}`; 200 `{"status":"degraded","reason":…}` while `degradedReason`
     /// returns one (e.g. the shared memory backend is unreachable: searches still work, writes fail); and 503
-    /// `{"status":"draining"}` once ``shutdown(grace:closeTimeout:)`` began, so a load balancer sends no new
-    /// connections during the grace period.
+    /// `{"status":"draining",…}` once ``shutdown(grace:closeTimeout:)`` (or ``beginDraining()``) began, so a load
+    /// balancer sends no new connections during the grace period.
     package static func start(
         router: Router,
         path: String = "/ws/memory",
@@ -64,7 +64,7 @@ package final class RouterServer: Sendable {
             switch head.path {
             case "/healthz":
                 let open = box.server?.openConnections ?? 0
-                if box.draining {
+                if box.server?.isDraining == true {
                     return .json(status: 503, #"{"status":"draining","connections":\#(open),"inFlight":\#(service.inFlightTotal)}"#)
                 }
                 if let reason = degradedReason?() {
@@ -102,30 +102,46 @@ package final class RouterServer: Sendable {
         await service.run()
     }
 
-    /// Graceful shutdown (DESIGN §6): stop accepting connections and requests (a new request gets
-    /// `overloaded`), let in-flight operations finish for up to `grace`, then close every connection
-    /// with 1001 and stop the event loops.
+    /// Graceful shutdown (DESIGN §6), in three steps:
+    ///
+    /// 1. **Drain** (``beginDraining()``): the listener stays open; `/healthz` answers 503
+    ///    `{"status":"draining",…}` so a load balancer takes the host out of rotation; a WebSocket upgrade is
+    ///    refused with 503; a new request on an open connection gets `overloaded` ("the server is shutting
+    ///    down and takes no new requests"). Running operations go on and their events reach their clients.
+    /// 2. **Wait** until no operation is in flight, or `grace` has passed, whichever comes first. An idle
+    ///    server therefore stops at once.
+    /// 3. **Close**: the listener closes (new connections are refused), every connection closes with 1001
+    ///    (the close handshakes get `closeTimeout`), operations still running are cancelled, and the loops stop.
     package func shutdown(grace: Duration, closeTimeout: Duration = .seconds(2)) async {
-        box.draining = true
-        transport.stopAccepting()
-        service.refuseNewRequests()
-        let deadline = ContinuousClock.now + grace
-        while service.inFlightTotal > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        beginDraining()
+        let inFlight = service.inFlightTotal
+        service.logger.notice(
+            "draining: /healthz answers 503, new connections get 503, new requests get overloaded; waiting for "
+                + "\(inFlight) operation\(inFlight == 1 ? "" : "s") in flight (grace \(grace.roundedMilliseconds) ms)")
+        let idle = await service.waitUntilIdle(atMost: grace)
+        let left = service.inFlightTotal
+        service.logger.info(
+            idle ? "drained: no operation in flight; closing connections"
+                : "grace period over with \(left) operation\(left == 1 ? "" : "s") in flight; closing connections (they are cancelled)")
         await transport.shutdown(closeCode: .goingAway, reason: "server shutting down", drainTimeout: closeTimeout)
         service.stop()
     }
+
+    /// The first step of ``shutdown(grace:closeTimeout:)``, on its own: `/healthz` answers 503 `draining`, new
+    /// WebSocket upgrades get 503 and new requests `overloaded`, while the listener stays open and running
+    /// operations go on. Idempotent; it cannot be undone.
+    package func beginDraining() {
+        transport.beginDraining()
+        service.refuseNewRequests()
+    }
+
+    /// Whether draining began (``beginDraining()`` or ``shutdown(grace:closeTimeout:)``).
+    package var isDraining: Bool { transport.isDraining }
 }
 
-/// Lets the HTTP responder read the transport's counters once it exists, and whether shutdown began.
+/// Lets the HTTP responder read the transport's counters (and whether it drains) once it exists.
 private final class TransportBox: Sendable {
     private let value = Locked<WebSocketServer?>(nil)
-    private let drainingFlag = Locked(false)
-    var draining: Bool {
-        get { drainingFlag.withLock { $0 } }
-        set { drainingFlag.withLock { $0 = newValue } }
-    }
     var server: WebSocketServer? {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }

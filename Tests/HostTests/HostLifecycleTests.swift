@@ -32,31 +32,53 @@ struct HostLifecycleTests {
         return file
     }
 
-    @Test func sigtermLetsAnInFlightOperationFinishThenClosesWith1001AndExits0() async throws {
-        let config = try Self.writeConfig(plugins: [Self.textStats])
+    /// The test fixture whose `hold` operation stays in flight until the test writes to its FIFO.
+    static let heldPlugin: [String: any Sendable] = [
+        "name": "held", "command": ["python3", script("examples/test-fixtures/held_plugin.py")], "messageTypes": ["hold"],
+    ]
+
+    /// DEPLOY.md "a host is drained": on SIGTERM the host keeps listening while an operation runs. `/healthz`
+    /// answers 503 `draining` (a load balancer stops sending it connections), a new WebSocket upgrade gets
+    /// 503, a new request on the open connection gets `overloaded`; the running operation completes with its
+    /// result; then, nothing being in flight, the host closes with 1001 and exits 0 without waiting out the grace.
+    @Test func sigtermDrainsAnswering503UntilTheInFlightOperationCompletesThenClosesWith1001AndExits0() async throws {
+        let config = try Self.writeConfig(plugins: [Self.heldPlugin], graceMs: 120_000)
         defer { try? FileManager.default.removeItem(at: config) }
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
         let (host, port) = try await HostProcess.start(["--config", config.path])
         defer { host.signal(SIGKILL) }
 
         let client = try WebSocketClient.connect(port: port, path: "/ws/memory")
         let welcome = try await client.nextMessage()
         #expect(welcome["type"] as? String == "welcome")
-        // Four paragraphs with a 400 ms pause each: about 1.6 s of work.
-        let text = "One. Two.\n\nThree.\n\nFour five.\n\nSix."
-        try client.send(text: try jsonText(["type": "text_stats", "id": "s1", "data": ["text": text, "delayMs": 400]]))
+        try client.send(text: try jsonText(["type": "hold", "id": "h1", "data": ["release": fifo]]))
         let first = try await client.nextMessage()
-        #expect(first["type"] as? String == "stats_progress", "\(first)")
+        #expect(first["type"] as? String == "hold_chunk", "\(first)")  // in flight, and its FIFO is open
 
         host.signal(SIGTERM)
-        // The listener closes at once: a new connection is refused while the operation still runs.
-        var refused = false
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !refused, ContinuousClock.now < deadline {
-            if let fd = openTCP(port: port) { close(fd); try await Task.sleep(for: .milliseconds(20)) } else { refused = true }
+        #expect(await host.log.waitFor("draining:"), "\(host.log.text)")
+        let health = httpGet(port: port, path: "/healthz")
+        #expect(health?.hasPrefix("HTTP/1.1 503 ") == true, "\(health ?? "refused")")
+        #expect(health?.hasSuffix(#"{"status":"draining","connections":1,"inFlight":1}"#) == true, "\(health ?? "refused")")
+        do {
+            _ = try WebSocketClient.connect(port: port, path: "/ws/memory")
+            Issue.record("a new WebSocket connection was accepted while draining")
+        } catch let rejection as HTTPRejection {
+            #expect(rejection.status == 503)
+            #expect(rejection.body.contains("draining"), "\(rejection.body)")
         }
-        #expect(refused, "the host still accepted connections after SIGTERM")
+        try client.send(text: try jsonText(["type": "hold", "id": "late", "data": [:] as [String: Any]]))
+        let late = try await client.nextMessage()
+        #expect(late["id"] as? String == "late")
+        #expect(late["code"] as? String == "overloaded", "\(late)")
 
-        // The in-flight request runs to its result; only then does the server close with 1001.
+        // Release the operation: it completes with its result; only then does the host close with 1001.
+        let writer = open(fifo, O_WRONLY | O_NONBLOCK)
+        #expect(writer >= 0, "the plugin does not hold the FIFO open (errno \(errno))")
+        _ = write(writer, "go\n", 3)
+        close(writer)
         var types: [String] = []
         var closeCode: UInt16?
         while closeCode == nil {
@@ -65,21 +87,23 @@ struct HostLifecycleTests {
             case .text(let text):
                 let message = try jsonObject(text)
                 types.append(message["type"] as? String ?? "?")
-                if message["type"] as? String == "stats_complete" {
-                    #expect(message["id"] as? String == "s1")
-                    #expect(message["paragraphs"] as? Int == 4)
+                if message["type"] as? String == "hold_complete" {
+                    #expect(message["id"] as? String == "h1")
+                    #expect(message["released"] as? Bool == true)
                 }
             case .close(let code, _): closeCode = code
             case .disconnected: closeCode = 0
             default: continue
             }
         }
-        #expect(types.last == "stats_complete", "events before the close: \(types)")
+        #expect(types == ["hold_complete"], "events before the close: \(types)")
         #expect(closeCode == 1001)
         try? client.close(code: 1001)
         let (status, log) = await host.wait()
         #expect(status == 0, "\(log)")
+        #expect(log.contains("drained: no operation in flight"), "\(log)")
         #expect(log.contains("stopped"))
+        #expect(openTCP(port: port) == nil, "the listener is closed once the host exits")
     }
 
     @Test func aSecondSignalDuringTheGracePeriodExitsAtOnce() async throws {

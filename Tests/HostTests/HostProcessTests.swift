@@ -171,6 +171,25 @@ func httpStatus(port: Int, path: String) -> Int? {
     return Int(String(decoding: buffer[9..<12], as: UTF8.self))
 }
 
+/// GET `path` with a fresh connection; the whole answer (status line, headers, body) once the host closes
+/// the connection, or nil if it refused the connection.
+func httpGet(port: Int, path: String) -> String? {
+    guard let fd = openTCP(port: port) else { return nil }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count <= 0 { break }
+        answer += buffer[0..<count]
+    }
+    return String(decoding: answer, as: UTF8.self)
+}
+
 struct HostTestError: Error, CustomStringConvertible {
     let description: String
 }

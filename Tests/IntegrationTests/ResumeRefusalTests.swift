@@ -193,37 +193,103 @@ struct ResumeRefusalTests {
     }
 }
 
+/// A log handler that lets a test wait for a message: the server's own "draining: …" line says the
+/// drain has begun, without polling.
+private final class LogSignal: LogHandler, Sendable {
+    private struct Waiter {
+        let text: String
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private let state = Locked<(messages: [String], waiters: [UInt64: Waiter], next: UInt64)>(([], [:], 0))
+
+    func log(_ record: LogRecord) {
+        let ready = state.withLock { state -> [Waiter] in
+            state.messages.append(record.message)
+            let ready = state.waiters.filter { record.message.contains($0.value.text) }
+            for id in ready.keys { state.waiters[id] = nil }
+            return Array(ready.values)
+        }
+        for waiter in ready { waiter.continuation.resume(returning: true) }
+    }
+
+    /// Returns true once a message containing `text` was logged; false if none was within `timeout`.
+    func wait(for text: String, timeout: Duration = .seconds(30)) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let id = state.withLock { state -> UInt64? in
+                if state.messages.contains(where: { $0.contains(text) }) { return nil }
+                state.next += 1
+                state.waiters[state.next] = Waiter(text: text, continuation: continuation)
+                return state.next
+            }
+            guard let id else { return continuation.resume(returning: true) }
+            Task { [state] in
+                try? await Task.sleep(for: timeout)
+                state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(returning: false)
+            }
+        }
+    }
+}
+
 @Suite("Graceful shutdown over real sockets")
 struct GracefulShutdownTests {
-    @Test func duringTheGracePeriodNewRequestsAreRefusedAndRunningOnesFinish() async throws {
+    /// DESIGN §6 and DEPLOY.md: while a shutdown waits for an operation in flight, the listener stays open:
+    /// `/healthz` answers 503 `draining` (a load balancer takes the host out of rotation), a new WebSocket
+    /// upgrade gets 503, a new request on an open connection gets `overloaded`; the running operation
+    /// completes with its result, then the connection closes with 1001 and the server ends.
+    @Test func drainingAnswersHealthzAndUpgradesWith503WhileTheRunningOperationCompletes() async throws {
         let release = Gate()
         let router = try heldRouter(release)
         var transport = TransportConfiguration()
         transport.host = "127.0.0.1"
         transport.port = 0
         transport.eventLoops = 1
-        let server = try RouterServer.start(router: router, transport: transport)
+        let logs = LogSignal()
+        let server = try RouterServer.start(
+            router: router, transport: transport, logger: Logger(label: "test", level: .info, handler: logs))
         let runner = Task { await server.run() }
         let client = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
         _ = try await client.nextJSON()
         try client.send(text: #"{"type":"held","id":"running"}"#)
-        #expect(await eventually { server.service.inFlightTotal == 1 })
-        let shutdown = Task { await server.shutdown(grace: .seconds(30)) }
-        // The shutdown has begun once new connections are refused; then a new request is refused too.
-        #expect(await eventually { (try? WebSocketClient.connect(port: server.port, path: "/ws/memory")) == nil })
+        let progress = try await client.nextJSON()
+        #expect(progress["type"] == "held_progress")  // the handler runs: one operation in flight
+
+        let shutdown = Task { await server.shutdown(grace: .seconds(60)) }
+        try #require(await logs.wait(for: "draining:"), "the shutdown did not report that it drains")
+
+        let health = try rawExchange(port: server.port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)).text
+        #expect(health.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), "\(health)")
+        #expect(health.hasSuffix(#"{"status":"draining","connections":1,"inFlight":1}"#), "\(health)")
+
+        let upgrade = try rawExchange(port: server.port, upgradeRequest(path: "/ws/memory")).text
+        #expect(upgrade.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), "\(upgrade)")
+        #expect(upgrade.contains("the server is draining (shutting down) and takes no new WebSocket connections"), "\(upgrade)")
+        #expect(throws: HTTPRejection.self) { try WebSocketClient.connect(port: server.port, path: "/ws/memory") }
+
         try client.send(text: #"{"type":"held","id":"late"}"#)
-        var late: JSONValue?
-        while late == nil {
-            let message = try await client.nextJSON()
-            if message["id"] == "late" { late = message }
-        }
-        #expect(late?["type"] == "error")
-        #expect(late?["code"] == "overloaded")
-        #expect(late?["message"] == "the server is shutting down and takes no new requests")
+        let late = try await client.nextJSON()
+        #expect(late["id"] == "late")
+        #expect(late["code"] == "overloaded")
+        #expect(late["message"] == "the server is shutting down and takes no new requests")
+
         release.open()
-        let finished = try await client.collect(until: "held_complete")
-        #expect(finished.last?["id"] == "running")
+        let finished = try await client.nextJSON()
+        #expect(finished["type"] == "held_complete")
+        #expect(finished["id"] == "running")
+        #expect(finished["released"] == true)
+        // Nothing left in flight: the server closes at once (not at the end of the 60 s grace).
+        var closeCode: UInt16?
+        while closeCode == nil {
+            switch try await client.next(timeout: .seconds(10)) {
+            case .close(let code, _): closeCode = code
+            case .ping, .pong: continue
+            case let other: Issue.record("expected the close frame, got \(String(describing: other))"); closeCode = 0
+            }
+        }
+        #expect(closeCode == 1001)
+        try? client.close(code: 1001)  // answers the close handshake, so the shutdown need not wait it out
         await shutdown.value
         await runner.value
+        #expect(throws: (any Error).self) { try rawExchange(port: server.port, []) }  // the listener is closed
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import RedisTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

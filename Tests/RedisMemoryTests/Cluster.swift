@@ -1,4 +1,5 @@
 import Foundation
+import RedisTestSupport
 import RouterClient
 import RouterCore
 #if canImport(Glibc)
@@ -56,6 +57,17 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    func signal(_ number: Int32) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, number)
+    }
+
+    /// Waits (blocking this thread) until the process exits; its exit status.
+    func waitForExit() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     func kill9() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
@@ -90,35 +102,21 @@ final class Cluster: @unchecked Sendable {
         try redis.start()
         directory = redis.directory.appendingPathComponent("cluster")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Self.holdPlugin.write(to: directory.appendingPathComponent("hold.py"), atomically: true, encoding: .utf8)
     }
 
-    /// An external plugin whose `hold` operation sends one chunk and then runs until cancelled: an operation
-    /// that is surely in flight when its host is killed.
-    static let holdPlugin = #"""
-        import json, sys
-        for line in sys.stdin:
-            m = json.loads(line)
-            if m["type"] == "describe":
-                out = {"type": "describe", "operations": [{"type": "hold", "timeoutMs": 60000}]}
-            elif m["type"] == "request":
-                out = {"type": "chunk", "id": m["id"], "data": {"held": True}}
-            elif m["type"] == "cancel":
-                out = {"type": "error", "id": m["id"], "code": "cancelled", "message": "cancelled"}
-            else:
-                continue
-            sys.stdout.write(json.dumps(out) + "\n")
-            sys.stdout.flush()
-        """#
+    /// The test fixture whose `hold` operation sends one chunk, then runs until cancelled, or with
+    /// `data.release` (a FIFO) until the test writes a line to it: an operation that is surely in flight.
+    static let holdPlugin = repository.appendingPathComponent("examples/test-fixtures/held_plugin.py").path
 
     func configuration(port: Int) -> String {
         """
         {"server": {"host": "127.0.0.1", "port": \(port)},
          "logging": {"level": "info"},
+         "shutdown": {"graceMs": 120000},
          "memory": {"backend": "redis", "redis": {"url": "redis://127.0.0.1:\(redis.port)/0", "stream": "memories",
             "connectTimeoutMs": 300, "commandTimeoutMs": 2000, "snapshotIntervalMs": 300, "snapshotMinEntries": 50}},
          "plugins": [{"name": "search"},
-                     {"name": "hold", "command": ["python3", "\(directory.appendingPathComponent("hold.py").path)"], "messageTypes": ["hold"]}]}
+                     {"name": "hold", "command": ["python3", "\(Self.holdPlugin)"], "messageTypes": ["hold"]}]}
         """
     }
 
@@ -147,7 +145,10 @@ final class Cluster: @unchecked Sendable {
             "MR_HOST2": "127.0.0.1:\(hostPorts[1])", "MR_HOST3": "127.0.0.1:\(hostPorts[2])",
         ]
         let config = Self.repository.appendingPathComponent("deploy/haproxy.cfg").path
-        haproxy = try ChildProcess("/usr/sbin/haproxy", ["-db", "-f", config], environment: environment)
+        // The shipped file as it is, plus a second file that only adds the admin socket the tests read.
+        let statsConfig = directory.appendingPathComponent("haproxy-stats.cfg")
+        try "global\n    stats socket \(statsSocket) mode 600 level admin\n".write(to: statsConfig, atomically: true, encoding: .utf8)
+        haproxy = try ChildProcess("/usr/sbin/haproxy", ["-db", "-f", config, "-f", statsConfig.path], environment: environment)
         // HAProxy logs nothing when ready: its listening socket is the signal.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -157,8 +158,52 @@ final class Cluster: @unchecked Sendable {
         throw TestFailure("HAProxy did not accept connections: \(haproxy?.log ?? "")")
     }
 
+    /// HAProxy's admin socket (a second config file adds it to `deploy/haproxy.cfg`).
+    var statsSocket: String { directory.appendingPathComponent("haproxy.sock").path }
+
+    /// One command on HAProxy's admin socket (e.g. `show stat`); its whole answer.
+    func haproxyCommand(_ command: String) throws -> String {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(statsSocket.utf8CString)
+        guard path.count <= MemoryLayout.size(ofValue: address.sun_path) else { throw TestFailure("socket path too long: \(statsSocket)") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            path.withUnsafeBytes { raw.copyMemory(from: $0) }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+        guard connected else { throw TestFailure("cannot connect to HAProxy's admin socket \(statsSocket)") }
+        let request = Array((command + "\n").utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+
+    /// `show stat` for one server of the `router_hosts` backend, as column name → value.
+    func serverStat(_ server: String) throws -> [String: String] {
+        let lines = try haproxyCommand("show stat").split(separator: "\n")
+        guard let header = lines.first, header.hasPrefix("# ") else { throw TestFailure("unexpected `show stat` answer: \(lines)") }
+        let names = header.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        for line in lines.dropFirst() {
+            let values = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if values.count >= 2, values[0] == "router_hosts", values[1] == server {
+                return Dictionary(zip(names, values), uniquingKeysWith: { first, _ in first })
+            }
+        }
+        throw TestFailure("no server router_hosts/\(server) in `show stat`")
+    }
+
     /// A plain HTTP GET; the whole answer (status line, headers, body).
-    static func httpGet(port: Int, path: String) throws -> String {
+    static func httpGet(port: Int, path: String, cookie: String? = nil) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -171,7 +216,8 @@ final class Cluster: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
         guard connected else { throw TestFailure("cannot connect to port \(port)") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".utf8)
+        let cookieLine = cookie.map { "Cookie: \($0)\r\n" } ?? ""
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: test\r\n\(cookieLine)Connection: close\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -188,6 +234,7 @@ final class Cluster: @unchecked Sendable {
 
     func stop() {
         haproxy?.kill9()
+        try? FileManager.default.removeItem(atPath: statsSocket)
         for host in hosts { host?.kill9() }
         redis.stop(kill: true)
     }

@@ -1,8 +1,12 @@
 import Foundation
+import RedisTestSupport
 import RouterClient
 import RouterCore
 import RouterTesting
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Issue 15's "what it must show": three `router-host`s sharing one Redis stream behind HAProxy
 /// (`deploy/haproxy.cfg` as shipped), with real processes, `kill -9` and a real Redis with AOF `always`.
@@ -102,6 +106,71 @@ struct ClusterTests {
         #expect(client.cookieHeader != cookie)  // stuck to the new host now
         #expect(try await client.searchIDs("anything").count >= 0)  // the new session works
         await client.close()
+    }
+
+    /// DEPLOY.md "a host is drained": SIGTERM of a host with an operation in flight. The host keeps listening and
+    /// answers `/healthz` with 503 `draining`, so HAProxy marks it down (its health check, not a refused
+    /// connection); new connections, and a client coming back with the drained host's cookie, go to the other
+    /// hosts; the operation in flight completes with its result; then the host closes with 1001 and exits 0,
+    /// and its client continues on another host (`unknown_session`, nothing lost: nothing was in flight).
+    @Test func sigtermDrainsAHostHAProxyMarksItDownAndItsInFlightOperationCompletes() async throws {
+        let cluster = try Self.cluster()
+        defer { cluster.stop() }
+        let fifo = cluster.directory.appendingPathComponent("release").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let client = try await Self.connect(cluster.balancedURL)
+        let cookie = try #require(client.cookieHeader)
+        let hostIndex = try #require(Int(cookie.dropFirst("MRHOST=host".count))) - 1
+        let drained = try #require(cluster.hosts[hostIndex])
+        var events = client.connectionEvents.makeAsyncIterator()
+        var stream = client.request(type: "hold", data: .object(["release": .string(fifo)])).makeAsyncIterator()
+        #expect(try await stream.next()?.kind == .chunk)  // in flight, and its FIFO is open
+
+        drained.signal(SIGTERM)
+        try drained.waitForLog("draining: ")
+        // HAProxy's check (every 1 s, down after 2 failures) sees the 503 and logs the state change.
+        try cluster.haproxy!.waitForLog("Server router_hosts/host\(hostIndex + 1) is DOWN")
+        let stat = try cluster.serverStat("host\(hostIndex + 1)")
+        #expect(stat["status"] == "DOWN", "\(stat)")
+        #expect(stat["check_status"] == "L7STS" && stat["check_code"] == "503", "failed on the 503, not a refused connection: \(stat)")
+        let health = try Cluster.httpGet(port: cluster.hostPorts[hostIndex], path: "/healthz")
+        #expect(health.hasPrefix("HTTP/1.1 503") && health.contains(#""status":"draining""#) && health.contains(#""inFlight":1"#), "\(health)")
+
+        // New connections land on the other hosts; so does one that comes with the drained host's cookie.
+        var others: [RouterClient] = []
+        for _ in 0..<4 {
+            let other = try await Self.connect(cluster.balancedURL)
+            #expect(other.cookieHeader != nil && other.cookieHeader != cookie, "\(other.cookieHeader ?? "no cookie")")
+            #expect(try await other.searchIDs("anything").count >= 0)
+            others.append(other)
+        }
+        let redispatched = try Cluster.httpGet(port: cluster.haproxyPort, path: "/healthz", cookie: cookie)
+        #expect(redispatched.hasPrefix("HTTP/1.1 200") && redispatched.contains(#""status":"ok""#), "\(redispatched)")
+
+        // Release the operation: it completes with its result on the draining host.
+        let writer = open(fifo, O_WRONLY | O_NONBLOCK)
+        #expect(writer >= 0, "the plugin does not hold the FIFO open (errno \(errno))")
+        _ = write(writer, "go\n", 3)
+        close(writer)
+        let result = try await stream.next()
+        #expect(result?.kind == .result)
+        #expect(result?.fields["released"] == .bool(true), "\(String(describing: result))")
+        #expect(try await stream.next() == nil)
+
+        // Nothing in flight any more: the host closes with 1001 and exits 0; the client goes on elsewhere.
+        var failedReason: String?
+        while let event = await events.next() {
+            if case .resumeFailed(let reason, _) = event {
+                failedReason = reason
+                break
+            }
+        }
+        #expect(failedReason == "unknown_session")
+        #expect(client.cookieHeader != nil && client.cookieHeader != cookie)
+        #expect(try await client.searchIDs("anything").count >= 0)
+        #expect(drained.waitForExit() == 0, "\(drained.log.suffix(2000))")
+        #expect(drained.log.contains("drained: no operation in flight"), "\(drained.log.suffix(2000))")
+        for other in others + [client] { await other.close() }
     }
 
     @Test func redisOutageFailsWritesKeepsSearchesAndLosesNoAcknowledgedWrite() async throws {

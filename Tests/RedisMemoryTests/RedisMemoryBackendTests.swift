@@ -1,6 +1,7 @@
 import Foundation
 import MemoryStore
 import RedisClient
+import RedisTestSupport
 import RedisMemory
 import Synchronization
 import Testing

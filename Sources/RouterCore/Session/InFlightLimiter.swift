@@ -4,7 +4,8 @@ final class InFlightLimiter: Sendable {
     private struct State {
         var count = 0
         var refusing = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     /// Why ``tryAcquire()`` refused.
@@ -32,8 +33,8 @@ final class InFlightLimiter: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.count -= 1
             guard state.count == 0 else { return [] }
-            defer { state.idleWaiters = [] }
-            return state.idleWaiters
+            defer { state.idleWaiters = [:] }
+            return Array(state.idleWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -43,12 +44,41 @@ final class InFlightLimiter: Sendable {
     /// Returns once no request is in flight.
     func waitUntilIdle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let idle = state.withLock { state -> Bool in
-                guard state.count > 0 else { return true }
-                state.idleWaiters.append(continuation)
-                return false
-            }
-            if idle { continuation.resume() }
+            if addIdleWaiter(continuation) == nil { continuation.resume() }
         }
+    }
+
+    /// Returns once no request is in flight, or as soon as the calling task is cancelled (graceful
+    /// shutdown races this against the grace period).
+    func waitUntilIdleOrCancelled() async {
+        let waiter = Locked<UInt64?>(nil)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                guard let id = addIdleWaiter(continuation) else { return continuation.resume() }
+                // Cancelled before the waiter was registered: the handler below found nothing to resume.
+                let cancelled = waiter.withLock { registered -> Bool in
+                    registered = id
+                    return Task.isCancelled
+                }
+                if cancelled { resumeIdleWaiter(id) }
+            }
+        } onCancel: {
+            if let id = waiter.withLock({ $0 }) { resumeIdleWaiter(id) }
+        }
+    }
+
+    /// Registers `continuation` to be resumed at idle; nil (not registered) when already idle.
+    private func addIdleWaiter(_ continuation: CheckedContinuation<Void, Never>) -> UInt64? {
+        state.withLock { state -> UInt64? in
+            guard state.count > 0 else { return nil }
+            state.nextWaiter += 1
+            state.idleWaiters[state.nextWaiter] = continuation
+            return state.nextWaiter
+        }
+    }
+
+    /// Resumes one waiter early (its task was cancelled), unless idle already resumed it.
+    private func resumeIdleWaiter(_ id: UInt64) {
+        state.withLock { $0.idleWaiters.removeValue(forKey: id) }?.resume()
     }
 }

@@ -53,6 +53,25 @@ package final class RouterService: WebSocketService {
     /// From now on new requests get `overloaded` (the server is shutting down); running ones go on.
     package func refuseNewRequests() { limiter.refuseNew() }
 
+    /// Returns once no request is in flight (after ``refuseNewRequests()`` the count only falls), or
+    /// when `limit` has passed, whichever comes first; true when idle.
+    @discardableResult
+    package func waitUntilIdle(atMost limit: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [limiter] in
+                await limiter.waitUntilIdleOrCancelled()
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let idle = await group.next() ?? false
+            group.cancelAll()
+            return idle || limiter.current == 0
+        }
+    }
+
     package func connectionOpened(_ connection: any OutboundMessageSink, request: UpgradeRequest) -> any WebSocketReceiver {
         let attachment = RouterSession.attachment(sink: connection, request: request, settings: settings)
         let session = RouterSession(

@@ -213,11 +213,14 @@ final class RouterSession: Sendable {
                 case .complete: .completed
                 default: nil
                 }
+            // The final message is queued on the connection before the request's slot is released: a
+            // graceful shutdown that waits for no request in flight, then closes with 1001, must find the
+            // message ahead of its close frame (the loop runs both in the order they were queued).
+            enqueueLocked(&state, message, opType: type)
             if let outcome {
                 finishLocked(&state, requestID: requestID, entry: entry, outcome: outcome, now: now)
                 finished = (type, outcome, now - entry.startedAt)
             }
-            enqueueLocked(&state, message, opType: type)
             return true
         }
         // One line per operation, written after the lock is released.

@@ -244,6 +244,10 @@ final class Connection: SelectableChannel {
             respondAndClose(.notFound("no WebSocket endpoint at \(head.path)"))
             return bytes.count
         }
+        guard !server.isDraining else {
+            respondAndClose(ServerContext.drainingRefusal)
+            return bytes.count
+        }
         switch UpgradeHandshake.evaluate(head, policy: server.configuration.handshakePolicy) {
         case .reject(let response):
             respondAndClose(response)

@@ -20,6 +20,7 @@ final class ServerContext: Sendable {
     /// Open connections by client address (only when a per-address limit is set).
     private let connectionsByAddress = Locked<[String: Int]>([:])
     private let nextLoop = Atomic<UInt64>(0)
+    private let drainingFlag = Atomic<Bool>(false)
 
     init(configuration: TransportConfiguration) {
         self.configuration = configuration
@@ -66,6 +67,16 @@ final class ServerContext: Sendable {
             counts[clientKey] = remaining > 0 ? remaining : nil
         }
     }
+
+    /// Whether the server is draining (``WebSocketServer/beginDraining()``): upgrades are refused.
+    var isDraining: Bool { drainingFlag.load(ordering: .acquiring) }
+
+    func beginDraining() { drainingFlag.store(true, ordering: .releasing) }
+
+    /// The answer to a WebSocket upgrade while draining: 503, so a client (or a load balancer that
+    /// has not yet seen the failing health check) goes elsewhere.
+    static let drainingRefusal = HTTPResponse.serviceUnavailable(
+        "the server is draining (shutting down) and takes no new WebSocket connections; connect again to reach another host")
 
     /// The loop for the next accepted connection: round-robin over `count` loops.
     func nextLoopIndex(of count: Int) -> Int {

@@ -91,6 +91,16 @@ package final class WebSocketServer: Sendable {
         return total
     }
 
+    /// Starts draining before a graceful stop: the listener stays open, plain HTTP is still answered
+    /// (a `/healthz` that reports the drain lets a load balancer take the host out of rotation), but every
+    /// WebSocket upgrade is refused with 503. Established connections carry on. Cannot be undone.
+    package func beginDraining() {
+        context.beginDraining()
+    }
+
+    /// Whether ``beginDraining()`` was called.
+    package var isDraining: Bool { context.isDraining }
+
     /// Stops accepting new connections; open ones carry on.
     package func stopAccepting() {
         for box in listeners {

@@ -1,24 +1,25 @@
-import Foundation
+public import Foundation
 import RedisClient
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A real `redis-server` on a free loopback port with its own temporary directory, for tests.
+/// A real `redis-server` on a free loopback port with its own temporary directory, for tests (shared by
+/// RedisClientTests and RedisMemoryTests through the test-only `RedisTestSupport` target, which is no product).
 /// Readiness is its "Ready to accept connections" log line, not a sleep.
-final class RedisServerProcess: @unchecked Sendable {
-    let port: Int
-    let directory: URL
-    let extraArguments: [String]
+public final class RedisServerProcess: @unchecked Sendable {
+    public let port: Int
+    public let directory: URL
+    public let extraArguments: [String]
     /// The `--requirepass` among the arguments, if any (needed to send SHUTDOWN).
-    var password: String? {
+    public var password: String? {
         extraArguments.firstIndex(of: "--requirepass").flatMap { extraArguments.indices.contains($0 + 1) ? extraArguments[$0 + 1] : nil }
     }
     private var process: Process?
 
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") }
+    public static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") }
 
-    init(port: Int? = nil, directory: URL? = nil, arguments: [String] = []) throws {
+    public init(port: Int? = nil, directory: URL? = nil, arguments: [String] = []) throws {
         self.port = try port ?? Self.freePort()
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
@@ -26,7 +27,7 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server and returns once it accepts connections.
-    func start() throws {
+    public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
         process.arguments = [
@@ -51,7 +52,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// A clean `SHUTDOWN` (AOF flushed) or SIGKILL, then waits for the exit. Not SIGTERM: a child of the test
     /// process inherits its blocked signal mask, and redis-server never sees the SIGTERM.
-    func stop(kill: Bool = false) {
+    public func stop(kill: Bool = false) {
         guard let process, process.isRunning else { return }
         if kill {
             Glibc.kill(process.processIdentifier, SIGKILL)
@@ -72,7 +73,7 @@ final class RedisServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -90,7 +91,8 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A test's own failure, with a message that says what did not happen.
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
