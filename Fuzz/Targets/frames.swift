@@ -57,6 +57,23 @@ public func fuzzFrames(_ data: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
             var second = decoder
             let back = try? decode(&second, again).get()
             invariant(back?.frame == frame && back?.consumed == again.count, "frame does not survive encode/decode")
+            // The streaming path (Connection, when a frame spans reads): its header, then its payload in two
+            // pieces through IncomingFrame, must give the same frame.
+            var streaming = decoder
+            let frameBytes = Array(buffer[0..<consumed])
+            let streamed = frameBytes.withUnsafeBytes { raw in try? streaming.decodeHeader(raw) }
+            if let header = streamed {
+                invariant(header.payloadLength == frame.payload.count, "header length \(header.payloadLength) for \(frame.payload.count)")
+                let payload = frameBytes[header.size...]
+                let split = payload.isEmpty ? 0 : chunkSizes[0] % (payload.count + 1)
+                var incoming = IncomingFrame(header: header, firstChunk: split)
+                let first = payload.prefix(split).withUnsafeBytes { incoming.take($0) }
+                let second = payload.dropFirst(split).withUnsafeBytes { incoming.take($0) }
+                invariant(first + second == payload.count && incoming.remaining == 0, "streaming took \(first)+\(second) of \(payload.count)")
+                invariant(incoming.frame() == frame, "the streaming path decodes another frame")
+            } else {
+                invariant(false, "decodeHeader failed on a frame decode accepted")
+            }
 
             buffer.removeFirst(consumed)
             let event: MessageAssembler.Event?

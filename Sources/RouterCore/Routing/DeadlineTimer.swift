@@ -153,31 +153,56 @@ final class DeadlineTimer: Sendable {
 }
 
 /// A wake-up flag a single thread waits on, with an optional time limit (a lost wake-up is impossible:
-/// a signal before the wait makes the wait return at once).
+/// a signal before the wait makes the wait return at once). The limit is measured on the monotonic clock,
+/// so a wall-clock step (NTP, an operator's `date`) neither delays nor hastens a deadline, as waiting
+/// with `NSCondition.wait(until: Date)` would.
 private final class ConditionSignal: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var signalled = false
 
+    init() {
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
     func signal() {
-        condition.lock()
+        pthread_mutex_lock(mutex)
         signalled = true
-        condition.signal()
-        condition.unlock()
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     /// Waits for a signal, or until `limit` has passed (nil: no limit).
     func wait(for limit: Duration?) {
-        condition.lock()
+        pthread_mutex_lock(mutex)
         defer {
             signalled = false
-            condition.unlock()
+            pthread_mutex_unlock(mutex)
         }
         guard !signalled else { return }
-        if let limit {
-            let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-            _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, seconds)))
-        } else {
-            while !signalled { condition.wait() }
+        guard let limit else {
+            while !signalled { pthread_cond_wait(condition, mutex) }
+            return
         }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let (seconds, attoseconds) = max(limit, .zero).components
+        let nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        var deadline = timespec(
+            tv_sec: now.tv_sec + Int(seconds) + nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
+        // One wait: a spurious wake-up or a timeout returns to the caller, which looks at its heap again.
+        _ = pthread_cond_timedwait(condition, mutex, &deadline)
     }
 }
