@@ -16,10 +16,9 @@ struct AllocatorTuningTests {
         #expect(AllocatorTuning.apply(environment: [:]))
         let buffer = try #require(malloc(1 << 20))
         defer { free(buffer) }
+        // Without the tuning this fails (seen): glibc maps every allocation over 128 KiB on its own. (Above the
+        // threshold a buffer is mapped only when no freed chunk fits, so that side is not checked here.)
         #expect(!isOwnMapping(buffer), "a 1 MiB buffer still got its own mmap")
-        let large = try #require(malloc(Int(AllocatorTuning.mmapThreshold) + 1))
-        defer { free(large) }
-        #expect(isOwnMapping(large), "above the threshold, a buffer gets its own mapping (the check can fail)")
         #endif
     }
 
