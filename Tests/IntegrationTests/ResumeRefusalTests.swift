@@ -203,7 +203,7 @@ struct GracefulShutdownTests {
         transport.port = 0
         transport.eventLoops = 1
         let server = try RouterServer.start(router: router, transport: transport)
-        let runner = Task { await server.run() }
+        let runner = Task(executorPreference: RouterExecutors.control) { await server.run() }
         let client = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
         _ = try await client.nextJSON()
         try client.send(text: #"{"type":"held","id":"running"}"#)

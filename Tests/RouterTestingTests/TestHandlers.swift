@@ -144,7 +144,9 @@ enum GzipTool {
 /// Runs `body` while the service's `run()` is running, then stops it.
 func withRunningService(_ service: RouterService, _ body: () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await service.run() }
+        // Started on the control executor: a cooperative pool busy with other suites' CPU-bound tests would
+        // otherwise delay the service's start, and with it every connection of the test.
+        group.addTask(executorPreference: service.settings.controlExecutor) { await service.run() }
         do {
             try await body()
         } catch {

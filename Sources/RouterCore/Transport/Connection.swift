@@ -85,6 +85,7 @@ final class Connection: SelectableChannel {
     /// the loop to itself (epoll is level-triggered: the rest is read in the next iteration), and stops
     /// early once the outbound backlog passes the high-water mark (``flush()`` then pauses reading).
     func readable() {
+        loop.assertInEventLoop()
         if inboundPaused {
             flush()
             return
@@ -156,6 +157,7 @@ final class Connection: SelectableChannel {
 
     /// The receiver has room again: parses what was left unparsed, then reads the socket again.
     func resumeInbound() {
+        loop.assertInEventLoop()
         guard inboundPaused else { return }
         inboundPaused = false
         receiver?.readingResumed()
@@ -325,6 +327,7 @@ final class Connection: SelectableChannel {
 
     /// Called by the loop once per iteration in which messages were delivered.
     func endBatch() {
+        loop.assertInEventLoop()
         batchEndPending = false
         receiver?.receivedBatchEnd()
     }
@@ -359,6 +362,7 @@ final class Connection: SelectableChannel {
 
     /// Starts the close handshake from our side (shutdown, idle peer, slow consumer, service request).
     func initiateClose(code: CloseCode, reason: String) {
+        loop.assertInEventLoop()
         guard case .open = stage else { return }
         pendingPong = nil  // Nothing may follow our close frame (RFC 6455 §5.5.1).
         queueFrame(opcode: .close, payload: FrameEncoder.closePayload(code: code, reason: reason), rsv1: false)
@@ -390,6 +394,7 @@ final class Connection: SelectableChannel {
 
     /// Queues one message as a single frame, compressed when negotiated and above the threshold.
     func sendMessage(opcode: WebSocketOpcode, payload: [UInt8]) {
+        loop.assertInEventLoop()
         guard case .open = stage else { return }
         if let deflater, payload.count >= server.configuration.perMessageDeflate.threshold {
             let compressed = payload.withUnsafeBytes { deflater.deflate($0) }
@@ -401,6 +406,7 @@ final class Connection: SelectableChannel {
 
     /// Queues a message its producer already compressed (permessage-deflate) as a single RSV1 frame.
     func sendCompressed(opcode: WebSocketOpcode, payload: [UInt8]) {
+        loop.assertInEventLoop()
         guard case .open = stage else { return }
         queueFrame(opcode: opcode, payload: payload, rsv1: true)
     }
@@ -426,6 +432,7 @@ final class Connection: SelectableChannel {
     /// Writes what is queued; waits for writability when the socket is full. Pauses reading while the
     /// backlog is above the high-water mark, and resumes it under the low-water mark.
     func flush() {
+        loop.assertInEventLoop()
         if case .closed = stage { return }
         var outcome: WriteQueue.FlushOutcome
         do {
@@ -466,6 +473,7 @@ final class Connection: SelectableChannel {
     }
 
     func writable() {
+        loop.assertInEventLoop()
         flush()
     }
 
@@ -546,6 +554,7 @@ final class Connection: SelectableChannel {
 
     /// Adds this connection's buffers to `statistics`.
     func addStatistics(to statistics: inout TransportStatistics) {
+        loop.assertInEventLoop()
         statistics.connections += 1
         statistics.inboundBufferedBytes += inbound.count
         statistics.inboundCapacityBytes += inbound.capacity
@@ -560,6 +569,7 @@ final class Connection: SelectableChannel {
 
     /// Releases the socket and tells the receiver, exactly once.
     func finish() {
+        loop.assertInEventLoop()
         if case .closed = stage { return }
         stage = .closed
         for timer in [heartbeatTimer, deadlineTimer, slowConsumerTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
@@ -577,11 +587,13 @@ final class Connection: SelectableChannel {
     }
 
     func forceClose() {
+        loop.assertInEventLoop()
         finish()
     }
 
     /// Server shutdown: close frame for open WebSockets, immediate close otherwise.
     func closeForShutdown(code: CloseCode, reason: String) {
+        loop.assertInEventLoop()
         switch stage {
         case .open:
             initiateClose(code: code, reason: reason)
