@@ -52,6 +52,10 @@ final class ExternalPluginProcess: Sendable {
         /// The running process's pid, if any.
         var pid: Int32?
         var lastFailure: String?
+        /// Cancelled requests the process finished within the cancel grace period (checked when it ended).
+        var cancelsHonoured = 0
+        /// Restarts whose backoff ended after ``ExternalPluginProcess/stop()``: they launched nothing.
+        var restartsAbandoned = 0
     }
 
     let entry: ExternalPluginEntry
@@ -103,6 +107,8 @@ final class ExternalPluginProcess: Sendable {
         var nextRequest = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
+        var cancelsHonoured = 0
+        var restartsAbandoned = 0
 
         /// Changes the phase; the returned waiters must be resumed after the lock is released.
         mutating func enter(_ phase: Phase) -> [CheckedContinuation<Void, Never>] {
@@ -136,7 +142,9 @@ final class ExternalPluginProcess: Sendable {
             case .failed: phase = .failed
             case .stopped: phase = .stopped
             }
-            return Status(phase: phase, launches: state.launches, pid: pid, lastFailure: state.lastFailure)
+            return Status(
+                phase: phase, launches: state.launches, pid: pid, lastFailure: state.lastFailure,
+                cancelsHonoured: state.cancelsHonoured, restartsAbandoned: state.restartsAbandoned)
         }
     }
 
@@ -212,7 +220,9 @@ final class ExternalPluginProcess: Sendable {
         _ = await child.waitForEnd(timeout: .seconds(1))
     }
 
-    private func launch() {
+    /// Launches a process unless one runs or the supervisor stopped. `isRestart`: called at the end of a
+    /// restart's backoff (one that finds the supervisor stopped is counted in ``Status/restartsAbandoned``).
+    private func launch(isRestart: Bool = false) {
         let number = state.withLock { state -> Int? in
             switch state.phase {
             case .idle, .backingOff:
@@ -220,6 +230,9 @@ final class ExternalPluginProcess: Sendable {
                 state.handshakeFailure = nil
                 state.ignoredDuringHandshake = nil
                 return state.launches
+            case .stopped:
+                if isRestart { state.restartsAbandoned += 1 }
+                return nil
             default: return nil
             }
         }
@@ -284,7 +297,7 @@ final class ExternalPluginProcess: Sendable {
             logger.error("plugin \(name) is unavailable: \(reason); restarting in \(Self.describe(delay))")
             Task { [self] in
                 try? await Task.sleep(for: delay)
-                launch()
+                launch(isRestart: true)
             }
         }
     }
@@ -449,7 +462,11 @@ final class ExternalPluginProcess: Sendable {
         let grace = settings.cancelGrace
         Task { [self] in
             try? await Task.sleep(for: grace)
-            let stuck = state.withLock { state in state.pending[id].map { $0.child === child } ?? false }
+            let stuck = state.withLock { state in
+                let stuck = state.pending[id].map { $0.child === child } ?? false
+                if !stuck { state.cancelsHonoured += 1 }
+                return stuck
+            }
             if stuck {
                 let what = "cancelled request \"\(request.clientID)\" (\(request.messageType), plugin id \(id))"
                 logger.warning(

@@ -143,8 +143,9 @@ import Glibc
         let final = await events
         #expect(final.last?.failure?.code == "cancelled")
         #expect(final.compactMap(\.chunkFields).isEmpty)
-        // Had the cancel not reached the plugin, it would still be working when the grace period ends.
-        try await Task.sleep(for: .milliseconds(1200))
+        // Had the cancel not reached the plugin, it would still be working when the grace period ends: the
+        // check at its end finds the request finished (and kills nothing).
+        #expect(await plugin.waitForStatus { $0.cancelsHonoured == 1 })
         #expect(plugin.status.launches == 1)
         #expect(plugin.status.pid == pid)
         let next = await run(operation, ["text": "One."])
@@ -243,18 +244,24 @@ import Glibc
     @Test func restartsBackOffExponentially() async throws {
         var settings = ExternalPluginProcess.Settings.fast
         settings.initialBackoff = .milliseconds(50)
+        let logs = CapturingLogHandler()
         let plugin = ExternalPluginProcess(
-            entry: PluginScripts.fixtureEntry("exit_early"), settings: settings, logger: .disabled)
+            entry: PluginScripts.fixtureEntry("exit_early"), settings: settings, logger: .capturing(logs))
         _ = await plugin.start()
-        try await Task.sleep(for: .milliseconds(1200))
-        let launches = plugin.status.launches
+        // Four launches or more, then an exit's backoff (400 ms or longer) is under way: a restart is pending.
+        #expect(await plugin.waitForStatus { $0.launches >= 4 && $0.phase == .backingOff })
         await plugin.stop()
-        // Delays 50, 100, 200, 400, 800 ms: at most 5 launches in 1.2 s (a fixed 50 ms delay would give ~15).
-        #expect((2...5).contains(launches), "\(launches) launches")
+        let launches = plugin.status.launches
+        let scheduled = logs.messages(at: .error).compactMap { message -> String? in
+            guard let range = message.range(of: "; restarting in ") else { return nil }
+            return String(message[range.upperBound...])
+        }
+        let doubling = (0..<launches).map { ExternalPluginProcess.describe(.milliseconds(50 << $0)) }
+        #expect(scheduled == doubling, "each delay doubles")
         #expect(plugin.status.phase == .stopped)
-        let stoppedAt = plugin.status.launches
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(plugin.status.launches == stoppedAt, "no restarts after stop")
+        // The pending restart's backoff ends after the stop: it launches nothing.
+        #expect(await plugin.waitForStatus { $0.restartsAbandoned == 1 })
+        #expect(plugin.status.launches == launches, "no restarts after stop")
     }
 
     @Test func theRegistryRegistersExternalOperationsAndStopsTheProcesses() async throws {
