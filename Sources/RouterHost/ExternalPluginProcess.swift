@@ -17,6 +17,9 @@ import Glibc
 /// - A cancelled or timed-out request is sent a `cancel`; if the process has not finished that
 ///   request `cancelGrace` (2 s) later, it is killed (and restarted).
 /// - Lines that are not valid protocol messages are logged and ignored.
+///
+/// Its timers (describe timeout, restart backoff, cancel grace) are tasks on the router's control executor,
+/// never on the cooperative pool, which CPU-bound work elsewhere in the process can keep busy.
 final class ExternalPluginProcess: Sendable {
     struct Settings: Sendable {
         /// How long the process has to answer `describe` after it starts.
@@ -260,7 +263,7 @@ final class ExternalPluginProcess: Sendable {
         logger.info("started plugin process (pid \(child.pid)): \(entry.command.joined(separator: " "))")
         child.send(ExternalPluginProtocol.describeLine())
         let timeout = settings.describeTimeout
-        Task { [self] in
+        Task(executorPreference: RouterExecutors.control) { [self] in
             try? await Task.sleep(for: timeout)
             let stillStarting = state.withLock { state -> Bool in
                 guard case .starting(let current) = state.phase, current === child else { return false }
@@ -295,7 +298,7 @@ final class ExternalPluginProcess: Sendable {
             logger.error("plugin \(name) is unavailable: \(reason) (restart is off)")
         case .restart(let delay):
             logger.error("plugin \(name) is unavailable: \(reason); restarting in \(Self.describe(delay))")
-            Task { [self] in
+            Task(executorPreference: RouterExecutors.control) { [self] in
                 try? await Task.sleep(for: delay)
                 launch(isRestart: true)
             }
@@ -460,7 +463,7 @@ final class ExternalPluginProcess: Sendable {
         continuation.finish()
         child.send(ExternalPluginProtocol.cancelLine(id: id))
         let grace = settings.cancelGrace
-        Task { [self] in
+        Task(executorPreference: RouterExecutors.control) { [self] in
             try? await Task.sleep(for: grace)
             let stuck = state.withLock { state in
                 let stuck = state.pending[id].map { $0.child === child } ?? false
