@@ -200,23 +200,6 @@ extension RouterClient {
         return try await result(type: "memory_index", data: .object(["entries": .array(list)]))
     }
 
-    /// `memory_index` right after Redis came back: the host's stream tailer reconnected (what the host logs),
-    /// but its writer connection may still be in its reconnect backoff, during which a write is refused at once
-    /// (`memory store unavailable: … next connection attempt in N ms`) and not acknowledged. Such a refusal is
-    /// retried, as a client would; any other error is thrown.
-    func indexOnceRedisIsBack(_ entries: [(String, String)], within limit: Duration = .seconds(10)) async throws -> RouterEvent {
-        let deadline = ContinuousClock.now + limit
-        while true {
-            do {
-                return try await index(entries)
-            } catch let error as RouterError
-                where error.message.hasPrefix("memory store unavailable: Redis is unavailable") && ContinuousClock.now < deadline
-            {
-                try await Task.sleep(for: .milliseconds(10))  // the writer's backoff: at most its current delay
-            }
-        }
-    }
-
     /// Ids of `memory_search` results, best first.
     func searchIDs(_ query: String, limit: Int = 1000) async throws -> [String] {
         let event = try await result(type: "memory_search", data: .object(["query": .string(query), "limit": .number(Double(limit))]))
