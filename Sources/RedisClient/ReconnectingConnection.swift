@@ -51,6 +51,13 @@ public final class ReconnectingConnection {
     /// The last connection failure while disconnected.
     public var lastError: String? { backoff.lastError }
 
+    /// Redis is known to be reachable again (another connection got through): while disconnected, the next
+    /// call connects at once instead of failing until its backoff ends.
+    public func retryNow() {
+        guard connection == nil else { return }
+        backoff.succeeded()
+    }
+
     /// Sends `commands` as one pipeline; see the type's doc for reconnection.
     /// - Parameter timeout: replaces the configured command timeout (e.g. for `XREAD BLOCK`).
     public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil) throws(RedisError) -> [RESPValue] {

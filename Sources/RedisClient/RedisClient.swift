@@ -101,6 +101,12 @@ public final class RedisClient: Sendable {
         return try result.get()
     }
 
+    /// Redis is known to be reachable again: a later command connects at once rather than failing until the
+    /// connection's backoff ends (``ReconnectingConnection/retryNow()``, queued behind earlier commands).
+    public func retryNow() {
+        _ = worker.submit { link in link.retryNow() }
+    }
+
     /// Finishes the queued commands, closes the connection and ends the thread; later calls throw `.closed`.
     public func close() {
         worker.condition.lock()

@@ -320,6 +320,9 @@ public final class RedisMemoryBackend: MemoryWriter, Sendable {
         }
         try refreshDurability(link)
         try refreshStreamInfo(link)
+        // The tailer got through: the writer's next write connects at once. Queued before the status says
+        // healthy, so a write made after that never meets the writer's remaining backoff.
+        writer.retryNow()
         let status = state.withLock { status in
             status.connected = true
             status.degradedReason = nil

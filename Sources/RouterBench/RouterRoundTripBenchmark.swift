@@ -22,7 +22,7 @@ enum RouterRoundTripBenchmark {
         var transport = TransportConfiguration()
         transport.port = 0
         let server = try RouterServer.start(router: router, transport: transport)
-        let runner = Task { await server.run() }
+        let runner = Task(executorPreference: RouterExecutors.control) { await server.run() }
         let latencies = LatencyLog()
         let deadline = ContinuousClock.now + .seconds(seconds)
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -7,7 +7,7 @@ import Synchronization
 /// let router = try RouterBuilder().register(MemorySearchHandler()).build()
 /// let server = try RouterServer.start(router: router, transport: transportConfiguration)
 /// try await withThrowingDiscardingTaskGroup { group in
-///     group.addTask { await server.run() }
+///     group.addTask(executorPreference: RouterExecutors.control) { await server.run() }  // see RouterService.run()
 ///     // … on SIGTERM:
 ///     await server.shutdown(grace: .seconds(10))
 /// }

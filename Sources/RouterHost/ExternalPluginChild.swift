@@ -247,7 +247,7 @@ final class ExternalPluginChild: Sendable {
             end()
         } else {
             // A grandchild may keep stdout open: do not wait for it forever.
-            Task { [self] in
+            Task(executorPreference: RouterExecutors.control) { [self] in
                 try? await Task.sleep(for: .seconds(1))
                 end()
             }
@@ -263,7 +263,7 @@ final class ExternalPluginChild: Sendable {
             end()
         } else {
             // A process that closed stdout cannot answer any more: give it a second to exit.
-            Task { [self] in
+            Task(executorPreference: RouterExecutors.control) { [self] in
                 try? await Task.sleep(for: .seconds(1))
                 if state.withLock({ $0.exitDescription == nil }) {
                     kill(reason: "it closed its stdout but did not exit within 1 s")

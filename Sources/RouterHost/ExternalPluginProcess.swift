@@ -17,6 +17,9 @@ import Glibc
 /// - A cancelled or timed-out request is sent a `cancel`; if the process has not finished that
 ///   request `cancelGrace` (2 s) later, it is killed (and restarted).
 /// - Lines that are not valid protocol messages are logged and ignored.
+///
+/// Its timers (describe timeout, restart backoff, cancel grace) are tasks on the router's control executor,
+/// never on the cooperative pool, which CPU-bound work elsewhere in the process can keep busy.
 final class ExternalPluginProcess: Sendable {
     struct Settings: Sendable {
         /// How long the process has to answer `describe` after it starts.
@@ -52,6 +55,10 @@ final class ExternalPluginProcess: Sendable {
         /// The running process's pid, if any.
         var pid: Int32?
         var lastFailure: String?
+        /// Cancelled requests the process finished within the cancel grace period (checked when it ended).
+        var cancelsHonoured = 0
+        /// Restarts whose backoff ended after ``ExternalPluginProcess/stop()``: they launched nothing.
+        var restartsAbandoned = 0
     }
 
     let entry: ExternalPluginEntry
@@ -103,6 +110,8 @@ final class ExternalPluginProcess: Sendable {
         var nextRequest = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
+        var cancelsHonoured = 0
+        var restartsAbandoned = 0
 
         /// Changes the phase; the returned waiters must be resumed after the lock is released.
         mutating func enter(_ phase: Phase) -> [CheckedContinuation<Void, Never>] {
@@ -136,7 +145,9 @@ final class ExternalPluginProcess: Sendable {
             case .failed: phase = .failed
             case .stopped: phase = .stopped
             }
-            return Status(phase: phase, launches: state.launches, pid: pid, lastFailure: state.lastFailure)
+            return Status(
+                phase: phase, launches: state.launches, pid: pid, lastFailure: state.lastFailure,
+                cancelsHonoured: state.cancelsHonoured, restartsAbandoned: state.restartsAbandoned)
         }
     }
 
@@ -212,7 +223,9 @@ final class ExternalPluginProcess: Sendable {
         _ = await child.waitForEnd(timeout: .seconds(1))
     }
 
-    private func launch() {
+    /// Launches a process unless one runs or the supervisor stopped. `isRestart`: called at the end of a
+    /// restart's backoff (one that finds the supervisor stopped is counted in ``Status/restartsAbandoned``).
+    private func launch(isRestart: Bool = false) {
         let number = state.withLock { state -> Int? in
             switch state.phase {
             case .idle, .backingOff:
@@ -220,6 +233,9 @@ final class ExternalPluginProcess: Sendable {
                 state.handshakeFailure = nil
                 state.ignoredDuringHandshake = nil
                 return state.launches
+            case .stopped:
+                if isRestart { state.restartsAbandoned += 1 }
+                return nil
             default: return nil
             }
         }
@@ -247,7 +263,7 @@ final class ExternalPluginProcess: Sendable {
         logger.info("started plugin process (pid \(child.pid)): \(entry.command.joined(separator: " "))")
         child.send(ExternalPluginProtocol.describeLine())
         let timeout = settings.describeTimeout
-        Task { [self] in
+        Task(executorPreference: RouterExecutors.control) { [self] in
             try? await Task.sleep(for: timeout)
             let stillStarting = state.withLock { state -> Bool in
                 guard case .starting(let current) = state.phase, current === child else { return false }
@@ -282,9 +298,9 @@ final class ExternalPluginProcess: Sendable {
             logger.error("plugin \(name) is unavailable: \(reason) (restart is off)")
         case .restart(let delay):
             logger.error("plugin \(name) is unavailable: \(reason); restarting in \(Self.describe(delay))")
-            Task { [self] in
+            Task(executorPreference: RouterExecutors.control) { [self] in
                 try? await Task.sleep(for: delay)
-                launch()
+                launch(isRestart: true)
             }
         }
     }
@@ -447,9 +463,13 @@ final class ExternalPluginProcess: Sendable {
         continuation.finish()
         child.send(ExternalPluginProtocol.cancelLine(id: id))
         let grace = settings.cancelGrace
-        Task { [self] in
+        Task(executorPreference: RouterExecutors.control) { [self] in
             try? await Task.sleep(for: grace)
-            let stuck = state.withLock { state in state.pending[id].map { $0.child === child } ?? false }
+            let stuck = state.withLock { state in
+                let stuck = state.pending[id].map { $0.child === child } ?? false
+                if !stuck { state.cancelsHonoured += 1 }
+                return stuck
+            }
             if stuck {
                 let what = "cancelled request \"\(request.clientID)\" (\(request.messageType), plugin id \(id))"
                 logger.warning(

@@ -178,7 +178,7 @@ enum HostServer {
         for warning in configuration.exposureWarnings() { logger.warning("\(warning)") }
 
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await server.run() }
+            group.addTask(executorPreference: server.service.settings.controlExecutor) { await server.run() }
             group.addTask {
                 // First signal: graceful shutdown; a second one while it runs: exit at once.
                 var received = 0

@@ -25,7 +25,7 @@ package enum LiveRouter {
         configure(&transport, &settings)
         let server = try RouterServer.start(router: router, transport: transport, settings: settings, services: services)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await server.run() }
+            group.addTask(executorPreference: server.service.settings.controlExecutor) { await server.run() }
             do {
                 let result = try await body(server)
                 await server.shutdown(grace: grace, closeTimeout: .milliseconds(500))

@@ -61,6 +61,17 @@ final class TCPProxy: Sendable {
     /// Bytes from the host dropped while holding.
     var heldBytes: Int { state.withLock { $0.heldBytes } }
 
+    /// Waits until bytes from the host were dropped while holding, or `timeout` passes; returns whether some were.
+    /// (The host logs the end of an operation before its answer reaches the proxy's socket.)
+    func waitForHeldBytes(timeout: Duration = .seconds(10)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while heldBytes == 0 {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
     /// While true, new connections are closed as soon as they are accepted.
     var refusing: Bool {
         get { state.withLock { $0.refusing } }

@@ -143,8 +143,9 @@ import Glibc
         let final = await events
         #expect(final.last?.failure?.code == "cancelled")
         #expect(final.compactMap(\.chunkFields).isEmpty)
-        // Had the cancel not reached the plugin, it would still be working when the grace period ends.
-        try await Task.sleep(for: .milliseconds(1200))
+        // Had the cancel not reached the plugin, it would still be working when the grace period ends: the
+        // check at its end finds the request finished (and kills nothing).
+        #expect(await plugin.waitForStatus { $0.cancelsHonoured == 1 })
         #expect(plugin.status.launches == 1)
         #expect(plugin.status.pid == pid)
         let next = await run(operation, ["text": "One."])
@@ -243,18 +244,31 @@ import Glibc
     @Test func restartsBackOffExponentially() async throws {
         var settings = ExternalPluginProcess.Settings.fast
         settings.initialBackoff = .milliseconds(50)
+        let logs = CapturingLogHandler()
         let plugin = ExternalPluginProcess(
-            entry: PluginScripts.fixtureEntry("exit_early"), settings: settings, logger: .disabled)
+            entry: PluginScripts.fixtureEntry("exit_early"), settings: settings, logger: .capturing(logs))
         _ = await plugin.start()
-        try await Task.sleep(for: .milliseconds(1200))
-        let launches = plugin.status.launches
+        // Each exit logs the delay of the restart it schedules.
+        let scheduledRestarts = {
+            logs.messages(at: .error).compactMap { message -> String? in
+                guard let range = message.range(of: "; restarting in ") else { return nil }
+                return String(message[range.upperBound...])
+            }
+        }
+        #expect(await plugin.waitForStatus { _ in scheduledRestarts().count >= 4 })
         await plugin.stop()
-        // Delays 50, 100, 200, 400, 800 ms: at most 5 launches in 1.2 s (a fixed 50 ms delay would give ~15).
-        #expect((2...5).contains(launches), "\(launches) launches")
+        let launches = plugin.status.launches
+        let scheduled = scheduledRestarts()
+        let doubling = (0..<scheduled.count).map { ExternalPluginProcess.describe(.milliseconds(50 << $0)) }
+        #expect(scheduled == doubling, "each delay doubles")
+        #expect(scheduled.count >= 4)
         #expect(plugin.status.phase == .stopped)
-        let stoppedAt = plugin.status.launches
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(plugin.status.launches == stoppedAt, "no restarts after stop")
+        if scheduled.count == launches {
+            // The last restart was still backing off at the stop (its 400 ms or more): when its backoff ends it
+            // launches nothing. (Otherwise it had launched already, and the stop ended that process.)
+            #expect(await plugin.waitForStatus { $0.restartsAbandoned == 1 })
+        }
+        #expect(plugin.status.launches == launches, "no restarts after stop")
     }
 
     @Test func theRegistryRegistersExternalOperationsAndStopsTheProcesses() async throws {

@@ -247,7 +247,7 @@ struct GracefulShutdownTests {
         let logs = LogSignal()
         let server = try RouterServer.start(
             router: router, transport: transport, logger: Logger(label: "test", level: .info, handler: logs))
-        let runner = Task { await server.run() }
+        let runner = Task(executorPreference: RouterExecutors.control) { await server.run() }
         let client = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
         _ = try await client.nextJSON()
         try client.send(text: #"{"type":"held","id":"running"}"#)

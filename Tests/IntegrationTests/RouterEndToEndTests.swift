@@ -206,7 +206,7 @@ struct RouterEndToEndTests {
             let client = try WebSocketClient.connect(port: server.port, path: "/ws/memory")
             _ = try await client.nextJSON()
             try client.send(text: #"{"type":"slow","id":"long","data":{"ms":4000}}"#)
-            try await Task.sleep(for: .milliseconds(100))
+            // A connection's messages are handled in order: the request is in flight when its cancel is read.
             try client.send(text: #"{"type":"cancel","id":"long"}"#)
             let cancelled = try await client.nextJSON()
             #expect(cancelled["type"] == "error")

@@ -169,6 +169,25 @@ struct RedisClientLiveTests {
         #expect(try await redis.send(RedisCommand("PING")) == .simple("PONG"))
     }
 
+    /// Another connection saw Redis come back (the memory backend's tailer): `retryNow()` ends the backoff, so
+    /// the next command connects at once instead of failing for the rest of its delay.
+    @Test func retryNowEndsTheBackoffOnceRedisIsKnownToBeBack() async throws {
+        let server = try RedisServerProcess()
+        let redis = RedisClient(
+            RedisConfiguration(endpoint: RedisEndpoint(port: server.port), initialBackoff: .seconds(60), maxBackoff: .seconds(60)))
+        defer { redis.close() }
+        await #expect(throws: RedisError.self) { _ = try await redis.send(RedisCommand("PING")) }  // refused: 60 s backoff
+        try server.start()
+        await #expect {
+            _ = try await redis.send(RedisCommand("PING"))
+        } throws: { error in
+            guard case RedisError.unavailable = error else { return false }
+            return true
+        }
+        redis.retryNow()
+        #expect(try await redis.send(RedisCommand("PING")) == .simple("PONG"))
+    }
+
     @Test func aServerThatNeverAnswersTimesOut() async throws {
         // A listening socket that never accepts: the kernel completes the handshake, nobody answers.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -8,8 +8,9 @@ import Testing
     /// one final message and nothing after it; seq is +1 per session; every gauge returns to 0.
     @Test func twoHundredRequestsOverTwentySessionsAreAllAnsweredExactlyOnce() async throws {
         let gate = Gate()
+        let lateOutputs = Countdown()
         let metrics = OperationMetrics()
-        let router = try RouterBuilder().register(WorkHandler(gate: gate)).build()
+        let router = try RouterBuilder().register(WorkHandler(gate: gate, lateOutputs: lateOutputs)).build()
         let service = RouterService(router: router, settings: RouterSettings(progressQuietPeriod: .zero), metrics: metrics, logger: .disabled)
         let sessions = 20
         let perSession = 10
@@ -45,7 +46,8 @@ import Testing
             #expect(metrics.snapshot().operations["work"]?.inFlight == 0)
             let countsBeforeRelease = connections.map(\.messages.count)
             gate.open()
-            try await Task.sleep(for: .milliseconds(100))
+            // Every stubborn handler (2 per session) went on and offered its late progress and chunk.
+            await lateOutputs.wait(for: 2 * sessions)
             #expect(connections.map(\.messages.count) == countsBeforeRelease, "zombies must not send after their final message")
 
             var codes: [String: Int] = [:]

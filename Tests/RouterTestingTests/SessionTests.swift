@@ -5,11 +5,11 @@ import Testing
 
 private func makeService(
     _ settings: RouterSettings = RouterSettings(), gate: Gate = Gate(), finished: Gate = Gate(),
-    metrics: OperationMetrics = OperationMetrics()
+    metrics: OperationMetrics = OperationMetrics(), blocking: HandlerProbe<BlockingHandler> = HandlerProbe(BlockingHandler())
 ) throws -> RouterService {
     let router = try RouterBuilder()
         .register(TestSearchHandler())
-        .register(BlockingHandler())
+        .register(blocking)
         .register(StubbornHandler(gate: gate, finished: finished))
         .register(BigHandler())
         .register(ScriptHandler { request, _ in if request.n == 13 { throw OperationError(code: "unlucky", message: "13 is unlucky") } })
@@ -158,14 +158,16 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
     }
 
     @Test func cancelBeforeCompletionEndsWithOneCancelledError() async throws {
-        let service = try makeService()
+        let blocking = HandlerProbe(BlockingHandler())
+        let service = try makeService(blocking: blocking)
         try await withRunningService(service) {
             let connection = TestConnection(to: service)
             connection.send(#"{"type":"block","id":"c1"}"#)
             #expect(await connection.sink.waitFor { $0.count == 2 })
             connection.send(#"{"type":"cancel","id":"c1"}"#)
             #expect(await connection.waitForFinal("c1"))
-            try await Task.sleep(for: .milliseconds(30))
+            // The handler has really ended (it saw the cancel): whatever it could still send, it has tried.
+            #expect(await blocking.stopped() == .cancelled)
             let forRequest = connection.messages(for: "c1")
             #expect(forRequest.map(\.messageType) == ["block_progress", "error"])
             #expect(forRequest.last?["code"] == .string("cancelled"))
@@ -258,8 +260,9 @@ private func seqs(_ messages: [JSONValue]) -> [Double] {
             #expect(await connection.sink.waitFor { $0.last?.messageType == "pong" })
             let before = connection.messages.count
             gate.open()
+            // The zombie opens `finished` after its late progress and chunk: both were offered (and dropped)
+            // by then; only its return value is left, which the request's conclusion drops.
             await finished.wait()
-            try await Task.sleep(for: .milliseconds(30))
             #expect(connection.messages.count == before, "the zombie's progress, chunk and result must be dropped")
             #expect(connection.messages(for: "z1").map(\.messageType) == ["stubborn_progress", "error"])
         }

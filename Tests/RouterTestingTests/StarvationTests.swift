@@ -4,17 +4,15 @@ import RouterCore
 import RouterTesting
 import Testing
 
-/// The SessionTests flake under CPU load: a connection's session is started by `RouterService.run()`'s loop
-/// over new connections. That loop runs on the cooperative pool of whoever called `run()`, so while the pool
-/// is busy (other suites' CPU-bound tests in parallel, a spinning process taking a core) a new connection is
-/// not served at all, and `sink.waitFor` expires after 10 s and more.
+/// The SessionTests flake under CPU load: a connection's session was started by `RouterService.run()`'s loop
+/// over new connections, and that loop ran on the cooperative pool of whoever called `run()`: while the pool
+/// was busy (other suites' CPU-bound tests in parallel, a spinning process taking a core) a new connection was
+/// not served at all, and `sink.waitFor` expired after 10 s and more. A detached session's expiry was a task
+/// sleeping on the same pool, so it did not expire either.
 ///
-/// This test reproduces it (it fails: the second connection is not served within 5 s). Running the loop on an
-/// executor of its own (`withTaskExecutorPreference`) makes it pass, but then ResumeTests'
-/// `aResumeAfterTheWindowIsExpiredAndItsOperationsWereCancelled` and `pastMaxDetachedSessionsTheOldestExpires`
-/// fail in about half of the runs (a detached session removed without being recorded as expired: a race in
-/// the detach/expiry bookkeeping that the new scheduling exposes). Disabled until that race is fixed.
-@Suite(.serialized, .disabled("reproduces the open starvation bug; see the comment above"))
+/// These tests block every thread of the cooperative pool and drive the router from a thread of their own.
+/// Both failed before the loop moved to the control executor and the expiry became a timer entry.
+@Suite(.serialized)
 struct StarvationTests {
     /// Blocks every thread of the cooperative pool until released.
     final class PoolBlocker: Sendable {
@@ -38,41 +36,71 @@ struct StarvationTests {
         }
     }
 
-    /// Waits on this (non-pool) thread until `predicate` holds for the connection's messages or 5 s pass.
-    static func blockingWait(_ connection: TestConnection, _ predicate: ([JSONValue]) -> Bool) -> Bool {
+    /// Waits on this (non-pool) thread until `condition` holds or 5 s pass.
+    static func blockingWait(_ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(5)
         let changed = NSCondition()
         while Date() < deadline {
-            if predicate(connection.messages) { return true }
+            if condition() { return true }
             changed.lock()
             _ = changed.wait(until: Date().addingTimeInterval(0.005))
             changed.unlock()
         }
-        return predicate(connection.messages)
+        return condition()
+    }
+
+    /// Runs `body` on a thread of its own while every cooperative pool thread is blocked.
+    static func whilePoolIsBlocked<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        let blocker = PoolBlocker()
+        return await withCheckedContinuation { continuation in
+            Thread {
+                blocker.block()
+                let result = body()
+                blocker.unblock()
+                continuation.resume(returning: result)
+            }.start()
+        }
     }
 
     @Test(.timeLimit(.minutes(1)))
     func aNewConnectionIsServedWhileTheCooperativePoolIsBusy() async throws {
         let router = try RouterBuilder().register(TestSearchHandler()).build()
         let service = RouterService(router: router, logger: .disabled)
-        let runner = Task.detached { await service.run() }  // on the cooperative pool, as `withRunningService` does
+        let runner = Task.detached { await service.run() }  // started on the cooperative pool while it is free
         let first = TestConnection(to: service)
         first.send(#"{"type":"ping","id":"p1"}"#)
         #expect(await first.sink.waitFor { $0.contains { $0["type"] == "pong" } }, "served while the pool is free")
 
-        // Everything below runs on a thread of its own, never on the (blocked) cooperative pool.
-        let blocker = PoolBlocker()
-        let served: Bool = await withCheckedContinuation { continuation in
-            Thread {
-                blocker.block()
-                let second = TestConnection(to: service)
-                second.send(#"{"type":"memory_search","id":"s1","data":{"query":"tea","limit":1}}"#)
-                let answered = Self.blockingWait(second) { $0.contains { $0["type"] == "search_complete" } }
-                blocker.unblock()
-                continuation.resume(returning: answered)
-            }.start()
+        let served = await Self.whilePoolIsBlocked {
+            let second = TestConnection(to: service)
+            second.send(#"{"type":"memory_search","id":"s1","data":{"query":"tea","limit":1}}"#)
+            return Self.blockingWait { second.messages.contains { $0["type"] == "search_complete" } }
         }
         #expect(served, "a new connection's session and its request must not wait for the cooperative pool")
+        service.stop()
+        await runner.value
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aDetachedSessionExpiresWhileTheCooperativePoolIsBusy() async throws {
+        let router = try RouterBuilder().register(TestSearchHandler()).build()
+        let metrics = OperationMetrics()
+        let settings = RouterSettings(resume: ResumeSettings(window: .milliseconds(50)))
+        let service = RouterService(router: router, settings: settings, metrics: metrics, logger: .disabled)
+        let runner = Task.detached { await service.run() }
+        let connection = TestConnection(to: service)
+        connection.send(#"{"type":"ping","id":"p1"}"#)
+        #expect(await connection.sink.waitFor { $0.contains { $0["type"] == "pong" } })
+
+        nonisolated(unsafe) let dropped = connection  // used by the blocking thread only, while this task waits
+        let expired = await Self.whilePoolIsBlocked {
+            dropped.close(code: .abnormalClosure)
+            guard Self.blockingWait({ metrics.snapshot().sessions.detached == 1 }) else { return false }
+            return Self.blockingWait { metrics.snapshot().sessions.expired == 1 }
+        }
+        #expect(metrics.snapshot().sessions.detached == 1, "the dropped connection's session detached")
+        #expect(expired, "a detached session's expiry must not wait for the cooperative pool")
+        #expect(metrics.snapshot().sessions.detachedCurrent == 0)
         service.stop()
         await runner.value
     }

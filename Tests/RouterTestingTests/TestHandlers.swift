@@ -97,6 +97,8 @@ struct WorkHandler: OperationHandler {
     static let timeout: Duration = .seconds(30)
     static let stages = [ProgressStage("a"), ProgressStage("b"), ProgressStage("c")]
     let gate: Gate
+    /// Counts stubborn handlers that went on past the gate and offered their late output.
+    var lateOutputs = Countdown()
 
     func handle(_ request: Request, context: OperationContext) async throws -> Response {
         context.progress("a", 0.5)
@@ -107,11 +109,46 @@ struct WorkHandler: OperationHandler {
         case "stubborn":
             await gate.wait()
             context.progress("c", 1)
+            try? await context.emit(["late": true])
+            lateOutputs.count()
         default:
             try await context.emit(["part": 1])
             context.progress("c", 1)
         }
         return Response(ok: true)
+    }
+}
+
+/// Counts events; a task waits until a number of them happened.
+final class Countdown: Sendable {
+    private struct State {
+        var count = 0
+        var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state = Locked(State())
+
+    func count() {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.count += 1
+            let count = state.count
+            let ready = state.waiters.filter { $0.target <= count }.map(\.continuation)
+            state.waiters.removeAll { $0.target <= count }
+            return ready
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// Returns once `count()` was called `target` times.
+    func wait(for target: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let reached = state.withLock { state -> Bool in
+                if state.count >= target { return true }
+                state.waiters.append((target, continuation))
+                return false
+            }
+            if reached { continuation.resume() }
+        }
     }
 }
 
@@ -144,7 +181,9 @@ enum GzipTool {
 /// Runs `body` while the service's `run()` is running, then stops it.
 func withRunningService(_ service: RouterService, _ body: () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await service.run() }
+        // Started on the control executor: a cooperative pool busy with other suites' CPU-bound tests would
+        // otherwise delay the service's start, and with it every connection of the test.
+        group.addTask(executorPreference: service.settings.controlExecutor) { await service.run() }
         do {
             try await body()
         } catch {

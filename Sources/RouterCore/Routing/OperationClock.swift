@@ -5,8 +5,6 @@
 struct OperationClock: Sendable {
     /// Time since the box was created.
     let now: @Sendable () -> Duration
-    /// Sleeps until `now() >= offset`; throws `CancellationError` when cancelled.
-    let sleepUntil: @Sendable (Duration) async throws -> Void
     /// Runs an action once `now() >= offset`, unless cancelled first (see ``ScheduledAction``).
     let schedule: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
 
@@ -15,11 +13,10 @@ struct OperationClock: Sendable {
     }
 
     private init(
-        now: @escaping @Sendable () -> Duration, sleepUntil: @escaping @Sendable (Duration) async throws -> Void,
+        now: @escaping @Sendable () -> Duration,
         schedule: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
     ) {
         self.now = now
-        self.sleepUntil = sleepUntil
         self.schedule = schedule
     }
 
@@ -44,7 +41,7 @@ struct OperationClock: Sendable {
                     })
             }
         }
-        return OperationClock(now: { origin.duration(to: clock.now) }, sleepUntil: sleepUntil, schedule: schedule)
+        return OperationClock(now: { origin.duration(to: clock.now) }, schedule: schedule)
     }
 }
 

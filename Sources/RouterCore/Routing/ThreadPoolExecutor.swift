@@ -12,7 +12,7 @@ import Foundation
 /// a handler that spins without checking cancellation occupies one handler thread, never the threads
 /// that fire its timeout, nor the cooperative pool, and another client's small request gets a thread
 /// of its own rather than waiting behind it.
-final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
+package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     private final class Worker: Sendable {
         let wakeUp = DispatchSemaphore(value: 0)
         let isCore: Bool
@@ -101,7 +101,7 @@ final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// Threads running now (busy or idle).
     var threadCount: Int { state.withLock { $0.threads } }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let action = state.withLock { state -> WakeAction in
             state.jobs.append(job)
@@ -177,11 +177,11 @@ final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
 }
 
 /// The executors the router runs requests on, apart from the cooperative pool and the event loops.
-enum RouterExecutors {
+package enum RouterExecutors {
     /// Operations' handlers: one thread per core, growing while all are busy (up to 4 per core, at least 16).
-    static let handlers = ThreadPoolExecutor(
+    package static let handlers = ThreadPoolExecutor(
         name: "router-handlers", coreThreads: ProcessorCount.available, maxThreads: max(16, 4 * ProcessorCount.available))
     /// The router's own work per request and session: deadlines, cancellation, final events, sessions
     /// of connections that have no event loop of their own. Never blocks, never runs handler code.
-    static let control = ThreadPoolExecutor(name: "router-control", coreThreads: 1, maxThreads: 8)
+    package static let control = ThreadPoolExecutor(name: "router-control", coreThreads: 1, maxThreads: 8)
 }

@@ -5,12 +5,14 @@
 /// returns a receiver that only enqueues: messages are handled by the connection's task, which
 /// ``run()`` starts, and which a `resume` attaches to an earlier session. **The host must keep
 /// `run()` running** (e.g. as a child of its task group) for as long as the endpoint serves; when it
-/// ends, every session ends and its requests are cancelled.
+/// ends, every session ends and its requests are cancelled. Start it on the control executor, as below:
+/// a task added without a preference needs a cooperative pool thread to begin at all, and CPU-bound work
+/// elsewhere in the process can keep that pool busy for seconds (no connection is served meanwhile).
 ///
 /// ```swift
 /// let service = RouterService(router: router, settings: settings, services: services)
 /// try await withThrowingDiscardingTaskGroup { group in
-///     group.addTask { await service.run() }
+///     group.addTask(executorPreference: RouterExecutors.control) { await service.run() }
 ///     group.addTask { try await server.run(services: ["/ws/memory": service]) }
 /// }
 /// ```
@@ -102,17 +104,23 @@ package final class RouterService: WebSocketService {
 
     /// Runs every connection's task until cancelled or ``stop()`` (call once); then ends every session
     /// and returns once their operations have finished.
+    ///
+    /// Runs on the control executor whatever the caller's executor: the loop that starts each new
+    /// connection's task never waits for the cooperative pool, which CPU-bound work elsewhere in the
+    /// process (or a loaded machine) can keep busy for seconds.
     package func run() async {
-        await withDiscardingTaskGroup { group in
-            for await next in pending {
-                // A connection's own work (parse, dispatch, replies) runs on its loop's executor (or the
-                // control executor); operations run on the control and handler executors.
-                group.addTask(executorPreference: next.executor ?? settings.controlExecutor) { await next.driver.run() }
+        await withTaskExecutorPreference(settings.controlExecutor) {
+            await withDiscardingTaskGroup { group in
+                for await next in pending {
+                    // A connection's own work (parse, dispatch, replies) runs on its loop's executor (or the
+                    // control executor); operations run on the control and handler executors.
+                    group.addTask(executorPreference: next.executor ?? settings.controlExecutor) { await next.driver.run() }
+                }
+                group.cancelAll()
             }
-            group.cancelAll()
+            registry.endAll()
+            await limiter.waitUntilIdle()
         }
-        registry.endAll()
-        await limiter.waitUntilIdle()
     }
 }
 /// Enqueues a connection's messages for its session; never does work on the loop thread. When the

@@ -103,6 +103,9 @@ final class SessionInbox: Sendable {
     /// Bytes queued or in the batch being worked on.
     var backlogBytes: Int { state.withLock { $0.queuedBytes + $0.takenBytes } }
 
+    /// Whether the consumer is suspended in ``nextBatch()``, waiting for input (for tests).
+    var hasWaitingConsumer: Bool { state.withLock { $0.waiter != nil } }
+
     /// Everything queued, in order, waiting for at least one input; nil once the input has ended and
     /// was taken, or the calling task is cancelled. One consumer only.
     func nextBatch() async -> [SessionInput]? {

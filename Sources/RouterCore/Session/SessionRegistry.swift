@@ -9,7 +9,8 @@ final class SessionRegistry: Sendable {
         let session: RouterSession
         let generation: UInt64
         let order: UInt64
-        var timer: Task<Void, Never>?
+        /// Its expiry (a timer entry on the production clock: it never waits for the cooperative pool).
+        var timer: ScheduledAction?
     }
 
     private struct State {
@@ -98,12 +99,9 @@ final class SessionRegistry: Sendable {
             return (order, evicted)
         }
         if let order {
-            let timer = Task { [weak self] in
-                do {
-                    try await clock.sleepUntil(deadline)
-                } catch {
-                    return
-                }
+            // A timer entry, not a task sleeping on the cooperative pool: with that pool busy (CPU-bound
+            // work elsewhere in the process) a detached session would not expire on time.
+            let timer = clock.schedule(deadline) { [weak self] in
                 self?.expire(session, generation: generation)
             }
             let armed = state.withLock { state -> Bool in

@@ -75,6 +75,7 @@ final class Connection: SelectableChannel {
     /// the loop to itself (epoll is level-triggered: the rest is read in the next iteration), and stops
     /// early once the outbound backlog passes the high-water mark (``flush()`` then pauses reading).
     func readable() {
+        loop.assertInEventLoop()
         if inboundPaused {
             flush()
             return
@@ -146,6 +147,7 @@ final class Connection: SelectableChannel {
 
     /// The receiver has room again: parses what was left unparsed, then reads the socket again.
     func resumeInbound() {
+        loop.assertInEventLoop()
         guard inboundPaused else { return }
         inboundPaused = false
         receiver?.readingResumed()
@@ -335,6 +337,7 @@ final class Connection: SelectableChannel {
 
     /// Called by the loop once per iteration in which messages were delivered.
     func endBatch() {
+        loop.assertInEventLoop()
         batchEndPending = false
         receiver?.receivedBatchEnd()
     }
@@ -352,6 +355,7 @@ final class Connection: SelectableChannel {
 
     /// Starts the close handshake from our side (shutdown, idle peer, slow consumer, service request).
     func initiateClose(code: CloseCode, reason: String) {
+        loop.assertInEventLoop()
         apply(handshake.initiate(code: code, reason: reason))
     }
 
@@ -382,6 +386,7 @@ final class Connection: SelectableChannel {
 
     /// Queues one message as a single frame, compressed when negotiated and above the threshold.
     func sendMessage(opcode: WebSocketOpcode, payload: [UInt8]) {
+        loop.assertInEventLoop()
         guard case .open = stage else { return }
         if let deflater, payload.count >= server.configuration.perMessageDeflate.threshold {
             let compressed = payload.withUnsafeBytes { deflater.deflate($0) }
@@ -399,6 +404,7 @@ final class Connection: SelectableChannel {
 
     /// Queues a message its producer already compressed (permessage-deflate) as a single RSV1 frame.
     func sendCompressed(opcode: WebSocketOpcode, payload: [UInt8]) {
+        loop.assertInEventLoop()
         guard case .open = stage else { return }
         queueFrame(opcode: opcode, payload: payload, rsv1: true)
     }
@@ -424,6 +430,7 @@ final class Connection: SelectableChannel {
     /// Writes what is queued; waits for writability when the socket is full. Pauses reading while the
     /// backlog is above the high-water mark, and resumes it under the low-water mark.
     func flush() {
+        loop.assertInEventLoop()
         if case .closed = stage { return }
         var outcome: WriteQueue.FlushOutcome
         do {
@@ -464,6 +471,7 @@ final class Connection: SelectableChannel {
     }
 
     func writable() {
+        loop.assertInEventLoop()
         flush()
     }
 
@@ -543,6 +551,7 @@ final class Connection: SelectableChannel {
 
     /// Adds this connection's buffers to `statistics`.
     func addStatistics(to statistics: inout TransportStatistics) {
+        loop.assertInEventLoop()
         statistics.connections += 1
         statistics.inboundBufferedBytes += inbound.count + (incomingFrame?.payload.count ?? 0)
         statistics.inboundCapacityBytes += inbound.capacity + (incomingFrame?.payload.capacity ?? 0)
@@ -557,6 +566,7 @@ final class Connection: SelectableChannel {
 
     /// Releases the socket and tells the receiver, exactly once.
     func finish() {
+        loop.assertInEventLoop()
         guard handshake.finished() else { return }
         for timer in [heartbeatTimer, deadlineTimer, slowConsumerTimer].compactMap({ $0 }) { loop.cancelTimer(timer) }
         loop.deregister(fd: fd)
@@ -574,11 +584,13 @@ final class Connection: SelectableChannel {
     }
 
     func forceClose() {
+        loop.assertInEventLoop()
         finish()
     }
 
     /// Server shutdown: close frame for open WebSockets, immediate close otherwise.
     func closeForShutdown(code: CloseCode, reason: String) {
+        loop.assertInEventLoop()
         switch stage {
         case .open:
             initiateClose(code: code, reason: reason)

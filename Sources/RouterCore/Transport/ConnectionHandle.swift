@@ -147,6 +147,7 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
 
     /// On the loop: hands queued messages to the connection and flushes.
     private func drain() {
+        loop.assertInEventLoop()
         let messages = state.withLock { state -> [Outbound] in
             let messages = state.inbox
             state.inbox = []
@@ -167,6 +168,7 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
 
     /// On the loop, after a flush: records the write queue's size and wakes producers under the low-water mark.
     func publish(writeQueueBytes: Int) {
+        loop.assertInEventLoop()
         let resumed = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.writeQueueBytes = writeQueueBytes
             guard !state.waiters.isEmpty, state.backlog <= lowWater else { return [] }
@@ -180,6 +182,7 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
 
     /// On the loop, once the connection is closed: drops queued messages and releases every waiter.
     func markClosed() {
+        loop.assertInEventLoop()
         let resumed = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.closed = true
             state.inbox = []

@@ -73,6 +73,15 @@ final class EventLoop: @unchecked Sendable {
         UInt(pthread_self()) == threadID.load(ordering: .acquiring)
     }
 
+    /// Debug builds only: traps unless the caller is on this loop's thread, or the thread has not started
+    /// yet (channels may be registered before ``start()``). Loop-confined types call it at their entry points.
+    @inline(__always)
+    func assertInEventLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(
+            threadID.load(ordering: .acquiring) == 0 || inEventLoop,
+            "loop-confined state of event loop \(index) used from another thread", file: file, line: line)
+    }
+
     /// Runs `task` on the loop thread soon. Callable from any thread.
     func execute(_ task: @escaping @Sendable () -> Void) {
         let wasEmpty = queue.withLock { state -> Bool in
@@ -91,7 +100,10 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Whether the loop still takes new channels (false once it began stopping). Loop-confined.
-    var isRunning: Bool { running }
+    var isRunning: Bool {
+        assertInEventLoop()
+        return running
+    }
 
     /// Asks the loop to stop: every registered channel is force-closed and the thread ends.
     func shutdown() {
@@ -117,6 +129,7 @@ final class EventLoop: @unchecked Sendable {
     func register(
         fd: Int32, channel: any SelectableChannel, interest: SelectorInterest, exclusive: Bool = false
     ) throws(SocketError) -> UInt64 {
+        assertInEventLoop()
         let index = Int(fd)
         if index >= slots.count {
             slots.append(contentsOf: repeatElement(Slot(), count: max(index + 1 - slots.count, slots.count)))
@@ -135,11 +148,13 @@ final class EventLoop: @unchecked Sendable {
     }
 
     func modify(fd: Int32, token: UInt64, interest: SelectorInterest) {
+        assertInEventLoop()
         selector.modify(fd: fd, token: token, interest: interest)
     }
 
     /// Removes a descriptor (before it is closed).
     func deregister(fd: Int32) {
+        assertInEventLoop()
         selector.deregister(fd: fd)
         if Int(fd) < slots.count { slots[Int(fd)] = Slot() }
     }
@@ -147,15 +162,18 @@ final class EventLoop: @unchecked Sendable {
     /// Runs `action` on the loop at `deadline`.
     @discardableResult
     func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping () -> Void) -> TimerQueue.ID {
-        timers.schedule(at: deadline, action)
+        assertInEventLoop()
+        return timers.schedule(at: deadline, action)
     }
 
     /// Every registered channel (listeners and connections).
     func registeredChannels() -> [any SelectableChannel] {
-        slots.compactMap(\.channel)
+        assertInEventLoop()
+        return slots.compactMap(\.channel)
     }
 
     func cancelTimer(_ id: TimerQueue.ID) {
+        assertInEventLoop()
         timers.cancel(id)
     }
 
@@ -214,6 +232,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Asks the loop to call `connection.endBatch()` once, at the end of this iteration.
     func endBatchLater(_ connection: Connection) {
+        assertInEventLoop()
         batchEnds.append(connection)
     }
 

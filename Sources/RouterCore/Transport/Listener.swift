@@ -62,6 +62,7 @@ final class Listener: SelectableChannel {
     }
 
     func readable() {
+        loop.assertInEventLoop()
         guard registered, !closed else { return }
         // Accept a bounded batch so one busy listener cannot starve the loop's connections.
         for _ in 0..<64 {
@@ -126,6 +127,7 @@ final class Listener: SelectableChannel {
     }
 
     private func pause() {
+        loop.assertInEventLoop()
         registered = false
         loop.deregister(fd: fd)
         let delay = backoff
@@ -146,6 +148,7 @@ final class Listener: SelectableChannel {
     /// Stops accepting on this loop; established connections are unaffected. The shared socket closes
     /// when every loop's listener has stopped.
     func stop() {
+        loop.assertInEventLoop()
         guard !closed else { return }
         closed = true
         if registered { loop.deregister(fd: fd) }

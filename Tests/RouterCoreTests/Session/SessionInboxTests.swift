@@ -53,7 +53,7 @@ import Testing
     @Test func aWaitingConsumerIsWokenByWakeAfterPushes() async {
         let inbox = SessionInbox(maxMessages: 10, maxBytes: 1 << 20) {}
         let consumer = Task { await inbox.nextBatch() }
-        try? await Task.sleep(for: .milliseconds(20))
+        while !inbox.hasWaitingConsumer { await Task.yield() }  // it found nothing and waits
         _ = inbox.push(.text(Array("x".utf8)))
         _ = inbox.push(.text(Array("y".utf8)))
         inbox.wake()
@@ -78,7 +78,7 @@ import Testing
     @Test func cancellingTheConsumerEndsItsWait() async {
         let inbox = SessionInbox(maxMessages: 10, maxBytes: 1 << 20) {}
         let consumer = Task { await inbox.nextBatch() }
-        try? await Task.sleep(for: .milliseconds(20))
+        while !inbox.hasWaitingConsumer { await Task.yield() }  // suspended, so only the cancel can end its wait
         consumer.cancel()
         #expect(await consumer.value == nil)
     }

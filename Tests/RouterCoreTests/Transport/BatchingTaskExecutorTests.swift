@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import RouterCore
@@ -29,11 +30,16 @@ import Testing
         #expect(value == 42)
     }
 
+    static func currentThreadName() -> String? { Thread.current.name }
+
     @Test func afterShutdownJobsStillRun() async throws {
-        let executor = BatchingTaskExecutor(name: "test-sessions")
+        let executor = BatchingTaskExecutor(name: "test-sessions-stopped")
         executor.shutdown()
-        try await Task.sleep(for: .milliseconds(20))
-        let value = await Task(executorPreference: executor) { "ran" }.value
+        // `shutdown()` marks the executor stopped under its lock before it returns: from then on a job is
+        // forwarded to the global executor, whether or not the thread has ended yet.
+        let (value, thread) = await Task(executorPreference: executor) { ("ran", Self.currentThreadName()) }.value
         #expect(value == "ran")
+        #expect(thread != "test-sessions-stopped", "run on the global executor, not on the stopped thread")
+        #expect(executor.sleepingWithQueuedJobs.queued == 0, "nothing was queued for the stopped thread")
     }
 }
