@@ -398,6 +398,7 @@ final class Connection: SelectableChannel {
 
     /// Queues a message as a single frame, never compressed (its producer decided; RSV1 clear).
     func sendUncompressed(opcode: WebSocketOpcode, payload: [UInt8]) {
+        loop.assertInEventLoop()
         guard case .open = stage else { return }
         queueFrame(opcode: opcode, payload: payload, rsv1: false)
     }
