@@ -376,15 +376,11 @@ def deflate_bomb():
     return f"1 GiB deflate bomb ({len(data) >> 10} KiB on the wire): close {close_code(r)}"
 
 
-def same_id():
-    s, _, _ = connect()
-    r = Reader(s)
-    r.json()
-    s.sendall(b"".join(frame('{"type":"memory_search","id":"same","data":{"query":"tea"}}') for _ in range(10_000)))
-    counts = {}
-    done = 0
+def count_final_replies(s, r, expected):
+    """Reads until `expected` final replies (errors or *_complete) or a close; returns them counted by kind."""
+    counts, done = {}, 0
     s.settimeout(30)
-    while done < 10_000:
+    while done < expected:
         m = r.json()
         if m is None or m.get("type") == "__close__":
             counts["closed"] = 1
@@ -393,7 +389,15 @@ def same_id():
             key = m.get("code", m.get("type"))
             counts[key] = counts.get(key, 0) + 1
             done += 1
-    return "10 000 requests with one id: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+
+
+def same_id():
+    s, _, _ = connect()
+    r = Reader(s)
+    r.json()
+    s.sendall(b"".join(frame('{"type":"memory_search","id":"same","data":{"query":"tea"}}') for _ in range(10_000)))
+    return "10 000 requests with one id: " + count_final_replies(s, r, 10_000)
 
 
 def burst():
@@ -401,18 +405,7 @@ def burst():
     r = Reader(s)
     r.json()
     s.sendall(b"".join(frame(json.dumps({"type": "memory_search", "id": f"r{i}", "data": {"query": "tea"}})) for i in range(2000)))
-    counts, done = {}, 0
-    s.settimeout(30)
-    while done < 2000:
-        m = r.json()
-        if m is None or m.get("type") == "__close__":
-            counts["closed"] = 1
-            break
-        if m.get("type") == "error" or m.get("type", "").endswith("_complete"):
-            key = m.get("code", m.get("type"))
-            counts[key] = counts.get(key, 0) + 1
-            done += 1
-    return "burst of 2 000 requests: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    return "burst of 2 000 requests: " + count_final_replies(s, r, 2000)
 
 
 def slowloris():

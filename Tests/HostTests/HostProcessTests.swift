@@ -172,11 +172,11 @@ func httpStatus(port: Int, path: String) -> Int? {
 }
 
 /// GET `path` with a fresh connection; the whole answer (status line, headers, body) once the host closes
-/// the connection, or nil if it refused the connection.
-func httpGet(port: Int, path: String) -> String? {
+/// the connection (or `timeoutSeconds` pass without a byte), or nil if it refused the connection.
+func httpGet(port: Int, path: String, timeoutSeconds: Int = 5) -> String? {
     guard let fd = openTCP(port: port) else { return nil }
     defer { close(fd) }
-    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
     _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

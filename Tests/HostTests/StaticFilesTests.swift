@@ -66,13 +66,13 @@ struct StaticFilesTests {
         transport.httpResponder = { head in files.respond(to: head) }
         let started = try WebSocketServer.start(transport)
         server.withLock { $0 = started }
-        #expect(try httpGet(port: started.port, path: "/page.html") == (200, "<p>one</p>"))
+        #expect(try statusAndBody(port: started.port, path: "/page.html") == (200, "<p>one</p>"))
         try Data("<p>two, edited</p>".utf8).write(to: directory.appendingPathComponent("page.html"))
         try Data("<p>new</p>".utf8).write(to: directory.appendingPathComponent("new.html"))
         await files.rescanned()
-        #expect(try httpGet(port: started.port, path: "/page.html") == (200, "<p>two, edited</p>"))
-        #expect(try httpGet(port: started.port, path: "/new.html") == (200, "<p>new</p>"))
-        #expect(try httpGet(port: started.port, path: "/missing.html").status == 404)
+        #expect(try statusAndBody(port: started.port, path: "/page.html") == (200, "<p>two, edited</p>"))
+        #expect(try statusAndBody(port: started.port, path: "/new.html") == (200, "<p>new</p>"))
+        #expect(try statusAndBody(port: started.port, path: "/missing.html").status == 404)
         await started.shutdown(drainTimeout: .milliseconds(200))
         let seen = reads.withLock { $0 }
         #expect(seen.total >= 3, "page.html twice and new.html read: \(seen.total)")
@@ -87,21 +87,10 @@ struct StaticFilesTests {
 }
 
 /// GET `path` on a fresh connection; the status and body (the server closes after answering).
-private func httpGet(port: Int, path: String) throws -> (status: Int, body: String) {
-    guard let fd = openTCP(port: port) else { throw HostTestError(description: "cannot connect to port \(port)") }
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { break }
-        response += buffer[0..<count]
+private func statusAndBody(port: Int, path: String) throws -> (status: Int, body: String) {
+    guard let text = httpGet(port: port, path: path, timeoutSeconds: 10) else {
+        throw HostTestError(description: "cannot connect to port \(port)")
     }
-    let text = String(decoding: response, as: UTF8.self)
     guard text.count > 12, let status = Int(text.dropFirst(9).prefix(3)) else {
         throw HostTestError(description: "no HTTP response to GET \(path): \(text)")
     }

@@ -176,16 +176,7 @@ final class Cluster: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
         }
         guard connected else { throw TestFailure("cannot connect to HAProxy's admin socket \(statsSocket)") }
-        let request = Array((command + "\n").utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            answer += buffer[0..<count]
-        }
-        return String(decoding: answer, as: UTF8.self)
+        return Self.exchange(fd, request: command + "\n")
     }
 
     /// `show stat` for one server of the `router_hosts` backend, as column name → value.
@@ -217,8 +208,13 @@ final class Cluster: @unchecked Sendable {
         }
         guard connected else { throw TestFailure("cannot connect to port \(port)") }
         let cookieLine = cookie.map { "Cookie: \($0)\r\n" } ?? ""
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: test\r\n\(cookieLine)Connection: close\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return Self.exchange(fd, request: "GET \(path) HTTP/1.1\r\nHost: test\r\n\(cookieLine)Connection: close\r\n\r\n")
+    }
+
+    /// Sends `request` on the connected socket `fd` and returns everything it answers until it closes.
+    private static func exchange(_ fd: Int32, request: String) -> String {
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
