@@ -98,7 +98,7 @@ final class Connection: SelectableChannel {
                 return
             }
             budget -= count
-            if heartbeat != nil { heartbeat!.heard(at: .now) }
+            heartbeat?.heard(at: .now)
             process(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             if case .closed = stage { return }
             if count < size || inboundPaused || outboundBacklog > highWater { break }
