@@ -11,26 +11,41 @@ import Darwin
 /// with an 8-task counter: correct totals, yet "Swift access race" warnings). TSan intercepts pthread
 /// mutexes, so `swift test --sanitize=thread` stays meaningful. Never resume continuations or call
 /// out to unknown code while holding the lock, except where the lock order is documented.
-package final class Locked<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+///
+/// One allocation: the mutex lives in the same heap object as the value (a `ManagedBuffer`'s tail), since
+/// a request makes several of these. Copies of a `Locked` share the one guarded value.
+package struct Locked<Value>: @unchecked Sendable {
+    private let storage: LockedStorage<Value>
 
     package init(_ value: Value) {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-        self.value = value
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
+        storage = LockedStorage<Value>.make(value)
     }
 
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        try storage.withUnsafeMutablePointers { value, mutex in
+            pthread_mutex_lock(mutex)
+            defer { pthread_mutex_unlock(mutex) }
+            return try body(&value.pointee)
+        }
+    }
+}
+
+/// The value as the header of a managed buffer whose one element is the mutex.
+private final class LockedStorage<Value>: ManagedBuffer<Value, pthread_mutex_t> {
+    static func make(_ value: Value) -> LockedStorage<Value> {
+        let buffer = create(minimumCapacity: 1) { _ in value }
+        buffer.withUnsafeMutablePointerToElements { mutex in
+            mutex.initialize(to: pthread_mutex_t())
+            pthread_mutex_init(mutex, nil)
+        }
+        return unsafeDowncast(buffer, to: LockedStorage<Value>.self)
+    }
+
+    /// Destroys the mutex; `ManagedBuffer` destroys the header (the value) itself.
+    deinit {
+        withUnsafeMutablePointerToElements { mutex in
+            pthread_mutex_destroy(mutex)
+            mutex.deinitialize(count: 1)
+        }
     }
 }

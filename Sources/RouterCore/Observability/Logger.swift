@@ -113,3 +113,13 @@ struct NoOpLogHandler: LogHandler {
     init() {}
     func log(_ record: LogRecord) {}
 }
+
+extension Logger {
+    /// This logger with a request's `op.id` and `op.type` metadata.
+    package func forRequest(id: String, type: String) -> Logger {
+        var logger = self
+        logger.metadata["op.id"] = id
+        logger.metadata["op.type"] = type
+        return logger
+    }
+}

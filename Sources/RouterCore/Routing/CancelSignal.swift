@@ -4,42 +4,51 @@ final class CancelSignal: Sendable {
     private struct State {
         var fired = false
         var waiter: CheckedContinuation<Bool, Never>?
-        var actions: [@Sendable () -> Void] = []
+        /// What runs when the signal fires (several registrations are chained into one closure: a request
+        /// has one, and an array would cost an allocation per request).
+        var action: (@Sendable () -> Void)?
     }
 
     private let state = Locked(State())
 
     /// Fires the signal; idempotent.
     func fire() {
-        let (waiter, actions) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, [@Sendable () -> Void]) in
-            guard !state.fired else { return (nil, []) }
+        let (waiter, action) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, (@Sendable () -> Void)?) in
+            guard !state.fired else { return (nil, nil) }
             state.fired = true
             defer {
                 state.waiter = nil
-                state.actions = []
+                state.action = nil
             }
-            return (state.waiter, state.actions)
+            return (state.waiter, state.action)
         }
         // Outside the lock, and on the firing thread: the actions do not wait for a free executor thread.
-        for action in actions { action() }
+        action?()
         waiter?.resume(returning: true)
     }
 
     /// Forgets the actions without running them: the request ended another way. Its actions capture the
     /// runner, which holds this signal, so until they are dropped the two keep each other alive.
     func disarm() {
-        let actions = state.withLock { state -> [@Sendable () -> Void] in
-            defer { state.actions = [] }
-            return state.actions
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            defer { state.action = nil }
+            return state.action
         }
-        _ = actions  // Released here, outside the lock: releasing them may run deinitializers.
+        _ = action  // Released here, outside the lock: releasing them may run deinitializers.
     }
 
     /// Runs `action` synchronously when the signal fires (at once if it already has).
     func onFire(_ action: @escaping @Sendable () -> Void) {
         let firedAlready = state.withLock { state -> Bool in
             if state.fired { return true }
-            state.actions.append(action)
+            if let earlier = state.action {
+                state.action = {
+                    earlier()
+                    action()
+                }
+            } else {
+                state.action = action
+            }
             return false
         }
         if firedAlready { action() }

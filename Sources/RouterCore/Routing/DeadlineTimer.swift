@@ -30,7 +30,18 @@ final class DeadlineTimer: Sendable {
         var threadStarted = false
         /// The deadline the thread sleeps until (nil: it waits for work).
         var sleepingUntil: ContinuousClock.Instant?
+        /// Groups of uncancellable actions by the id of their one heap entry (see ``scheduleGrouped``).
+        var groups: [UInt64: [@Sendable () -> Void]] = [:]
+        /// The group new grouped actions join, while their deadlines fall within its window.
+        var openGroup: (id: UInt64, runsAt: ContinuousClock.Instant)?
+        /// Actions waiting in groups.
+        var groupedCount = 0
+
+        func isLive(_ id: UInt64) -> Bool { actions[id] != nil || groups[id] != nil }
     }
+
+    /// How late a grouped action may run: the width of a group's window.
+    static let groupingResolution: Duration = .milliseconds(5)
 
     /// The process-wide timer of requests on the continuous clock.
     static let shared = DeadlineTimer(name: "router-deadlines")
@@ -66,20 +77,52 @@ final class DeadlineTimer: Sendable {
         return Handle(id: id, timer: self)
     }
 
+    /// Runs `action` once, at `deadline` or up to ``groupingResolution`` after it, never before; it cannot
+    /// be cancelled. The actions whose deadlines fall in one window share one heap entry and run together,
+    /// so scheduling one costs an append: for an action every request schedules and most find nothing to do.
+    func scheduleGrouped(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
+        let (startThread, wake) = state.withLock { state -> (Bool, Bool) in
+            state.groupedCount += 1
+            if let open = state.openGroup, deadline <= open.runsAt, deadline >= open.runsAt - Self.groupingResolution {
+                state.groups[open.id]?.append(action)
+                return (false, false)
+            }
+            let id = state.nextID
+            state.nextID += 1
+            let runsAt = deadline + Self.groupingResolution
+            state.groups[id] = [action]
+            state.openGroup = (id, runsAt)
+            Self.push(Entry(deadline: runsAt, id: id), into: &state.heap)
+            let startThread = !state.threadStarted
+            state.threadStarted = true
+            let wake = state.sleepingUntil.map { runsAt < $0 } ?? true
+            return (startThread, wake)
+        }
+        if startThread {
+            let thread = Thread { [self] in run() }
+            thread.name = name
+            thread.start()
+        } else if wake {
+            wakeUp.signal()
+        }
+    }
+
     private func cancel(_ id: UInt64) {
         state.withLock { state in
             guard state.actions.removeValue(forKey: id) != nil else { return }
             // Keep the heap within twice the live entries (plus slack): cancelled requests must not
             // pile up until their deadlines.
-            if state.heap.count > 2 * state.actions.count + 1_024 {
-                state.heap.removeAll { state.actions[$0.id] == nil }
+            if state.heap.count > 2 * (state.actions.count + state.groups.count) + 1_024 {
+                let actions = state.actions
+                let groups = state.groups
+                state.heap.removeAll { actions[$0.id] == nil && groups[$0.id] == nil }
                 Self.heapify(&state.heap)
             }
         }
     }
 
-    /// Scheduled actions not yet run nor cancelled.
-    var pendingCount: Int { state.withLock { $0.actions.count } }
+    /// Scheduled actions not yet run nor cancelled (grouped ones included).
+    var pendingCount: Int { state.withLock { $0.actions.count + $0.groupedCount } }
 
     /// Entries in the heap, cancelled ones included (bounded by about twice ``pendingCount``).
     var heapCount: Int { state.withLock { $0.heap.count } }
@@ -90,13 +133,19 @@ final class DeadlineTimer: Sendable {
             var due: [@Sendable () -> Void] = []
             let sleepUntil = state.withLock { state -> ContinuousClock.Instant? in
                 while let first = state.heap.first {
-                    guard state.actions[first.id] != nil else {
+                    guard state.isLive(first.id) else {
                         Self.popFirst(&state.heap)
                         continue
                     }
                     guard first.deadline <= now else { break }
                     Self.popFirst(&state.heap)
-                    due.append(state.actions.removeValue(forKey: first.id)!)
+                    if let action = state.actions.removeValue(forKey: first.id) {
+                        due.append(action)
+                    } else if let group = state.groups.removeValue(forKey: first.id) {
+                        due.append(contentsOf: group)
+                        state.groupedCount -= group.count
+                        if state.openGroup?.id == first.id { state.openGroup = nil }
+                    }
                 }
                 state.sleepingUntil = due.isEmpty ? state.heap.first?.deadline : now
                 return state.sleepingUntil

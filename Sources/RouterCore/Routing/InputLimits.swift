@@ -25,6 +25,26 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
         let measure: Measure
         let limit: Int
         let name: String
+        /// `path` split once, when the rule is made (checked on every request).
+        let steps: [Step]
+
+        /// One member name of a path; `eachElement` when it ends with `[]`.
+        struct Step: Hashable {
+            let name: String
+            let eachElement: Bool
+        }
+
+        init(path: String, measure: Measure, limit: Int, name: String) {
+            self.path = path
+            self.measure = measure
+            self.limit = limit
+            self.name = name
+            steps = path.split(separator: ".").map { component in
+                component.hasSuffix("[]")
+                    ? Step(name: String(component.dropLast(2)), eachElement: true)
+                    : Step(name: String(component), eachElement: false)
+            }
+        }
 
         /// At most `limit` elements in the array at `path` (ids per request, entries per batch).
         public static func maxItems(_ path: String, _ limit: Int, name: String) -> Rule {
@@ -56,31 +76,44 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
     }
 
     /// The first limit `data` exceeds, as the error to send; nil when every limit holds.
+    ///
+    /// Allocates nothing when every limit holds: the path of a violation is spelled only once one is found.
     func violation(in data: JSONValue) -> OperationError? {
         for rule in rules {
-            let components = rule.path.split(separator: ".").map(String.init)
-            if let error = Self.check(rule, data, components[...], at: "data") { return error }
+            if let found = Self.check(rule, data, rule.steps[...]) {
+                let amount = rule.measure == .terms ? "more than \(rule.limit) \(found.unit)" : "\(found.amount) \(found.unit)"
+                return .payloadTooLarge("data\(found.path): \(amount), over the limit of \(rule.limit) (\(rule.name))")
+            }
         }
         return nil
     }
 
-    private static func check(_ rule: Rule, _ value: JSONValue, _ components: ArraySlice<String>, at path: String)
-        -> OperationError?
-    {
-        guard let first = components.first else { return measure(rule, value, at: path) }
-        let eachElement = first.hasSuffix("[]")
-        let name = eachElement ? String(first.dropLast(2)) : first
-        guard case .object(let members) = value, let member = members[name] else { return nil }
-        let memberPath = path + "." + name
-        guard eachElement else { return check(rule, member, components.dropFirst(), at: memberPath) }
+    /// A measure over its limit, and where (`.memoryIds`, `.messages[3].content`), relative to `data`.
+    private struct Excess {
+        var path: String
+        let amount: Int
+        let unit: String
+    }
+
+    private static func check(_ rule: Rule, _ value: JSONValue, _ steps: ArraySlice<Rule.Step>) -> Excess? {
+        guard let step = steps.first else { return measure(rule, value) }
+        guard case .object(let members) = value, let member = members[step.name] else { return nil }
+        guard step.eachElement else {
+            guard var excess = check(rule, member, steps.dropFirst()) else { return nil }
+            excess.path = "." + step.name + excess.path
+            return excess
+        }
         guard case .array(let elements) = member else { return nil }
         for (index, element) in elements.enumerated() {
-            if let error = check(rule, element, components.dropFirst(), at: "\(memberPath)[\(index)]") { return error }
+            if var excess = check(rule, element, steps.dropFirst()) {
+                excess.path = ".\(step.name)[\(index)]" + excess.path
+                return excess
+            }
         }
         return nil
     }
 
-    private static func measure(_ rule: Rule, _ value: JSONValue, at path: String) -> OperationError? {
+    private static func measure(_ rule: Rule, _ value: JSONValue) -> Excess? {
         let found: Int
         let unit: String
         switch (rule.measure, value) {
@@ -98,8 +131,7 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
             return nil
         }
         guard found > rule.limit else { return nil }
-        let amount = rule.measure == .terms ? "more than \(rule.limit) \(unit)" : "\(found) \(unit)"
-        return .payloadTooLarge("\(path): \(amount), over the limit of \(rule.limit) (\(rule.name))")
+        return Excess(path: "", amount: found, unit: unit)
     }
 
     private static func countTerms(_ text: String, stoppingAfter limit: Int) -> Int {

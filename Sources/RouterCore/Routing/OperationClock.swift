@@ -7,6 +7,10 @@ struct OperationClock: Sendable {
     let now: @Sendable () -> Duration
     /// Runs an action once `now() >= offset`, unless cancelled first (see ``ScheduledAction``).
     let schedule: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
+    /// Like ``schedule``, for an action that is never cancelled and may run up to
+    /// ``DeadlineTimer/groupingResolution`` late: the production clock runs the actions due in one such
+    /// window together, from one heap entry (every request's quiet-start end).
+    let scheduleGrouped: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
 
     init(_ clock: any Clock<Duration>) {
         self = Self.open(clock)
@@ -14,10 +18,12 @@ struct OperationClock: Sendable {
 
     private init(
         now: @escaping @Sendable () -> Duration,
-        schedule: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
+        schedule: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction,
+        scheduleGrouped: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
     ) {
         self.now = now
         self.schedule = schedule
+        self.scheduleGrouped = scheduleGrouped
     }
 
     private static func open<C: Clock<Duration>>(_ clock: C) -> OperationClock {
@@ -28,9 +34,14 @@ struct OperationClock: Sendable {
         // The production clock: one timer thread for every request. Any other clock (a test's manual
         // clock): a task that sleeps on it, so advancing that clock fires the action.
         let schedule: @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
+        var scheduleGrouped: (@Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction)?
         if let origin = origin as? ContinuousClock.Instant {
             schedule = { offset, action in
                 .timer(DeadlineTimer.shared.schedule(at: origin.advanced(by: offset), action))
+            }
+            scheduleGrouped = { offset, action in
+                DeadlineTimer.shared.scheduleGrouped(at: origin.advanced(by: offset), action)
+                return .none
             }
         } else {
             schedule = { offset, action in
@@ -41,7 +52,8 @@ struct OperationClock: Sendable {
                     })
             }
         }
-        return OperationClock(now: { origin.duration(to: clock.now) }, schedule: schedule)
+        return OperationClock(
+            now: { origin.duration(to: clock.now) }, schedule: schedule, scheduleGrouped: scheduleGrouped ?? schedule)
     }
 }
 
@@ -49,11 +61,14 @@ struct OperationClock: Sendable {
 enum ScheduledAction: Sendable {
     case timer(DeadlineTimer.Handle)
     case task(Task<Void, Never>)
+    /// An action that cannot be cancelled (``OperationClock/scheduleGrouped``).
+    case none
 
     func cancel() {
         switch self {
         case .timer(let handle): handle.cancel()
         case .task(let task): task.cancel()
+        case .none: break
         }
     }
 }

@@ -15,21 +15,29 @@ public struct OperationContext: Sendable {
     /// When the router will cancel this request.
     public let deadline: OperationDeadline
     /// Logger with `session.id`, `op.id` and `op.type` metadata.
-    public var logger: Logger
+    ///
+    /// Made when read (most requests never log): adding two metadata keys copies the metadata.
+    public var logger: Logger {
+        get { customLogger ?? sessionLogger.forRequest(id: requestID, type: messageType) }
+        set { customLogger = newValue }
+    }
+    /// The logger of the session the request came from, without the request's metadata.
+    let sessionLogger: Logger
+    private var customLogger: Logger?
     /// Services the host registered (e.g. the memory store).
     public let services: ServiceRegistry
 
     let channel: RequestChannel
 
     init(
-        sessionID: String, requestID: String, messageType: String, deadline: OperationDeadline, logger: Logger,
-        services: ServiceRegistry, channel: RequestChannel
+        sessionID: String, requestID: String, messageType: String, deadline: OperationDeadline,
+        sessionLogger: Logger, services: ServiceRegistry, channel: RequestChannel
     ) {
         self.sessionID = sessionID
         self.requestID = requestID
         self.messageType = messageType
         self.deadline = deadline
-        self.logger = logger
+        self.sessionLogger = sessionLogger
         self.services = services
         self.channel = channel
     }

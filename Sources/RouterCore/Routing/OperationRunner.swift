@@ -35,96 +35,27 @@ struct OperationRunner {
     /// ignores cancellation can be long after the final event.
     @discardableResult
     func start(_ operation: PreparedOperation) -> Task<Void, Never> {
-        start(operation, conclusion: Conclusion())
-    }
-
-    private func start(_ operation: PreparedOperation, conclusion: Conclusion) -> Task<Void, Never> {
-        let context = self.context
-        let runner = self
-        let channel = self.channel
-        // The cancel action is registered before the handler starts. The signal may fire inside an event
-        // delivery (the harness's "cancel after N events"), under the channel's lock: the channel then
-        // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,
-        // and the final event is delivered from a task of its own (if the handler has not ended first).
-        let cancellation = WorkCancellation()
-        cancelSignal.onFire {
-            channel.refuseFurtherOutput()
-            cancellation.cancel()
-            Task(executorPreference: RouterExecutors.control) { runner.conclude(.cancelled, conclusion) }
-        }
-        let work = Task(executorPreference: handlerExecutor) {
-            let outcome: RunOutcome
-            do {
-                outcome = .finished(.success(try await operation.run(context)))
-            } catch {
-                outcome = .finished(.failure(error))
-            }
-            runner.conclude(outcome, conclusion)
-            conclusion.handlerEnded()
-        }
-        cancellation.attach(work)
-        let deadline = context.deadline.endsAt
-        let clock = self.clock
-        let scheduleDeadline: @Sendable () -> ScheduledAction = {
-            clock.schedule(deadline) {
-                runner.conclude(.timedOut, conclusion)
-                work.cancel()
-            }
-        }
-        // One timer entry at a time: the quiet start's end, then the deadline. A request that ends
-        // within the quiet start (most do) never schedules its deadline.
-        if let quietUntil = channel.quietUntil, quietUntil < deadline {
-            let quietEnd = clock.schedule(quietUntil) {
-                guard !conclusion.isConcluded else { return }
-                channel.releaseHeldProgress()
-                conclusion.keep(scheduleDeadline())
-            }
-            // A timer entry that ends a quiet start is never cancelled: it finds the request over and does
-            // nothing, at most one quiet period later. That spares the shared timer's lock once per request.
-            if case .task = quietEnd { conclusion.keep(quietEnd) }
-        } else {
-            conclusion.keep(scheduleDeadline())
-        }
-        return work
+        RequestRun(self).start(operation)
     }
 
     /// Runs to the final event and returns it (whether or not the target still accepted it). Returns
     /// once the handler has returned too.
     @discardableResult
     func run(_ operation: PreparedOperation) async -> OperationEvent {
-        let conclusion = Conclusion()
+        let run = RequestRun(self)
         await withTaskCancellationHandler {
-            await start(operation, conclusion: conclusion).value
+            await run.start(operation).value
         } onCancel: {
             cancelSignal.fire()
         }
         // The request may have been ended by its deadline or its cancel, on another thread: wait until that
         // final event is delivered, not only until the handler returned.
-        await conclusion.waitUntilDelivered()
+        await run.waitUntilDelivered()
         return channel.finalEvent ?? .failure(code: ErrorCode.cancelled, message: "request cancelled", outcome: .cancelled)
     }
 
-    /// Delivers the final event for `outcome` if the request has none yet, and stops its timers.
-    fileprivate func conclude(_ outcome: RunOutcome, _ conclusion: Conclusion) {
-        guard conclusion.claim() else { return }
-        cancelSignal.disarm()
-        channel.finish(event(for: outcome))
-        conclusion.delivered()
-        // Timed out or cancelled: the handler was only asked to stop, and its result will be dropped.
-        // One that is still running after the grace period is reported until it returns.
-        let timedOut: Bool
-        switch outcome {
-        case .finished: return
-        case .timedOut: timedOut = true
-        case .cancelled: timedOut = false
-        }
-        conclusion.watch(
-            OverrunWatch(
-                type: descriptor.messageType, timedOut: timedOut, grace: overrunGrace, metrics: metrics,
-                logger: context.logger))
-    }
-
-    private func event(for outcome: RunOutcome) -> OperationEvent {
+    /// The final event for `outcome`.
+    fileprivate func event(for outcome: RunOutcome) -> OperationEvent {
         let type = descriptor.messageType
         switch outcome {
         case .finished(.success(let fields)):
@@ -179,46 +110,117 @@ struct OperationRunner {
     }
 }
 
-/// Cancels a handler's task once it exists: the cancel signal may fire before the task is created.
-private final class WorkCancellation: Sendable {
-    private struct State {
-        var task: Task<Void, Never>?
-        var cancelled = false
-    }
-
-    private let state = Locked(State())
-
-    func cancel() {
-        state.withLock { state -> Task<Void, Never>? in
-            state.cancelled = true
-            return state.task
-        }?.cancel()
-    }
-
-    func attach(_ task: Task<Void, Never>) {
-        let cancelled = state.withLock { state -> Bool in
-            state.task = task
-            return state.cancelled
-        }
-        if cancelled { task.cancel() }
-    }
-}
-
-/// The once-only decision of which outcome ends a request, and the timers to stop when it is made.
-private final class Conclusion: Sendable {
+/// One started request: the once-only decision of which outcome ends it (handler, deadline or cancel),
+/// the handler's task (the cancel may fire before it exists), the timer entry to stop when it ends, and
+/// the watch on a handler that overruns. One object with one lock, so a request costs few allocations;
+/// the closures it schedules capture only it.
+private final class RequestRun: Sendable {
     private struct State {
         var concluded = false
         var pending: ScheduledAction?
+        var task: Task<Void, Never>?
+        var cancelled = false
         var handlerEnded = false
         var watch: OverrunWatch?
         var isDelivered = false
         var deliveryWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
+    let runner: OperationRunner
     private let state = Locked(State())
 
+    init(_ runner: OperationRunner) {
+        self.runner = runner
+    }
+
+    func start(_ operation: PreparedOperation) -> Task<Void, Never> {
+        // The cancel action is registered before the handler starts. The signal may fire inside an event
+        // delivery (the harness's "cancel after N events"), under the channel's lock: the channel then
+        // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,
+        // and the final event is delivered from a task of its own (if the handler has not ended first).
+        runner.cancelSignal.onFire { [self] in
+            runner.channel.refuseFurtherOutput()
+            cancelWork()
+            Task(executorPreference: RouterExecutors.control) { self.conclude(.cancelled) }
+        }
+        let work = Task(executorPreference: runner.handlerExecutor) { [self] in
+            let outcome: OperationRunner.RunOutcome
+            do {
+                outcome = .finished(.success(try await operation.run(runner.context)))
+            } catch {
+                outcome = .finished(.failure(error))
+            }
+            conclude(outcome)
+            handlerEnded()
+        }
+        attach(work)
+        // One timer entry at a time: the quiet start's end, then the deadline. A request that ends
+        // within the quiet start (most do) never schedules its deadline.
+        let deadline = runner.context.deadline.endsAt
+        if let quietUntil = runner.channel.quietUntil, quietUntil < deadline {
+            // A quiet start's end is never cancelled: it finds the request over and does nothing, at most
+            // one quiet period later. The timer groups these entries (see ``OperationClock/scheduleGrouped``),
+            // which spares its heap and its lock's hold time once per request.
+            let quietEnd = runner.clock.scheduleGrouped(quietUntil) { [self] in
+                guard !isConcluded else { return }
+                runner.channel.releaseHeldProgress()
+                keep(scheduleDeadline())
+            }
+            if case .task = quietEnd { keep(quietEnd) }
+        } else {
+            keep(scheduleDeadline())
+        }
+        return work
+    }
+
+    private func scheduleDeadline() -> ScheduledAction {
+        runner.clock.schedule(runner.context.deadline.endsAt) { [self] in
+            conclude(.timedOut)
+            cancelWork()
+        }
+    }
+
+    /// Delivers the final event for `outcome` if the request has none yet, and stops its timers.
+    func conclude(_ outcome: OperationRunner.RunOutcome) {
+        guard claim() else { return }
+        runner.cancelSignal.disarm()
+        runner.channel.finish(runner.event(for: outcome))
+        delivered()
+        // Timed out or cancelled: the handler was only asked to stop, and its result will be dropped.
+        // One that is still running after the grace period is reported until it returns.
+        let timedOut: Bool
+        switch outcome {
+        case .finished: return
+        case .timedOut: timedOut = true
+        case .cancelled: timedOut = false
+        }
+        watch(
+            OverrunWatch(
+                type: runner.descriptor.messageType, timedOut: timedOut, grace: runner.overrunGrace,
+                metrics: runner.metrics, logger: runner.context.logger))
+    }
+
+    // MARK: The handler's task
+
+    private func cancelWork() {
+        state.withLock { state -> Task<Void, Never>? in
+            state.cancelled = true
+            return state.task
+        }?.cancel()
+    }
+
+    private func attach(_ task: Task<Void, Never>) {
+        let cancelled = state.withLock { state -> Bool in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    // MARK: The conclusion
+
     /// Keeps the request's next scheduled action, or cancels it at once if the request has ended.
-    func keep(_ action: ScheduledAction) {
+    private func keep(_ action: ScheduledAction) {
         let concluded = state.withLock { state -> Bool in
             if !state.concluded { state.pending = action }
             return state.concluded
@@ -226,10 +228,22 @@ private final class Conclusion: Sendable {
         if concluded { action.cancel() }
     }
 
-    var isConcluded: Bool { state.withLock { $0.concluded } }
+    private var isConcluded: Bool { state.withLock { $0.concluded } }
+
+    /// True for the first caller only, which also cancels the scheduled action.
+    private func claim() -> Bool {
+        let outcome = state.withLock { state -> (claimed: Bool, pending: ScheduledAction?) in
+            guard !state.concluded else { return (false, nil) }
+            state.concluded = true
+            defer { state.pending = nil }
+            return (true, state.pending)
+        }
+        outcome.pending?.cancel()
+        return outcome.claimed
+    }
 
     /// The final event has been delivered.
-    func delivered() {
+    private func delivered() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.isDelivered = true
             defer { state.deliveryWaiters = [] }
@@ -238,7 +252,7 @@ private final class Conclusion: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Suspends until ``delivered()`` was called.
+    /// Suspends until the final event was delivered.
     func waitUntilDelivered() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLock { state -> Bool in
@@ -250,7 +264,7 @@ private final class Conclusion: Sendable {
     }
 
     /// Watches a handler asked to stop (ends the watch at once if it already returned).
-    func watch(_ watch: OverrunWatch) {
+    private func watch(_ watch: OverrunWatch) {
         let ended = state.withLock { state -> Bool in
             if !state.handlerEnded { state.watch = watch }
             return state.handlerEnded
@@ -259,25 +273,13 @@ private final class Conclusion: Sendable {
     }
 
     /// The handler returned.
-    func handlerEnded() {
+    private func handlerEnded() {
         let watch = state.withLock { state -> OverrunWatch? in
             state.handlerEnded = true
             defer { state.watch = nil }
             return state.watch
         }
         watch?.handlerEnded()
-    }
-
-    /// True for the first caller only, which also cancels the scheduled action.
-    func claim() -> Bool {
-        let outcome = state.withLock { state -> (claimed: Bool, pending: ScheduledAction?) in
-            guard !state.concluded else { return (false, nil) }
-            state.concluded = true
-            defer { state.pending = nil }
-            return (true, state.pending)
-        }
-        outcome.pending?.cancel()
-        return outcome.claimed
     }
 }
 
@@ -375,15 +377,13 @@ package struct LocalOperationRunner: Sendable {
         let descriptor = operation.descriptor
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
         let startedAt = clock.now()
-        var logger = self.logger
-        logger[metadataKey: "op.id"] = requestID
-        logger[metadataKey: "op.type"] = descriptor.messageType
         let channel = RequestChannel(
-            target: target, stages: descriptor.stages, progressInterval: progressInterval, clock: clock, logger: logger)
+            target: target, stages: descriptor.stages, progressInterval: progressInterval, clock: clock,
+            sessionLogger: logger, requestID: requestID, messageType: descriptor.messageType)
         let context = OperationContext(
             sessionID: "local", requestID: requestID, messageType: descriptor.messageType,
-            deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock), logger: logger,
-            services: services, channel: channel)
+            deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock),
+            sessionLogger: logger, services: services, channel: channel)
         let runner = OperationRunner(
             descriptor: descriptor, channel: channel, context: context, clock: clock, startedAt: startedAt,
             cancelSignal: cancel.signal)

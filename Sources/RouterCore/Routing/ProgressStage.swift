@@ -16,13 +16,14 @@ public struct ProgressStage: Sendable, Hashable {
     static func overall(_ stages: [ProgressStage], stageIndex index: Int, fraction: Double) -> Double {
         guard stages.indices.contains(index) else { return 0 }
         let fraction = min(1, max(0, fraction.isNaN ? 0 : fraction))
-        var weights = stages.map(\.weight)
-        var total = weights.reduce(0, +)
-        if total <= 0 {
-            weights = Array(repeating: 1, count: stages.count)
-            total = Double(stages.count)
+        // One pass over the stages and no array: this runs for every progress report.
+        var total = 0.0
+        var before = 0.0
+        for (position, stage) in stages.enumerated() {
+            total += stage.weight
+            if position < index { before += stage.weight }
         }
-        let before = weights[..<index].reduce(0, +)
-        return min(1, (before + weights[index] * fraction) / total)
+        guard total > 0 else { return min(1, (Double(index) + fraction) / Double(stages.count)) }
+        return min(1, (before + stages[index].weight * fraction) / total)
     }
 }

@@ -13,20 +13,28 @@ final class RequestChannel: Sendable {
 
     let target: any OperationEventTarget
     let clock: OperationClock
-    let logger: Logger
+    /// The session's logger; ``logger`` adds the request's metadata when something is logged.
+    private let sessionLogger: Logger
+    private let requestID: String
+    private let messageType: String
     private let state: Locked<State>
 
     /// `quietUntil`: progress before this time is held (see ``ProgressThrottle``); nil sends from the start.
     init(
         target: any OperationEventTarget, stages: [ProgressStage], progressInterval: Duration, quietUntil: Duration? = nil,
-        clock: OperationClock, logger: Logger
+        clock: OperationClock, sessionLogger: Logger, requestID: String, messageType: String
     ) {
         self.target = target
         self.clock = clock
-        self.logger = logger
+        self.sessionLogger = sessionLogger
+        self.requestID = requestID
+        self.messageType = messageType
         self.state = Locked(
             State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval, quietUntil: quietUntil)))
     }
+
+    /// Logger with `op.id` and `op.type` metadata, made when something is logged.
+    var logger: Logger { sessionLogger.forRequest(id: requestID, type: messageType) }
 
     /// When the quiet start ends (nil if there is none, or it is over).
     var quietUntil: Duration? { state.withLock { $0.throttle.quietUntil } }

@@ -543,18 +543,16 @@ final class RouterSession: Sendable {
         // An operation belongs to the session, not to the connection: it outlives a dropped connection
         // (its session's `end()` cancels it). Its handler runs on the handler executor, never on the
         // session's executor (a loop's) nor the cooperative pool; its deadline is a timer entry.
-        var logger = self.logger
-        logger[metadataKey: "op.id"] = requestID
-        logger[metadataKey: "op.type"] = type
         let target = SessionRequestTarget(session: self, requestID: requestID, runToken: runToken, descriptor: descriptor)
         let quiet = settings.progressQuietPeriod
         let channel = RequestChannel(
             target: target, stages: descriptor.stages, progressInterval: settings.progressInterval,
-            quietUntil: quiet > .zero ? startedAt + quiet : nil, clock: clock, logger: logger)
+            quietUntil: quiet > .zero ? startedAt + quiet : nil, clock: clock, sessionLogger: logger,
+            requestID: requestID, messageType: type)
         let context = OperationContext(
             sessionID: self.id, requestID: requestID, messageType: type,
             deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock),
-            logger: logger, services: services, channel: channel)
+            sessionLogger: logger, services: services, channel: channel)
         OperationRunner(
             descriptor: descriptor, channel: channel, context: context, clock: clock, startedAt: startedAt,
             cancelSignal: signal, handlerExecutor: settings.handlerExecutor, metrics: metrics
