@@ -69,4 +69,38 @@ import Testing
         _ = timer.schedule(at: .now - .seconds(1), recorder.action("past"))
         #expect(recorder.waitFor(count: 1))
     }
+
+    /// Every request schedules its quiet start's end: grouped actions due within one window share one heap
+    /// entry, and each runs at or after its own deadline, never before.
+    @Test func groupedActionsShareOneEntryAndNeverRunEarly() {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let ranEarly = Mutex(0)
+        let signal = DispatchSemaphore(value: 0)
+        let start = ContinuousClock.now + .milliseconds(50)
+        for index in 0..<50 {
+            let deadline = start + .microseconds(index * 20)
+            timer.scheduleGrouped(at: deadline) {
+                if ContinuousClock.now < deadline { ranEarly.withLock { $0 += 1 } }
+                signal.signal()
+            }
+        }
+        #expect(timer.heapCount == 1, "50 actions within 1 ms took \(timer.heapCount) heap entries")
+        #expect(timer.pendingCount == 50)
+        for _ in 0..<50 { #expect(signal.wait(timeout: .now() + 10) == .success) }
+        #expect(ranEarly.withLock { $0 } == 0)
+        #expect(timer.pendingCount == 0)
+    }
+
+    /// Compacting the heap after many cancels keeps the entries of groups (which are not cancellable).
+    @Test func compactionKeepsGroupedActions() {
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let recorder = Recorder()
+        timer.scheduleGrouped(at: .now + .milliseconds(200), recorder.action("grouped"))
+        let far = ContinuousClock.now + .seconds(120)
+        for round in 0..<5_000 {
+            timer.schedule(at: far + .milliseconds(round), {}).cancel()
+        }
+        #expect(timer.heapCount <= 1_024 + 2)
+        #expect(recorder.waitFor(count: 1), "the grouped action was dropped by a compaction")
+    }
 }
