@@ -4,25 +4,49 @@
 /// merged with the next window when they overlap, its whitespace runs collapsed to one space, with `…`
 /// where it cuts the text. ASCII text (most memories) takes a byte path that gives exactly what the
 /// `Character` path gives: in ASCII, the only multi-byte character is `\r\n`, which both count as one.
-struct Highlighter {
+///
+/// Made once per query (``SearchSnapshot/highlighter(queryTerms:maxSnippets:context:)``) and used for every
+/// result: the query's terms are tokenized once, and on ASCII text a word is compared with them byte by
+/// byte, without making a `String` of it.
+public struct Highlighter: Sendable {
     let tokenizer: Tokenizer
+    /// The query's terms, as the tokenizer makes them.
+    let wanted: Set<String>
+    /// The same terms as bytes, for the ASCII path (a query has a few).
+    private let wantedBytes: [[UInt8]]
+    let maxSnippets: Int
+    let context: Int
 
-    func snippets(_ text: String, queryTerms: [String], maxSnippets: Int, context: Int) -> [String] {
-        let wanted = Set(queryTerms.flatMap { tokenizer.terms($0) })
+    init(tokenizer: Tokenizer, queryTerms: [String], maxSnippets: Int, context: Int) {
+        self.tokenizer = tokenizer
+        wanted = Set(queryTerms.flatMap { tokenizer.terms($0) })
+        wantedBytes = wanted.map { Array($0.utf8) }
+        self.maxSnippets = maxSnippets
+        self.context = context
+    }
+
+    /// The snippets of `text` around the query's terms (none when the query has no terms).
+    public func snippets(_ text: String) -> [String] {
         guard !wanted.isEmpty, maxSnippets > 0 else { return [] }
         if ASCII.isASCII(text) {
             var text = text
-            return text.withUTF8 { asciiSnippets($0, wanted: wanted, maxSnippets: maxSnippets, context: context) }
+            return text.withUTF8 { asciiSnippets($0) }
         }
-        return unicodeSnippets(text, wanted: wanted, maxSnippets: maxSnippets, context: context)
+        return unicodeSnippets(text)
     }
 
     // MARK: ASCII
 
-    func asciiSnippets(_ text: UnsafeBufferPointer<UInt8>, wanted: Set<String>, maxSnippets: Int, context: Int) -> [String] {
+    func asciiSnippets(_ text: UnsafeBufferPointer<UInt8>) -> [String] {
         var windows: [Range<Int>] = []
-        tokenizer.asciiTokens(text) { term, range in
-            guard wanted.contains(term) else { return }
+        tokenizer.asciiWords(text) { word, hasApostrophe, range in
+            // A word equal to a query term is that term (query terms are never stop words nor too long);
+            // a word with an apostrophe may become one once its `'s` is gone.
+            let isWanted =
+                hasApostrophe
+                ? tokenizer.term(ofASCIIWord: word, hasApostrophe: true).map(wanted.contains) ?? false
+                : wantedBytes.contains { $0.elementsEqual(word) }
+            guard isWanted else { return }
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context)
             let upper = asciiExpandForward(text, from: range.upperBound, by: context)
             if let last = windows.last, lower <= last.upperBound {
@@ -82,7 +106,7 @@ struct Highlighter {
 
     // MARK: Unicode
 
-    func unicodeSnippets(_ text: String, wanted: Set<String>, maxSnippets: Int, context: Int) -> [String] {
+    func unicodeSnippets(_ text: String) -> [String] {
         let matches = tokenizer.tokens(text).filter { wanted.contains($0.term) }
         guard !matches.isEmpty else { return [] }
 

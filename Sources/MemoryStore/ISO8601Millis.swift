@@ -23,6 +23,42 @@ public enum ISO8601Millis {
         let inDay = millis - days * 86_400_000
         let (year, month, day) = civil(fromDays: days)
         let hour = inDay / 3_600_000, minute = inDay / 60_000 % 60, second = inDay / 1000 % 60, milli = inDay % 1000
+        if (0...9999).contains(year) {
+            // Every search result and stream chunk has a date: 24 bytes written in place, one allocation.
+            return String(unsafeUninitializedCapacity: 24) { buffer in
+                var index = 0
+                func put(_ value: Int64, _ width: Int, then separator: UInt8?) {
+                    var remaining = value
+                    for position in stride(from: index + width - 1, through: index, by: -1) {
+                        buffer[position] = UInt8(truncatingIfNeeded: 0x30 + remaining % 10)
+                        remaining /= 10
+                    }
+                    index += width
+                    if let separator {
+                        buffer[index] = separator
+                        index += 1
+                    }
+                }
+                put(year, 4, then: UInt8(ascii: "-"))
+                put(month, 2, then: UInt8(ascii: "-"))
+                put(day, 2, then: UInt8(ascii: "T"))
+                put(hour, 2, then: UInt8(ascii: ":"))
+                put(minute, 2, then: UInt8(ascii: ":"))
+                put(second, 2, then: UInt8(ascii: "."))
+                put(milli, 3, then: UInt8(ascii: "Z"))
+                return index
+            }
+        }
+        return formatByInterpolation(date)
+    }
+
+    /// The same text built by string interpolation (years outside 0…9999; the reference in tests).
+    static func formatByInterpolation(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let days = floorDivide(millis, 86_400_000)
+        let inDay = millis - days * 86_400_000
+        let (year, month, day) = civil(fromDays: days)
+        let hour = inDay / 3_600_000, minute = inDay / 60_000 % 60, second = inDay / 1000 % 60, milli = inDay % 1000
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
     }
 

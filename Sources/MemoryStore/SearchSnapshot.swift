@@ -362,7 +362,11 @@ public struct SearchSnapshot: Sendable {
     public func highlights(for entry: MemoryEntry, queryTerms: [String], maxSnippets: Int = 3, context: Int = 40)
         -> [String]
     {
-        Highlighter(tokenizer: tokenizer).snippets(
-            entry.text, queryTerms: queryTerms, maxSnippets: maxSnippets, context: context)
+        highlighter(queryTerms: queryTerms, maxSnippets: maxSnippets, context: context).snippets(entry.text)
+    }
+
+    /// Highlights for many results of one query: the query's terms are tokenized once.
+    public func highlighter(queryTerms: [String], maxSnippets: Int = 3, context: Int = 40) -> Highlighter {
+        Highlighter(tokenizer: tokenizer, queryTerms: queryTerms, maxSnippets: maxSnippets, context: context)
     }
 }

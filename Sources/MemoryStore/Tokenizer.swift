@@ -113,6 +113,24 @@ public struct Tokenizer: Sendable {
     /// The tokens of ASCII `bytes` with their byte ranges; same rules as ``tokens(_:)`` (which, on ASCII
     /// text, only ever sees letters, digits and `'`).
     func asciiTokens(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (String, Range<Int>) -> Void) {
+        asciiWords(bytes) { word, hasApostrophe, range in
+            if let term = term(ofASCIIWord: word, hasApostrophe: hasApostrophe) { body(term, range) }
+        }
+    }
+
+    /// The term an ASCII word (from ``asciiWords(_:_:)``) stands for, or nil if it is not indexed (empty
+    /// once its `'s` is gone, too long, a stop word).
+    func term(ofASCIIWord word: UnsafeBufferPointer<UInt8>, hasApostrophe: Bool) -> String? {
+        var term = String(decoding: word, as: UTF8.self)
+        if hasApostrophe { term = Self.stripApostrophes(term) }
+        guard !term.isEmpty, term.utf8.count <= maxTokenLength, !stopWords.contains(term) else { return nil }
+        return term
+    }
+
+    /// The words of ASCII `bytes`, lowercased, before the term rules (apostrophes, length, stop words):
+    /// each as a buffer valid during the call, whether it has an inner `'`, and its byte range. Lets a
+    /// caller that looks for a few known terms compare bytes instead of making a `String` per word.
+    func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void) {
         var word: [UInt8] = []
         var index = 0
         while index < bytes.count {
@@ -137,9 +155,7 @@ public struct Tokenizer: Sendable {
                 }
                 index += 1
             }
-            var term = String(decoding: word, as: UTF8.self)
-            if hasApostrophe { term = Self.stripApostrophes(term) }
-            if !term.isEmpty, term.utf8.count <= maxTokenLength, !stopWords.contains(term) { body(term, start..<index) }
+            word.withUnsafeBufferPointer { body($0, hasApostrophe, start..<index) }
         }
     }
 

@@ -5,7 +5,9 @@ import Testing
 /// The ASCII byte paths of ``Tokenizer`` and ``Highlighter`` must give exactly what the Unicode paths give.
 @Suite("Highlighter")
 struct HighlighterTests {
-    let highlighter = Highlighter(tokenizer: .standard)
+    func highlighter(_ queryTerms: [String], context: Int = 40) -> Highlighter {
+        Highlighter(tokenizer: .standard, queryTerms: queryTerms, maxSnippets: 3, context: context)
+    }
 
     /// Random ASCII text made of words, digits, apostrophes, punctuation and every ASCII whitespace,
     /// `\r\n` included (the one multi-byte `Character` in ASCII).
@@ -35,32 +37,31 @@ struct HighlighterTests {
         var generator = SplitMix64(seed: 11)
         for round in 0..<3_000 {
             let text = Self.randomASCIIText(&generator)
-            let wanted: Set<String> = round % 2 == 0 ? ["user", "project"] : ["atlas", "42", "dont"]
+            let query = [["user", "project"], ["Atlas", "42", "dont"], ["user's", "o'clock", "the"]][round % 3]
             let context = [0, 1, 3, 10, 40][round % 5]
+            let highlighter = highlighter(query, context: context)
             var copy = text
-            let fast = copy.withUTF8 {
-                highlighter.asciiSnippets($0, wanted: wanted, maxSnippets: 3, context: context)
-            }
-            let slow = highlighter.unicodeSnippets(text, wanted: wanted, maxSnippets: 3, context: context)
+            let fast = copy.withUTF8 { highlighter.asciiSnippets($0) }
+            let slow = highlighter.unicodeSnippets(text)
             #expect(fast == slow, "\(text.debugDescription) context \(context)")
         }
     }
 
     @Test func asciiSnippetsOnAKnownText() {
         let text = "The user asked about\r\nthe Atlas project   deadline; user wants it before Friday."
-        #expect(highlighter.snippets(text, queryTerms: ["user"], maxSnippets: 3, context: 10) == [
+        #expect(highlighter(["user"], context: 10).snippets(text) == [
             "The user asked…", "…deadline; user wants it…",
         ])
     }
 
     @Test func nonASCIITextKeepsUnicodeBehaviour() {
         // Accents, CJK (one token per ideograph) and emoji (separators).
-        #expect(highlighter.snippets("Zoë moved to Zürich ☕️ with São Paulo friends", queryTerms: ["zurich", "zürich"], maxSnippets: 3, context: 6) == [
+        #expect(highlighter(["zurich", "zürich"], context: 6).snippets("Zoë moved to Zürich ☕️ with São Paulo friends") == [
             "…to Zürich ☕️…"
         ])
         // Without spaces between CJK words, a window snaps to the match (word starts are after whitespace).
-        #expect(highlighter.snippets("東京で会議 user 会議", queryTerms: ["会"], maxSnippets: 3, context: 1) == ["…会議…", "…会議"])
+        #expect(highlighter(["会"], context: 1).snippets("東京で会議 user 会議") == ["…会議…", "…会議"])
         // Precomposed and decomposed accents both match.
-        #expect(highlighter.snippets("café 🍵 cafe\u{301}", queryTerms: ["CAFÉ"], maxSnippets: 3, context: 2) == ["café 🍵 cafe\u{301}"])
+        #expect(highlighter(["CAFÉ"], context: 2).snippets("café 🍵 cafe\u{301}") == ["café 🍵 cafe\u{301}"])
     }
 }
