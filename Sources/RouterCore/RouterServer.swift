@@ -89,7 +89,7 @@ package final class RouterServer: Sendable {
                 return extra?(head)
             }
         }
-        let transport = try WebSocketServer.start(configuration)
+        let transport = try WebSocketServer.start(configuration, logger: logger)
         box.server = transport
         return RouterServer(transport: transport, service: service, path: path, box: box)
     }

@@ -186,8 +186,10 @@ struct DashboardBrowserTests {
             await first.crash()
             try await waitForIndicator(page, "reconnecting", timeout: .seconds(10))
             try await page.screenshot("reconnecting")
-            // It keeps retrying (refused connections) without giving up.
-            try await Task.sleep(for: .seconds(2))
+            // It keeps retrying (refused connections) without giving up: two attempts fail while the host is down.
+            let retried = try await page.evaluate(
+                Self.reconnectAttemptsJS(atLeast: 2, timeoutMs: 20_000), as: ReconnectAttempts.self, timeout: .seconds(30))
+            #expect(retried.reached, "the client did not retry twice; its connection states: \(retried.events)")
             #expect(try await page.evaluate("document.getElementById('connection-state').dataset.state").cdpString == "reconnecting")
 
             let second = try await hosts.start(label: "restart-2", port: port)
@@ -312,6 +314,30 @@ struct DashboardBrowserTests {
             "['done', 'error', 'cancelled'].includes(document.getElementById('\(id)').dataset.status)",
             "#\(id) to finish", timeout: timeout,
             diagnostics: "({ status: document.getElementById('\(id)').textContent, events: window.dashboard?.events })")
+    }
+
+    /// A promise that resolves, from the client's `state` events (not by polling), once the client reports
+    /// `reconnecting` after `attempts` failed connection attempts (`attempt` counts them since the last
+    /// `welcome`); after `timeoutMs` it resolves unreached, with the states seen.
+    struct ReconnectAttempts: Decodable {
+        var reached: Bool
+        /// Every connection state the client reported, as `state#attempt`.
+        var events: [String]
+    }
+
+    static func reconnectAttemptsJS(atLeast attempts: Int, timeoutMs: Int) -> String {
+        """
+        new Promise((resolve) => {
+          const { client, events } = window.dashboard;
+          const reached = (event) => event.state === 'reconnecting' && event.attempt >= \(attempts);
+          const report = (value) => resolve({ reached: value, events: events.connection.map((e) => `${e.state}#${e.attempt}`) });
+          if (events.connection.some(reached)) return report(true);
+          const timer = setTimeout(() => report(false), \(timeoutMs));
+          client.addEventListener('state', (event) => {
+            if (reached(event.detail)) { clearTimeout(timer); report(true); }
+          });
+        })
+        """
     }
 
     /// Starts a MutationObserver recording the panel's stage states and result count at every change.

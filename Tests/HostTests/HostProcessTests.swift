@@ -237,10 +237,13 @@ struct HostProcessTests {
         for _ in 0..<150 {
             if let fd = openTCP(port: port) { held.append(fd) }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        let paused = await host.log.waitFor("(errno 24): accepting paused", timeout: 20)
+        #expect(paused, "the host never logged running out of descriptors: \(host.log.text)")
         #expect(host.process.isRunning)
         for fd in held { close(fd) }
         // Descriptors freed: after the backoff the host accepts again and answers.
+        let resumed = await host.log.waitFor("accepting connections again", timeout: 20)
+        #expect(resumed, "the host never logged accepting again: \(host.log.text)")
         var status: Int?
         let deadline = ContinuousClock.now + .seconds(10)
         while status != 200, ContinuousClock.now < deadline {

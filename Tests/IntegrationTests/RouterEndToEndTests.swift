@@ -298,39 +298,69 @@ struct RouterEndToEndTests {
 
     @Test func aConsumerThatStopsReadingIsClosedWith1008AndEmitIsHeldBack() async throws {
         let counter = Counter()
+        // Every suspension of the handler's `emit`, with the chunks emitted before it, reported by the
+        // transport's and the session's instrumentation hooks on the producer's thread (so the count is exact).
+        let (holds, hold) = AsyncStream.makeStream(of: ProducerHold.self)
         try await LiveRouter.with(try testRouter(counter: counter), configure: { transport, settings in
             transport.writeHighWaterBytes = 256 << 10
             transport.writeLowWaterBytes = 64 << 10
             transport.slowConsumerTimeout = .milliseconds(500)
             settings.resume.bufferBytes = 1 << 20
+            transport.onProducerSuspended = { hold.yield(.connectionBacklog(emitted: counter.current)) }
+            settings.onProducerSuspendedForReplayRoom = { hold.yield(.replayRoom(emitted: counter.current)) }
         }) { server in
             // A raw client that upgrades, asks for 10,000 chunks of 64 KiB (640 MB), then never reads.
             let socket = try RawClient(port: server.port)
             try socket.upgrade(path: "/ws/memory")
             try socket.sendText(#"{"type":"bulk","id":"s","data":{"size":65536,"chunks":10000}}"#)
-            // The kernel's socket buffers absorb some megabytes; then emit must suspend: the count stops growing.
-            var previous = -1
-            while counter.current != previous {
-                previous = counter.current
-                try await Task.sleep(for: .milliseconds(300))
+            // The kernel's socket buffers absorb some megabytes; then emit suspends on the connection's backlog.
+            // Above the high-water mark for longer than the timeout, the server drops the peer (1008), and the
+            // session, detached and waiting for a resume, takes the stream into its replay buffer (1 MiB, which
+            // may already hold the last chunks sent while attached: at most 16 more chunks of 64 KiB) until emit
+            // suspends again, for room in it. This client never acknowledges, so only a detached session holds
+            // emit for replay room.
+            let seen = Locked<[ProducerHold]>([])
+            let reachedReplayHold = await within(.seconds(30)) {
+                for await next in holds {
+                    seen.withLock { $0.append(next) }
+                    if case .replayRoom = next { return true }
+                }
+                return false
             }
-            #expect(counter.current < 10_000)
-            // Above the high-water mark for longer than the timeout: the server drops the peer (1008).
-            let deadline = ContinuousClock.now + .seconds(20)
-            while server.transport.openConnections > 0, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
+            let sequence = seen.withLock { $0 }
+            try #require(reachedReplayHold == true, "emit never waited for replay room; its holds: \(sequence)")
+            guard case .connectionBacklog(let firstHeldAt) = sequence.first, case .replayRoom(let heldAgainAt) = sequence.last else {
+                Issue.record("expected backlog holds, then a replay hold: \(sequence)")
+                return
             }
+            #expect(firstHeldAt < 10_000)
+            // The stream's last wait on the connection ended when the connection closed.
+            let closedAt = sequence.reversed().lazy.compactMap(\.backlogCount).first ?? firstHeldAt
+            #expect(heldAgainAt - closedAt <= 16, "holds: \(sequence)")
+            #expect(heldAgainAt < 10_000)
+            #expect(counter.current == heldAgainAt, "emit stays held")
+            // The session detached after its connection closed: the loop that closed it has since gone on.
+            #expect(await server.transport.statistics().connections == 0)
             #expect(server.transport.openConnections == 0)
-            // The session is detached, waiting for a resume: the stream goes on into its replay buffer
-            // (1 MiB: at most 16 chunks of 64 KiB), then is held again.
-            let closedAt = counter.current
-            previous = -1
-            while counter.current != previous {
-                previous = counter.current
-                try await Task.sleep(for: .milliseconds(300))
-            }
-            #expect(counter.current - closedAt <= 16)
-            #expect(counter.current < 10_000)
+        }
+    }
+}
+
+/// Where ``BulkHandler``'s `emit` was suspended, with the number of chunks emitted before it.
+enum ProducerHold: Sendable, CustomStringConvertible {
+    /// Above the connection's high-water mark.
+    case connectionBacklog(emitted: Int)
+    /// For room in the (detached) session's replay buffer.
+    case replayRoom(emitted: Int)
+
+    var backlogCount: Int? {
+        if case .connectionBacklog(let emitted) = self { emitted } else { nil }
+    }
+
+    var description: String {
+        switch self {
+        case .connectionBacklog(let emitted): "backlog@\(emitted)"
+        case .replayRoom(let emitted): "replay@\(emitted)"
         }
     }
 }

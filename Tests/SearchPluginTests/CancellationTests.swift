@@ -27,11 +27,14 @@ import Testing
         let cancel = Mutex<(at: ContinuousClock.Instant, scored: Int)?>(nil)
         let events = await harness.run(request) { control in
             // Wait for a scoring report past the stage's start: the search is in the middle of the corpus.
+            // Woken by each new event (or the end of the run), never by a timer.
             while !control.events.contains(where: { event in
                 if case .progress("scoring", _, let progress, _) = event { return progress > 0.1 }
                 return event.isFinal
             }) {
-                try? await Task.sleep(for: .milliseconds(1))
+                let seen = control.events.count
+                await control.waitForEvents(seen + 1)
+                if control.events.count == seen { break }  // the run is over
             }
             cancel.withLock { $0 = (ContinuousClock.now, scored.current) }
             control.cancel()

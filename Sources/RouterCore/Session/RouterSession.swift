@@ -275,7 +275,7 @@ final class RouterSession: Sendable {
             case .proceed:
                 return true
             case .awaitChange(let changes):
-                await waitForChange(after: changes)
+                await waitForChange(after: changes, onSuspend: settings.onProducerSuspendedForReplayRoom)
             case .awaitSink(let sink, let changes):
                 if await sink.waitUntilWritable() { return true }
                 // That connection is gone: wait for the session to detach from it (or be resumed).
@@ -286,7 +286,8 @@ final class RouterSession: Sendable {
     }
 
     /// Returns once the session changed since `changes` (at once if it already has), or the task is cancelled.
-    private func waitForChange(after changes: UInt64) async {
+    /// `onSuspend` is called once the caller is registered to be woken (not when it returns at once).
+    private func waitForChange(after changes: UInt64, onSuspend: (@Sendable () -> Void)? = nil) async {
         let waiterID = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -298,7 +299,7 @@ final class RouterSession: Sendable {
                     state.changeWaiters[waiterID] = continuation
                     return true
                 }
-                if !waits { continuation.resume() }
+                if waits { onSuspend?() } else { continuation.resume() }
             }
         } onCancel: {
             state.withLock { $0.changeWaiters.removeValue(forKey: waiterID) }?.resume()

@@ -76,6 +76,10 @@ package struct RouterSettings: Sendable {
     /// Where the router's own per-request work runs (deadlines, cancellation, final events), and the
     /// sessions of connections without an event loop executor.
     package var controlExecutor: any TaskExecutor = RouterExecutors.control
+    /// Test instrumentation, nil in production: called on the producer's thread each time an operation's
+    /// output suspends because the session's replay buffer is nearly full (the session is detached, or its
+    /// client acknowledges), after it is registered to be woken.
+    package var onProducerSuspendedForReplayRoom: (@Sendable () -> Void)?
 
     package init(
         heartbeatInterval: Duration = .seconds(25),

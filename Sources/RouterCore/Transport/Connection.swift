@@ -281,7 +281,8 @@ final class Connection: SelectableChannel {
                     usesPerMessageDeflate: deflater != nil,
                     highWater: server.configuration.writeHighWaterBytes,
                     lowWater: server.configuration.writeLowWaterBytes,
-                    deflater: deflater, deflateThreshold: server.configuration.perMessageDeflate.threshold)
+                    deflater: deflater, deflateThreshold: server.configuration.perMessageDeflate.threshold,
+                    onProducerSuspended: server.configuration.onProducerSuspended)
                 self.handle = handle
                 let request = UpgradeRequest(head: head, remoteAddress: remoteAddress)
                 receiver = service.connectionOpened(handle, request: request)

@@ -40,6 +40,8 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
     /// compressor's context follows wire order. nil without permessage-deflate.
     private let deflater: Locked<OutboundDeflater>?
     private let deflateThreshold: Int
+    /// ``TransportConfiguration/onProducerSuspended`` (tests only).
+    private let onProducerSuspended: (@Sendable () -> Void)?
 
     /// The compressor, only ever used under ``deflater``'s lock (its inflating half stays with the loop).
     struct OutboundDeflater: @unchecked Sendable {
@@ -48,7 +50,7 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
 
     init(
         id: UInt64, loop: EventLoop, connection: Connection, usesPerMessageDeflate: Bool, highWater: Int, lowWater: Int,
-        deflater: (any MessageDeflating)? = nil, deflateThreshold: Int = .max
+        deflater: (any MessageDeflating)? = nil, deflateThreshold: Int = .max, onProducerSuspended: (@Sendable () -> Void)? = nil
     ) {
         self.id = id
         self.loop = loop
@@ -58,6 +60,7 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
         self.lowWater = lowWater
         self.deflater = deflater.map { Locked(OutboundDeflater(codec: $0)) }
         self.deflateThreshold = deflateThreshold
+        self.onProducerSuspended = onProducerSuspended
     }
 
     /// With permessage-deflate, a message at or above the threshold is compressed here, on the producer's
@@ -122,7 +125,11 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
                     state.waiters[waiterID] = continuation
                     return nil
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                if let immediate {
+                    continuation.resume(returning: immediate)
+                } else {
+                    onProducerSuspended?()
+                }
             }
         } onCancel: {
             // A cancelled producer stops waiting; it checks cancellation itself.

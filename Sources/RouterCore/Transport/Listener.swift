@@ -33,7 +33,8 @@ final class ListeningSocket: Sendable {
 /// There is one socket, bound without `SO_REUSEPORT`: a port another process listens on fails the bind,
 /// and no other process can join ours and take a share of its connections (issue 11, finding 6).
 /// Out of descriptors (EMFILE/ENFILE), it pauses accepting with a growing backoff instead of spinning,
-/// and keeps serving the connections it has.
+/// and keeps serving the connections it has. It logs a warning when it pauses and a notice when it
+/// accepts a connection again (once each, not per retry).
 final class Listener: SelectableChannel {
     unowned(unsafe) let loop: EventLoop
     private let socket: ListeningSocket
@@ -42,6 +43,9 @@ final class Listener: SelectableChannel {
     private let server: ServerContext
     private var token: UInt64 = 0
     private var backoff: Duration = .milliseconds(10)
+    /// Set when accepting pauses for lack of descriptors or memory, cleared by the next accepted connection:
+    /// each of the two transitions is logged once, not every retry.
+    private var acceptPaused = false
     private var registered = false
     private var closed = false
 
@@ -71,6 +75,11 @@ final class Listener: SelectableChannel {
                 accepted = try Socket.accept(fd)
             } catch {
                 if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOBUFS || error.errno == ENOMEM {
+                    if !acceptPaused {
+                        acceptPaused = true
+                        server.logger.warning(
+                            "\(error): accepting paused, retried with a backoff of up to 1 s; open connections are still served")
+                    }
                     pause()
                 }
                 // ECONNABORTED and friends: the peer gave up; carry on.
@@ -78,6 +87,10 @@ final class Listener: SelectableChannel {
             }
             guard let (client, address) = accepted else { return }
             backoff = .milliseconds(10)
+            if acceptPaused {
+                acceptPaused = false
+                server.logger.notice("accepting connections again")
+            }
             let clientKey = address.hostDescription
             if case .rejected(let reason) = server.admit(clientKey: clientKey) {
                 Self.reject(client, reason: reason)

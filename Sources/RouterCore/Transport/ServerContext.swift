@@ -10,6 +10,8 @@ enum Admission: Equatable {
 /// What every connection of one server shares: the configuration and the counters. Thread-safe.
 final class ServerContext: Sendable {
     let configuration: TransportConfiguration
+    /// For the transport's own rare events (the listener running out of descriptors).
+    let logger: Logger
     private let connectionIDs = Atomic<UInt64>(0)
     /// TCP connections accepted and not yet closed.
     let acceptedConnections = Atomic<Int>(0)
@@ -22,8 +24,9 @@ final class ServerContext: Sendable {
     private let nextLoop = Atomic<UInt64>(0)
     private let drainingFlag = Atomic<Bool>(false)
 
-    init(configuration: TransportConfiguration) {
+    init(configuration: TransportConfiguration, logger: Logger = .disabled) {
         self.configuration = configuration
+        self.logger = logger
     }
 
     func nextConnectionID() -> UInt64 {

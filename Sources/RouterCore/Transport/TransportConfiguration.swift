@@ -35,6 +35,10 @@ package struct TransportConfiguration: Sendable {
     package var writeLowWaterBytes: Int = 1 << 20
     /// A peer whose backlog stays above the high-water mark this long is closed with 1008.
     package var slowConsumerTimeout: Duration = .seconds(30)
+    /// Test instrumentation, nil in production: called on the producer's thread each time a producer
+    /// suspends in `waitUntilWritable` because the connection's backlog is above ``writeHighWaterBytes``
+    /// (not when it may write at once), after it is registered to be woken.
+    package var onProducerSuspended: (@Sendable () -> Void)?
     /// Origin allowlist and bearer token for upgrades.
     package var handshakePolicy = WebSocketHandshakePolicy()
     /// permessage-deflate negotiation and the size threshold for compressing outgoing messages.

@@ -29,9 +29,9 @@ package final class WebSocketServer: Sendable {
     /// Binds and starts serving. Throws ``SocketError`` naming the failed call: a port in use fails
     /// with `bind to HOST:PORT failed: Address already in use`, whoever holds it. Nothing is left
     /// running after a failure (no loop thread, no descriptor).
-    package static func start(_ configuration: TransportConfiguration) throws(SocketError) -> WebSocketServer {
+    package static func start(_ configuration: TransportConfiguration, logger: Logger = .disabled) throws(SocketError) -> WebSocketServer {
         let count = configuration.eventLoops > 0 ? configuration.eventLoops : ProcessorCount.available
-        let context = ServerContext(configuration: configuration)
+        let context = ServerContext(configuration: configuration, logger: logger)
         // Bound before any thread exists, so a failed bind leaves nothing behind.
         let fd = try Socket.makeListener(host: configuration.host, port: configuration.port)
         let port: Int
