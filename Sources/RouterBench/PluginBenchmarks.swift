@@ -56,10 +56,11 @@ enum PluginBenchmarks {
                 ContextCompressHandler(), request: request, timeout: nil, requestID: "bench", target: target,
                 cancel: CancelHandle())
             timings.append(started.duration(to: clock.now))
-            guard case .complete(let fields, _)? = target.final else {
+            guard case .complete(let result, _)? = target.final else {
                 print("context_compress failed: \(String(describing: target.final))")
                 return
             }
+            let fields = result.values
             let dropped = elements(fields["dropped"])
             let duplicates = dropped.filter { item in item["reason"]?.jsonText.contains("duplicate_of") == true }.count
             summary =
@@ -158,7 +159,7 @@ private final class ChunkCountingTarget: OperationEventTarget {
 
     func deliver(_ event: OperationEvent) -> Bool {
         let size: Int
-        if case .chunk(_, let fields) = event { size = JSONValue.object(fields).jsonText.utf8.count } else { size = 0 }
+        if case .chunk(_, let fields) = event { size = JSONValue.object(fields.values).jsonText.utf8.count } else { size = 0 }
         return state.withLock { state in
             guard state.final == nil else { return false }
             switch event {

@@ -103,13 +103,13 @@ enum SearchBenchmarks {
                 await runner.run(
                     data: .object(data), timeout: nil, requestID: "bench", target: target, cancel: CancelHandle())
                 let elapsed = ContinuousClock.now - begin
-                guard case .complete(let fields, _)? = target.final else {
+                guard case .complete(let result, _)? = target.final else {
                     throw BenchmarkFailure("memory_search did not complete: \(String(describing: target.final))")
                 }
                 guard iteration >= 0 else { continue }  // warm-up
                 latencies.append(elapsed)
                 progressEvents += target.progressCount
-                if case .number(let total)? = fields["total"] { totals += Int(total) }
+                if case .number(let total)? = result.values["total"] { totals += Int(total) }
             }
             if mode == .hybrid { hybridMedian = latencies.sorted()[latencies.count / 2] }
             report(

@@ -239,9 +239,9 @@ final class Recorder: OperationEventTarget {
         case .progress(let stage, let stageIndex, _, let progress, let message):
             recorded = .progress(stage: stage, stageIndex: stageIndex, progress: progress, message: message)
         case .chunk(let index, let fields):
-            recorded = .chunk(index: index, json: .object(fields))
+            recorded = .chunk(index: index, json: .object(fields.values))
         case .complete(let fields, _):
-            recorded = .complete(.object(fields))
+            recorded = .complete(.object(fields.values))
         case .failure(let code, let message, _):
             recorded = .error(code: code, message: message)
         }

@@ -427,12 +427,12 @@ extension OperationEvent {
     }
 
     var completeFields: [String: JSONValue]? {
-        if case .complete(let fields, _) = self { return fields }
+        if case .complete(let fields, _) = self { return fields.values }
         return nil
     }
 
     var chunkFields: [String: JSONValue]? {
-        if case .chunk(_, let fields) = self { return fields }
+        if case .chunk(_, let fields) = self { return fields.values }
         return nil
     }
 

@@ -25,7 +25,7 @@ package struct OperationDescriptor: Sendable, Hashable {
 
 /// A request whose `data` decoded: ready to run.
 struct PreparedOperation: Sendable {
-    let run: @Sendable (OperationContext) async throws -> [String: JSONValue]
+    let run: @Sendable (OperationContext) async throws -> ResultFields
 }
 
 /// A type-erased handler: decodes `data` into its `Request`, runs it, encodes its `Response`.
@@ -66,7 +66,7 @@ package struct AnyOperation: Sendable {
                 let result = try await handle(data, context)
                 let fields: [String: JSONValue] = if case .object(let members) = result { members } else { ["value": result] }
                 try ResultEncoding.checkEnvelope(fields)
-                return fields
+                return ResultFields(fields)
             }
         }
     }
@@ -74,7 +74,7 @@ package struct AnyOperation: Sendable {
     static func bind<H: OperationHandler>(_ handler: H, _ request: H.Request) -> PreparedOperation {
         PreparedOperation { context in
             let response = try await handler.handle(request, context: context)
-            return try ResultEncoding.fields(of: response)
+            return try ResultFields.encode(response)
         }
     }
 

@@ -63,7 +63,7 @@ public struct OperationContext: Sendable {
     /// Throws `CancellationError` if the request was cancelled, timed out, or its connection closed.
     /// A value that does not encode as a JSON object is sent under the key `value`.
     public func emit(_ chunk: some Encodable & Sendable) async throws {
-        try await channel.emit(try ResultEncoding.fields(of: chunk))
+        try await channel.emit(try ResultFields.encode(chunk))
     }
 }
 

@@ -4,8 +4,8 @@
 /// `error`; ``RouterTesting`` records them as they are.
 package enum OperationEvent: Sendable, Equatable {
     case progress(stage: String, stageIndex: Int, stageCount: Int, progress: Double, message: String?)
-    case chunk(index: Int, fields: [String: JSONValue])
-    case complete(fields: [String: JSONValue], elapsed: Duration)
+    case chunk(index: Int, fields: ResultFields)
+    case complete(fields: ResultFields, elapsed: Duration)
     case failure(code: String, message: String, outcome: OperationMetrics.Outcome)
 
     var isFinal: Bool {

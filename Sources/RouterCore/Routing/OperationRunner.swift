@@ -12,7 +12,7 @@ import Foundation
 /// the signal, so a request that ends in microseconds costs one task and one timer entry.
 struct OperationRunner {
     fileprivate enum RunOutcome: Sendable {
-        case finished(Result<[String: JSONValue], any Error>)
+        case finished(Result<ResultFields, any Error>)
         case timedOut
         case cancelled
     }

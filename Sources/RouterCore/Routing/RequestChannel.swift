@@ -88,7 +88,7 @@ final class RequestChannel: Sendable {
         outputRefused.withLock { $0 = true }
     }
 
-    func emit(_ fields: [String: JSONValue]) async throws {
+    func emit(_ fields: ResultFields) async throws {
         if outputRefused.withLock({ $0 }) { throw CancellationError() }
         try Task.checkCancellation()
         guard await target.waitUntilWritable() else { throw CancellationError() }

@@ -12,6 +12,18 @@ struct ServerMessage: Sendable {
     let tail: [UInt8]
 
     init(type: String, id: String? = nil, op: String? = nil, fields: [(String, JSONValue)] = []) {
+        self.init(type: type, id: id, op: op) { tail in
+            for (key, value) in fields {
+                tail.bytes.append(UInt8(ascii: ","))
+                tail.writeString(key)
+                tail.bytes.append(UInt8(ascii: ":"))
+                tail.write(value)
+            }
+        }
+    }
+
+    /// A message whose members after `id` and `op` are written by `writeMembers`, each preceded by a comma.
+    init(type: String, id: String?, op: String?, writeMembers: (inout JSONWriter) -> Void) {
         self.type = type
         self.id = id
         self.op = op
@@ -19,7 +31,7 @@ struct ServerMessage: Sendable {
         head.bytes.append(contentsOf: #"{"type":"#.utf8)
         head.writeString(type)
         self.head = head.bytes
-        var tail = JSONWriter(reservingCapacity: 64)
+        var tail = JSONWriter(reservingCapacity: 256)
         if let id {
             tail.bytes.append(contentsOf: #","id":"#.utf8)
             tail.writeString(id)
@@ -28,12 +40,7 @@ struct ServerMessage: Sendable {
             tail.bytes.append(contentsOf: #","op":"#.utf8)
             tail.writeString(op)
         }
-        for (key, value) in fields {
-            tail.bytes.append(UInt8(ascii: ","))
-            tail.writeString(key)
-            tail.bytes.append(UInt8(ascii: ":"))
-            tail.write(value)
-        }
+        writeMembers(&tail)
         tail.bytes.append(UInt8(ascii: "}"))
         self.tail = tail.bytes
     }
@@ -80,12 +87,8 @@ struct ServerMessage: Sendable {
     }
 
     /// Keys the router writes itself; a result or chunk with one of them fails its request
-    /// (``EnvelopeFieldCollision``), so the filter below only guards the wire format.
+    /// (``EnvelopeFieldCollision``), so ``ResultFields``' filter only guards the wire format.
     static let reservedKeys: Set<String> = ["type", "id", "op", "seq", "elapsedMs", "chunk"]
-
-    static func sortedFields(_ fields: [String: JSONValue]) -> [(String, JSONValue)] {
-        fields.keys.sorted().filter { !reservedKeys.contains($0) }.map { ($0, fields[$0]!) }
-    }
 
     /// The wire form of an operation event (DESIGN §4).
     static func event(_ event: OperationEvent, id: String, descriptor: OperationDescriptor) -> ServerMessage {
@@ -100,13 +103,17 @@ struct ServerMessage: Sendable {
             if let message { fields.append(("message", .string(message))) }
             return ServerMessage(type: "\(prefix)_progress", id: id, op: op, fields: fields)
         case .chunk(let index, let chunkFields):
-            return ServerMessage(
-                type: "\(prefix)_chunk", id: id, op: op,
-                fields: [("chunk", .number(Double(index)))] + sortedFields(chunkFields))
+            return ServerMessage(type: "\(prefix)_chunk", id: id, op: op) { writer in
+                writer.bytes.append(contentsOf: #","chunk":"#.utf8)
+                writer.writeInteger(Int64(index))
+                chunkFields.writeMembers(into: &writer)
+            }
         case .complete(let resultFields, let elapsed):
-            return ServerMessage(
-                type: "\(prefix)_complete", id: id, op: op,
-                fields: sortedFields(resultFields) + [("elapsedMs", .number(Double(OperationRunner.milliseconds(elapsed))))])
+            return ServerMessage(type: "\(prefix)_complete", id: id, op: op) { writer in
+                resultFields.writeMembers(into: &writer)
+                writer.bytes.append(contentsOf: #","elapsedMs":"#.utf8)
+                writer.writeInteger(OperationRunner.milliseconds(elapsed))
+            }
         case .failure(let code, let message, _):
             return error(code: code, message: message, id: id, op: op)
         }

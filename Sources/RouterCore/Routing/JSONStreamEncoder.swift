@@ -1,0 +1,475 @@
+import Foundation
+
+/// Encodes an `Encodable` result straight to JSON text: the members of its top-level object, sorted by
+/// key, ready to be spliced into a message after the envelope's own members. No ``JSONValue`` tree, no
+/// dictionary per object: a search result with ten hits is written in one pass into one buffer.
+///
+/// It writes what ``JSONValueEncoder`` followed by ``JSONWriter`` writes, with one difference: members of
+/// nested objects come in the order the value encodes them (the top level's are sorted). A value that
+/// uses its containers in a way a single pass cannot follow (a `superEncoder`, a container used after a
+/// later sibling was written, two values in one single-value container), or whose top level is not an
+/// object, makes ``encodeMembers(_:)`` return nil: the caller then takes the tree path.
+enum JSONStreamEncoder {
+    /// The members of `value`'s top-level object as `"a":1,"b":[…]` (sorted by key; for a key written twice,
+    /// the last value), or nil when the value must take the tree path.
+    /// - Throws: ``EnvelopeFieldCollision`` for a top-level key the envelope uses; `EncodingError` as
+    ///   `JSONEncoder` would (a non-finite number).
+    static func encodeMembers(_ value: some Encodable) throws -> [UInt8]? {
+        let stream = JSONStream()
+        let encoder = StreamEncoder(stream: stream, parentPath: [], key: nil, isTopLevel: true)
+        do {
+            try value.encode(to: encoder)
+            try stream.finishTopLevel()
+        } catch is StreamingUnsupported {
+            return nil
+        }
+        // `poisoned`: a use one pass cannot follow, even if the value caught the error it was given.
+        guard encoder.state == .topLevelObject(serial: 0), !stream.poisoned else { return nil }
+        return try stream.sortedMembers()
+    }
+}
+
+/// Thrown when a value uses its containers out of the order one pass can write.
+private struct StreamingUnsupported: Error {}
+
+/// The text being written and the containers open in it, innermost last.
+private final class JSONStream {
+    struct Frame {
+        let serial: Int
+        let isObject: Bool
+        var count = 0
+    }
+
+    var writer = JSONWriter(reservingCapacity: 1024)
+    /// Set by any use one pass cannot follow: the whole value then takes the tree path.
+    private(set) var poisoned = false
+    /// Open containers; `frames[0]` is the top-level object, whose braces are not written.
+    private(set) var frames: [Frame] = [Frame(serial: 0, isObject: true)]
+    private var nextSerial = 1
+    /// The top level's members: key and the range of `"key":value` in the text.
+    private var members: [(key: String, range: Range<Int>)] = []
+    private var memberStart: Int?
+    private var reservedKeysSeen: [String] = []
+
+    /// Records a use one pass cannot follow, and the error that reports it.
+    func unsupported() -> StreamingUnsupported {
+        poisoned = true
+        return StreamingUnsupported()
+    }
+
+    /// An encoder for what `superEncoder()` returns: every use of it is unsupported.
+    func unsupportedEncoder(codingPath: [any CodingKey]) -> any Encoder {
+        poisoned = true
+        let encoder = StreamEncoder(stream: self, parentPath: codingPath, key: nil, isTopLevel: false)
+        encoder.state = .unsupported
+        return encoder
+    }
+
+    /// Opens a nested container at the current position.
+    func open(isObject: Bool) -> (serial: Int, depth: Int) {
+        let serial = nextSerial
+        nextSerial += 1
+        writer.bytes.append(isObject ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        frames.append(Frame(serial: serial, isObject: isObject))
+        return (serial, frames.count - 1)
+    }
+
+    /// Closes the containers opened after depth `depth`.
+    func close(downTo depth: Int) {
+        while frames.count > depth + 1 {
+            let frame = frames.removeLast()
+            writer.bytes.append(frame.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        }
+    }
+
+    /// Makes the container `serial` at `depth` the innermost (closing those opened after it) and starts
+    /// its next element: a comma unless it is the first.
+    func beginElement(serial: Int, depth: Int) throws {
+        guard depth < frames.count, frames[depth].serial == serial else { throw unsupported() }
+        close(downTo: depth)
+        if depth == 0 {
+            endTopLevelMember()
+            memberStart = writer.bytes.count
+        } else if frames[depth].count > 0 {
+            writer.bytes.append(UInt8(ascii: ","))
+        }
+        frames[depth].count += 1
+    }
+
+    /// The number of elements the container `serial` at `depth` has (0 once it was closed).
+    func count(serial: Int, depth: Int) -> Int {
+        depth < frames.count && frames[depth].serial == serial ? frames[depth].count : 0
+    }
+
+    /// Starts `"key":` in the object `serial` at `depth`.
+    func beginMember(_ key: String, serial: Int, depth: Int) throws {
+        try beginElement(serial: serial, depth: depth)
+        if depth == 0 {
+            members.append((key, writer.bytes.count..<writer.bytes.count))
+            if ServerMessage.reservedKeys.contains(key) { reservedKeysSeen.append(key) }
+        }
+        writer.writeString(key)
+        writer.bytes.append(UInt8(ascii: ":"))
+    }
+
+    private func endTopLevelMember() {
+        guard let start = memberStart else { return }
+        members[members.count - 1].range = start..<writer.bytes.count
+        memberStart = nil
+    }
+
+    func finishTopLevel() throws {
+        close(downTo: 0)
+        endTopLevelMember()
+        if !reservedKeysSeen.isEmpty { throw EnvelopeFieldCollision(fields: Set(reservedKeysSeen).sorted()) }
+    }
+
+    /// The top level's members sorted by key, the last of a repeated key kept, joined by commas.
+    func sortedMembers() throws -> [UInt8] {
+        var latest: [String: Int] = [:]
+        if members.count > 1 {
+            for (index, member) in members.enumerated() { latest[member.key] = index }
+        }
+        let order = members.indices
+            .filter { members.count == 1 || latest[members[$0].key] == $0 }
+            .sorted { members[$0].key < members[$1].key }
+        var result: [UInt8] = []
+        result.reserveCapacity(writer.bytes.count + order.count)
+        for (position, index) in order.enumerated() {
+            if position > 0 { result.append(UInt8(ascii: ",")) }
+            result.append(contentsOf: writer.bytes[members[index].range])
+        }
+        return result
+    }
+
+    /// Writes one value at the current position: leaves directly, anything else through its `encode(to:)`.
+    func write<T: Encodable>(_ value: T, parentPath: [any CodingKey], key: any CodingKey) throws {
+        if T.self == [String].self {
+            writer.bytes.append(UInt8(ascii: "["))
+            for (index, text) in unsafeBitCast(value, to: [String].self).enumerated() {
+                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                writer.writeString(text)
+            }
+            writer.bytes.append(UInt8(ascii: "]"))
+            return
+        }
+        if let plain = JSONValueEncoder.plainValue(value) { return writer.write(plain) }
+        if let special = try JSONValueEncoder.specialValue(value, codingPath: parentPath + [key]) {
+            return writer.write(special)
+        }
+        let depth = frames.count - 1
+        let start = writer.bytes.count
+        let encoder = StreamEncoder(stream: self, parentPath: parentPath, key: key, isTopLevel: false)
+        try value.encode(to: encoder)
+        close(downTo: depth)
+        // A value that encoded nothing is an empty object, as in the tree encoder.
+        if writer.bytes.count == start { writer.bytes.append(contentsOf: "{}".utf8) }
+    }
+
+    func writeNumber(_ value: Double, codingPath: @autoclosure () -> [any CodingKey]) throws {
+        writer.write(try JSONValueEncoder.number(value, codingPath: value.isFinite ? [] : codingPath()))
+    }
+}
+
+/// The encoder of one value being written into a ``JSONStream``.
+private final class StreamEncoder: Encoder {
+    enum State: Equatable {
+        case unused
+        case topLevelObject(serial: Int)
+        case object(serial: Int, depth: Int)
+        case array(serial: Int, depth: Int)
+        case singleValue
+        /// Used in a way one pass cannot write: every later write throws ``StreamingUnsupported``.
+        case unsupported
+    }
+
+    let stream: JSONStream
+    let parentPath: [any CodingKey]
+    let key: (any CodingKey)?
+    let isTopLevel: Bool
+    var state = State.unused
+    /// The depth of the container this value is written into (its single value goes there).
+    let slotDepth: Int
+
+    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(stream: JSONStream, parentPath: [any CodingKey], key: (any CodingKey)?, isTopLevel: Bool) {
+        self.stream = stream
+        self.parentPath = parentPath
+        self.key = key
+        self.isTopLevel = isTopLevel
+        slotDepth = stream.frames.count - 1
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        switch state {
+        case .unused:
+            if isTopLevel {
+                state = .topLevelObject(serial: 0)
+            } else if stream.frames.count - 1 == slotDepth {
+                let (serial, depth) = stream.open(isObject: true)
+                state = .object(serial: serial, depth: depth)
+            } else {
+                state = .unsupported
+            }
+        case .topLevelObject, .object:
+            break  // a second request for the same object (a subclass after its superclass)
+        case .array, .singleValue, .unsupported:
+            state = .unsupported
+        }
+        if case .unsupported = state { _ = stream.unsupported() }
+        let target: (serial: Int, depth: Int)
+        switch state {
+        case .topLevelObject(let serial): target = (serial, 0)
+        case .object(let serial, let depth): target = (serial, depth)
+        default: target = (-1, -1)
+        }
+        return KeyedEncodingContainer(
+            StreamKeyedContainer<Key>(stream: stream, serial: target.serial, depth: target.depth, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if case .unused = state, !isTopLevel, stream.frames.count - 1 == slotDepth {
+            let (serial, depth) = stream.open(isObject: false)
+            state = .array(serial: serial, depth: depth)
+        } else if case .array = state {
+            // the same array again
+        } else {
+            state = .unsupported
+            _ = stream.unsupported()
+        }
+        guard case .array(let serial, let depth) = state else {
+            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, codingPath: codingPath)
+        }
+        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        StreamSingleValueContainer(encoder: self)
+    }
+
+    /// Claims this value's slot for a single value; throws if it is taken or the stream has moved on.
+    func claimSingleValue() throws {
+        guard case .unused = state, !isTopLevel, stream.frames.count - 1 == slotDepth else {
+            state = .unsupported
+            throw stream.unsupported()
+        }
+        state = .singleValue
+    }
+}
+
+private struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let stream: JSONStream
+    let serial: Int
+    let depth: Int
+    let codingPath: [any CodingKey]
+
+    private func begin(_ key: Key) throws {
+        guard serial >= 0 else { throw stream.unsupported() }
+        try stream.beginMember(key.stringValue, serial: serial, depth: depth)
+    }
+
+    mutating func encodeNil(forKey key: Key) throws {
+        try begin(key)
+        stream.writer.write(.null)
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        try begin(key)
+        stream.writer.write(.bool(value))
+    }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        try begin(key)
+        stream.writer.writeString(value)
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        try begin(key)
+        try stream.writeNumber(value, codingPath: codingPath + [key])
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        try begin(key)
+        try stream.writeNumber(Double(value), codingPath: codingPath + [key])
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { try integer(Double(value), key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { try integer(Double(value), key) }
+
+    private func integer(_ value: Double, _ key: Key) throws {
+        try begin(key)
+        stream.writer.write(.number(value))
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        try begin(key)
+        try stream.write(value, parentPath: codingPath, key: key)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
+        guard (try? begin(key)) != nil else {
+            return KeyedEncodingContainer(
+                StreamKeyedContainer<NestedKey>(stream: stream, serial: -1, depth: -1, codingPath: codingPath + [key]))
+        }
+        let (serial, depth) = stream.open(isObject: true)
+        return KeyedEncodingContainer(
+            StreamKeyedContainer<NestedKey>(stream: stream, serial: serial, depth: depth, codingPath: codingPath + [key]))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        guard (try? begin(key)) != nil else {
+            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, codingPath: codingPath + [key])
+        }
+        let (serial, depth) = stream.open(isObject: false)
+        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, codingPath: codingPath + [key])
+    }
+
+    mutating func superEncoder() -> any Encoder { stream.unsupportedEncoder(codingPath: codingPath) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { stream.unsupportedEncoder(codingPath: codingPath + [key]) }
+}
+
+private struct StreamIndexKey: CodingKey {
+    let intValue: Int?
+    let stringValue: String
+    init(_ index: Int) {
+        intValue = index
+        stringValue = "\(index)"
+    }
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { self.init(intValue) }
+}
+
+private struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
+    let stream: JSONStream
+    let serial: Int
+    let depth: Int
+    let codingPath: [any CodingKey]
+    var count: Int { serial >= 0 ? stream.count(serial: serial, depth: depth) : 0 }
+
+    private var nextKey: StreamIndexKey { StreamIndexKey(count) }
+
+    private func begin() throws {
+        guard serial >= 0 else { throw stream.unsupported() }
+        try stream.beginElement(serial: serial, depth: depth)
+    }
+
+    mutating func encodeNil() throws {
+        try begin()
+        stream.writer.write(.null)
+    }
+    mutating func encode(_ value: Bool) throws {
+        try begin()
+        stream.writer.write(.bool(value))
+    }
+    mutating func encode(_ value: String) throws {
+        try begin()
+        stream.writer.writeString(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        let key = nextKey
+        try begin()
+        try stream.writeNumber(value, codingPath: codingPath + [key])
+    }
+    mutating func encode(_ value: Float) throws {
+        let key = nextKey
+        try begin()
+        try stream.writeNumber(Double(value), codingPath: codingPath + [key])
+    }
+    mutating func encode(_ value: Int) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int8) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int16) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int32) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int64) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt8) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt16) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt32) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt64) throws { try integer(Double(value)) }
+
+    private func integer(_ value: Double) throws {
+        try begin()
+        stream.writer.write(.number(value))
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        let key = nextKey
+        try begin()
+        try stream.write(value, parentPath: codingPath, key: key)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let path = codingPath + [nextKey]
+        guard (try? begin()) != nil else {
+            return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: -1, depth: -1, codingPath: path))
+        }
+        let (serial, depth) = stream.open(isObject: true)
+        return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: serial, depth: depth, codingPath: path))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let path = codingPath + [nextKey]
+        guard (try? begin()) != nil else {
+            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, codingPath: path)
+        }
+        let (serial, depth) = stream.open(isObject: false)
+        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, codingPath: path)
+    }
+
+    mutating func superEncoder() -> any Encoder { stream.unsupportedEncoder(codingPath: codingPath + [nextKey]) }
+}
+
+private struct StreamSingleValueContainer: SingleValueEncodingContainer {
+    let encoder: StreamEncoder
+    var codingPath: [any CodingKey] { encoder.codingPath }
+    private var stream: JSONStream { encoder.stream }
+
+    mutating func encodeNil() throws {
+        try encoder.claimSingleValue()
+        stream.writer.write(.null)
+    }
+    mutating func encode(_ value: Bool) throws {
+        try encoder.claimSingleValue()
+        stream.writer.write(.bool(value))
+    }
+    mutating func encode(_ value: String) throws {
+        try encoder.claimSingleValue()
+        stream.writer.writeString(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        try encoder.claimSingleValue()
+        try stream.writeNumber(value, codingPath: codingPath)
+    }
+    mutating func encode(_ value: Float) throws {
+        try encoder.claimSingleValue()
+        try stream.writeNumber(Double(value), codingPath: codingPath)
+    }
+    mutating func encode(_ value: Int) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int8) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int16) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int32) throws { try integer(Double(value)) }
+    mutating func encode(_ value: Int64) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt8) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt16) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt32) throws { try integer(Double(value)) }
+    mutating func encode(_ value: UInt64) throws { try integer(Double(value)) }
+
+    private func integer(_ value: Double) throws {
+        try encoder.claimSingleValue()
+        stream.writer.write(.number(value))
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        try encoder.claimSingleValue()
+        // The value takes this slot (only nested encoders, which have a key, get here).
+        guard let key = encoder.key else { throw stream.unsupported() }
+        try stream.write(value, parentPath: encoder.parentPath, key: key)
+    }
+}

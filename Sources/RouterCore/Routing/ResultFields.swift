@@ -1,0 +1,63 @@
+/// The members of a result or a chunk: either already written as JSON text (what a typed handler's
+/// response becomes, see ``JSONStreamEncoder``), or values (a dynamic operation's, or a response the
+/// one-pass encoder could not follow). The session splices the text into the message as it is.
+package struct ResultFields: Sendable, Equatable {
+    private enum Storage: Sendable {
+        /// `"a":1,"b":[…]`: sorted by key, no envelope key, no braces (empty for no members).
+        case text([UInt8])
+        case values([String: JSONValue])
+    }
+
+    private let storage: Storage
+
+    package init(_ values: [String: JSONValue]) {
+        storage = .values(values)
+    }
+
+    private init(text: [UInt8]) {
+        storage = .text(text)
+    }
+
+    /// `value`'s fields: a JSON object's members, anything else under `value`.
+    /// - Throws: ``EnvelopeFieldCollision`` for a field the envelope uses; `EncodingError` as `JSONEncoder`.
+    package static func encode(_ value: some Encodable) throws -> ResultFields {
+        // A JSON value (an external plugin's chunk) is a tree already.
+        if value is JSONValue { return ResultFields(try ResultEncoding.fields(of: value)) }
+        if let text = try JSONStreamEncoder.encodeMembers(value) { return ResultFields(text: text) }
+        return ResultFields(try ResultEncoding.fields(of: value))
+    }
+
+    /// The fields as values (parsed back from the text if need be: tests and benchmarks, never the session).
+    package var values: [String: JSONValue] {
+        switch storage {
+        case .values(let values):
+            return values
+        case .text(let text):
+            guard case .object(let members)? = try? JSONParser.parse([UInt8(ascii: "{")] + text + [UInt8(ascii: "}")]) else {
+                preconditionFailure("JSONStreamEncoder wrote text that does not parse as an object's members")
+            }
+            return members
+        }
+    }
+
+    /// Writes `,"key":value` for each field, sorted by key, leaving out the envelope's own keys.
+    func writeMembers(into writer: inout JSONWriter) {
+        switch storage {
+        case .text(let text):
+            guard !text.isEmpty else { return }
+            writer.bytes.append(UInt8(ascii: ","))
+            writer.bytes.append(contentsOf: text)
+        case .values(let values):
+            for key in values.keys.sorted() where !ServerMessage.reservedKeys.contains(key) {
+                writer.bytes.append(UInt8(ascii: ","))
+                writer.writeString(key)
+                writer.bytes.append(UInt8(ascii: ":"))
+                writer.write(values[key]!)
+            }
+        }
+    }
+
+    package static func == (lhs: ResultFields, rhs: ResultFields) -> Bool {
+        lhs.values == rhs.values
+    }
+}
