@@ -145,7 +145,7 @@ public struct MemorySearchHandler: OperationHandler {
         let ranked = snapshot.rank(bm25: bm25, cosine: cosine, filter: filter, limit: parameters.limit)
         var results: [Result] = []
         results.reserveCapacity(ranked.count)
-        let highlighter = snapshot.highlighter(queryTerms: terms)
+        let highlighter = ranked.isEmpty || terms.isEmpty ? nil : snapshot.highlighter(queryTerms: terms)
         for (position, scored) in ranked.enumerated() {
             if position % 64 == 63 { try Task.checkCancellation() }
             let entry = scored.entry
@@ -153,7 +153,7 @@ public struct MemorySearchHandler: OperationHandler {
                 Result(
                     id: entry.id, text: entry.text, score: scored.score, tags: entry.tags,
                     createdAt: ISO8601.format(entry.createdAt),
-                    highlights: terms.isEmpty ? [] : highlighter.snippets(entry.text)))
+                    highlights: highlighter?.snippets(entry.text) ?? []))
         }
         context.progress("ranking", 1)
         return Response(results: results, total: total)

@@ -30,14 +30,17 @@ final class DeadlineTimer: Sendable {
         var threadStarted = false
         /// The deadline the thread sleeps until (nil: it waits for work).
         var sleepingUntil: ContinuousClock.Instant?
-        /// Groups of uncancellable actions by the id of their one heap entry (see ``scheduleGrouped``).
+        /// Groups of uncancellable actions by the id of their one heap entry (see ``scheduleGrouped``),
+        /// except the open one.
         var groups: [UInt64: [@Sendable () -> Void]] = [:]
         /// The group new grouped actions join, while their deadlines fall within its window.
         var openGroup: (id: UInt64, runsAt: ContinuousClock.Instant)?
+        /// The open group's actions (appended in place: not through the dictionary).
+        var openGroupActions: [@Sendable () -> Void] = []
         /// Actions waiting in groups.
         var groupedCount = 0
 
-        func isLive(_ id: UInt64) -> Bool { actions[id] != nil || groups[id] != nil }
+        func isLive(_ id: UInt64) -> Bool { actions[id] != nil || groups[id] != nil || openGroup?.id == id }
     }
 
     /// How late a grouped action may run: the width of a group's window.
@@ -84,13 +87,17 @@ final class DeadlineTimer: Sendable {
         let (startThread, wake) = state.withLock { state -> (Bool, Bool) in
             state.groupedCount += 1
             if let open = state.openGroup, deadline <= open.runsAt, deadline >= open.runsAt - Self.groupingResolution {
-                state.groups[open.id]?.append(action)
+                state.openGroupActions.append(action)
                 return (false, false)
+            }
+            if let open = state.openGroup {
+                state.groups[open.id] = state.openGroupActions
+                state.openGroupActions = []
             }
             let id = state.nextID
             state.nextID += 1
             let runsAt = deadline + Self.groupingResolution
-            state.groups[id] = [action]
+            state.openGroupActions.append(action)
             state.openGroup = (id, runsAt)
             Self.push(Entry(deadline: runsAt, id: id), into: &state.heap)
             let startThread = !state.threadStarted
@@ -115,7 +122,8 @@ final class DeadlineTimer: Sendable {
             if state.heap.count > 2 * (state.actions.count + state.groups.count) + 1_024 {
                 let actions = state.actions
                 let groups = state.groups
-                state.heap.removeAll { actions[$0.id] == nil && groups[$0.id] == nil }
+                let open = state.openGroup?.id
+                state.heap.removeAll { actions[$0.id] == nil && groups[$0.id] == nil && $0.id != open }
                 Self.heapify(&state.heap)
             }
         }
@@ -141,10 +149,14 @@ final class DeadlineTimer: Sendable {
                     Self.popFirst(&state.heap)
                     if let action = state.actions.removeValue(forKey: first.id) {
                         due.append(action)
+                    } else if state.openGroup?.id == first.id {
+                        due.append(contentsOf: state.openGroupActions)
+                        state.groupedCount -= state.openGroupActions.count
+                        state.openGroupActions.removeAll(keepingCapacity: true)
+                        state.openGroup = nil
                     } else if let group = state.groups.removeValue(forKey: first.id) {
                         due.append(contentsOf: group)
                         state.groupedCount -= group.count
-                        if state.openGroup?.id == first.id { state.openGroup = nil }
                     }
                 }
                 state.sleepingUntil = due.isEmpty ? state.heap.first?.deadline : now

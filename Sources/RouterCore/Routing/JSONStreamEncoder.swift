@@ -40,16 +40,21 @@ private final class JSONStream {
         var count = 0
     }
 
-    var writer = JSONWriter(reservingCapacity: 1024)
+    @exclusivity(unchecked) var writer = JSONWriter(reservingCapacity: 1024)
     /// Set by any use one pass cannot follow: the whole value then takes the tree path.
     private(set) var poisoned = false
     /// Open containers; `frames[0]` is the top-level object, whose braces are not written.
-    private(set) var frames: [Frame] = [Frame(serial: 0, isObject: true)]
+    @exclusivity(unchecked) private(set) var frames: [Frame] = [Frame(serial: 0, isObject: true)]
     private var nextSerial = 1
     /// The top level's members: key and the range of `"key":value` in the text.
-    private var members: [(key: String, range: Range<Int>)] = []
+    private var members: [(key: String, range: Range<Int>)]
     private var memberStart: Int?
     private var reservedKeysSeen: [String] = []
+
+    init() {
+        members = []
+        members.reserveCapacity(8)
+    }
 
     /// Records a use one pass cannot follow, and the error that reports it.
     func unsupported() -> StreamingUnsupported {
@@ -87,12 +92,9 @@ private final class JSONStream {
     func beginElement(serial: Int, depth: Int) throws {
         guard depth < frames.count, frames[depth].serial == serial else { throw unsupported() }
         close(downTo: depth)
-        if depth == 0 {
-            endTopLevelMember()
-            memberStart = writer.bytes.count
-        } else if frames[depth].count > 0 {
-            writer.bytes.append(UInt8(ascii: ","))
-        }
+        if depth == 0 { endTopLevelMember() }
+        if frames[depth].count > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+        if depth == 0 { memberStart = writer.bytes.count }
         frames[depth].count += 1
     }
 
@@ -126,13 +128,14 @@ private final class JSONStream {
 
     /// The top level's members sorted by key, the last of a repeated key kept, joined by commas.
     func sortedMembers() throws -> [UInt8] {
-        var latest: [String: Int] = [:]
-        if members.count > 1 {
-            for (index, member) in members.enumerated() { latest[member.key] = index }
+        // Already in order with no key twice (one member, or keys declared in order): the text as written.
+        if zip(members, members.dropFirst()).allSatisfy({ $0.key < $1.key }) { return writer.bytes }
+        // Sorted by key, then by position: of a repeated key, the last one written is kept.
+        var order = members.indices.sorted { (members[$0].key, $0) < (members[$1].key, $1) }
+        order = order.indices.compactMap { position in
+            let next = position + 1
+            return next < order.count && members[order[next]].key == members[order[position]].key ? nil : order[position]
         }
-        let order = members.indices
-            .filter { members.count == 1 || latest[members[$0].key] == $0 }
-            .sorted { members[$0].key < members[$1].key }
         var result: [UInt8] = []
         result.reserveCapacity(writer.bytes.count + order.count)
         for (position, index) in order.enumerated() {
@@ -154,7 +157,7 @@ private final class JSONStream {
             return
         }
         if let plain = JSONValueEncoder.plainValue(value) { return writer.write(plain) }
-        if let special = try JSONValueEncoder.specialValue(value, codingPath: parentPath + [key]) {
+        if let special = JSONValueEncoder.specialValue(value) {
             return writer.write(special)
         }
         let depth = frames.count - 1

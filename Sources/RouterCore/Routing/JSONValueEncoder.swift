@@ -5,7 +5,7 @@ import Foundation
 /// absolute string, non-finite numbers refused), without the text in between.
 enum JSONValueEncoder {
     static func encode(_ value: some Encodable) throws -> JSONValue {
-        if let special = try specialValue(value, codingPath: []) { return special }
+        if let special = specialValue(value) { return special }
         let encoder = NodeEncoder(codingPath: [])
         try value.encode(to: encoder)
         return encoder.node.value
@@ -15,7 +15,7 @@ enum JSONValueEncoder {
     static let iso8601 = Date.ISO8601FormatStyle()
 
     /// Types `JSONEncoder` writes in a form of its own.
-    static func specialValue(_ value: some Encodable, codingPath: [any CodingKey]) throws -> JSONValue? {
+    static func specialValue(_ value: some Encodable) -> JSONValue? {
         switch value {
         case let date as Date: return .string(iso8601.format(date))
         case let data as Data: return .string(data.base64EncodedString())
@@ -152,7 +152,7 @@ private final class NodeEncoder: Encoder {
 
     /// Encodes `value` into a new node at `path`.
     static func encode(_ value: some Encodable, at path: [any CodingKey]) throws -> Node {
-        if let special = try JSONValueEncoder.specialValue(value, codingPath: path) { return .leaf(special) }
+        if let special = JSONValueEncoder.specialValue(value) { return .leaf(special) }
         let encoder = NodeEncoder(codingPath: path)
         try value.encode(to: encoder)
         return encoder.node

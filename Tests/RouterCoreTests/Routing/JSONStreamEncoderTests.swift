@@ -79,6 +79,22 @@ import Testing
         #expect(String(decoding: text, as: UTF8.self) == #""alpha":2,"mid":3,"zeta":1"#)
         let empty = try #require(try JSONStreamEncoder.encodeMembers([String: Int]()))
         #expect(empty.isEmpty)
+        let repeated = try #require(try JSONStreamEncoder.encodeMembers(RepeatedKey()))
+        #expect(String(decoding: repeated, as: UTF8.self) == #""a":[1],"b":"last","c":{"x":2}"#)
+        #expect(try ResultFields.encode(RepeatedKey()).values == treeFields(RepeatedKey()))
+    }
+
+    /// Keys out of order, one written twice (the tree encoder keeps the last value).
+    struct RepeatedKey: Encodable {
+        enum Keys: String, CodingKey { case a, b, c, x }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode("first", forKey: .b)
+            var nested = container.nestedContainer(keyedBy: Keys.self, forKey: .c)
+            try nested.encode(2, forKey: .x)
+            try container.encode([1], forKey: .a)
+            try container.encode("last", forKey: .b)
+        }
     }
 
     /// What one pass cannot follow goes back to the tree encoder, and ``ResultFields`` still gives the
