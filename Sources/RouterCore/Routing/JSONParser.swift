@@ -188,12 +188,20 @@ struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. ASCII (every byte below 0x80) is valid UTF-8 as it is and takes the
+        // non-validating initializer; only other text is validated.
+        var highBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
+            highBits |= byte
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) else {
-                    throw invalidUTF8(from: start)
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                let text: String
+                if highBits < 0x80 {
+                    text = String(decoding: raw, as: UTF8.self)
+                } else {
+                    guard let validated = String(validating: raw, as: UTF8.self) else { throw invalidUTF8(from: start) }
+                    text = validated
                 }
                 index += 1
                 return text
