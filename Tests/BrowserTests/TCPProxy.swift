@@ -1,4 +1,5 @@
 import Foundation
+import RouterTesting
 import Synchronization
 
 #if canImport(Glibc)
@@ -28,6 +29,8 @@ final class TCPProxy: Sendable {
         var closed = false
     }
     private let state = Mutex(State())
+    /// Signalled when bytes are held (``waitForHeldBytes(timeout:)``).
+    private let held = ChangeSignal()
 
     /// Listens on a free port of 127.0.0.1 and forwards to `127.0.0.1:targetPort`.
     init(to targetPort: Int) throws {
@@ -64,12 +67,7 @@ final class TCPProxy: Sendable {
     /// Waits until bytes from the host were dropped while holding, or `timeout` passes; returns whether some were.
     /// (The host logs the end of an operation before its answer reaches the proxy's socket.)
     func waitForHeldBytes(timeout: Duration = .seconds(10)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while heldBytes == 0 {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return true
+        await held.wait(timeout: timeout) { heldBytes > 0 }
     }
 
     /// While true, new connections are closed as soon as they are accepted.
@@ -157,7 +155,10 @@ final class TCPProxy: Sendable {
                     if state.holding { state.heldBytes += count }
                     return state.holding
                 }
-                if dropped { continue }
+                if dropped {
+                    held.changed()
+                    continue
+                }
             }
             var offset = 0
             while offset < count {

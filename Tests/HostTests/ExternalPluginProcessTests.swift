@@ -1,6 +1,7 @@
 import Foundation
 @testable import RouterHost
 import RouterCore
+import RouterTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -339,27 +340,25 @@ extension ExternalPluginProcess.Settings {
 /// Records one request's events.
 final class EventRecorder: OperationEventTarget {
     private let state = Locked<[OperationEvent]>([])
+    private let changes = ChangeSignal()
 
     var events: [OperationEvent] { state.withLock { $0 } }
 
     func deliver(_ event: OperationEvent) -> Bool {
-        state.withLock { events in
+        let accepted = state.withLock { events in
             if events.last.map(Self.isFinal) == true { return false }
             events.append(event)
             return true
         }
+        if accepted { changes.changed() }
+        return accepted
     }
 
     func waitUntilWritable() async -> Bool { true }
 
     /// Waits (up to `timeout`) until an event satisfies `condition`.
     func waitFor(timeout: Duration = .seconds(10), _ condition: @escaping (OperationEvent) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if events.contains(where: condition) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return false
+        await changes.wait(timeout: timeout) { events.contains(where: condition) }
     }
 
     static func isFinal(_ event: OperationEvent) -> Bool {
