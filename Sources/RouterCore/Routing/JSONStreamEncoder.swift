@@ -25,7 +25,7 @@ enum JSONStreamEncoder {
         }
         // `poisoned`: a use one pass cannot follow, even if the value caught the error it was given.
         guard encoder.state == .topLevelObject(serial: 0), !stream.poisoned else { return nil }
-        return try stream.sortedMembers()
+        return stream.sortedMembers()
     }
 }
 
@@ -127,7 +127,7 @@ private final class JSONStream {
     }
 
     /// The top level's members sorted by key, the last of a repeated key kept, joined by commas.
-    func sortedMembers() throws -> [UInt8] {
+    func sortedMembers() -> [UInt8] {
         // Already in order with no key twice (one member, or keys declared in order): the text as written.
         if zip(members, members.dropFirst()).allSatisfy({ $0.key < $1.key }) { return writer.bytes }
         // Sorted by key, then by position: of a repeated key, the last one written is kept.
