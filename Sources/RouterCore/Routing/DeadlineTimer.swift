@@ -70,13 +70,7 @@ final class DeadlineTimer: Sendable {
             let wake = state.sleepingUntil.map { deadline < $0 } ?? true
             return (id, startThread, wake)
         }
-        if startThread {
-            let thread = Thread { [self] in run() }
-            thread.name = name
-            thread.start()
-        } else if wake {
-            wakeUp.signal()
-        }
+        startOrWakeThread(start: startThread, wake: wake)
         return Handle(id: id, timer: self)
     }
 
@@ -105,7 +99,12 @@ final class DeadlineTimer: Sendable {
             let wake = state.sleepingUntil.map { runsAt < $0 } ?? true
             return (startThread, wake)
         }
-        if startThread {
+        startOrWakeThread(start: startThread, wake: wake)
+    }
+
+    /// Starts the timer's thread on the first schedule; otherwise wakes it if it sleeps past a new entry.
+    private func startOrWakeThread(start: Bool, wake: Bool) {
+        if start {
             let thread = Thread { [self] in run() }
             thread.name = name
             thread.start()

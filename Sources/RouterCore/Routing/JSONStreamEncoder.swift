@@ -338,17 +338,6 @@ private struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProto
     mutating func superEncoder(forKey key: Key) -> any Encoder { stream.unsupportedEncoder(codingPath: codingPath + [key]) }
 }
 
-private struct StreamIndexKey: CodingKey {
-    let intValue: Int?
-    let stringValue: String
-    init(_ index: Int) {
-        intValue = index
-        stringValue = "\(index)"
-    }
-    init?(stringValue: String) { nil }
-    init?(intValue: Int) { self.init(intValue) }
-}
-
 private struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
     let stream: JSONStream
     let serial: Int
@@ -356,7 +345,7 @@ private struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
     let codingPath: [any CodingKey]
     var count: Int { serial >= 0 ? stream.count(serial: serial, depth: depth) : 0 }
 
-    private var nextKey: StreamIndexKey { StreamIndexKey(count) }
+    private var nextKey: IndexKey { IndexKey(count) }
 
     private func begin() throws {
         guard serial >= 0 else { throw stream.unsupported() }

@@ -155,7 +155,8 @@ private func mismatch(expected: String, found: JSONValue, path: [any CodingKey])
     return .typeMismatch(Any.self, .init(codingPath: path, debugDescription: "expected \(expected), found \(found.foundDescription)"))
 }
 
-private struct IndexKey: CodingKey {
+/// The coding key of an array element, for the decoder's and both encoders' coding paths.
+struct IndexKey: CodingKey {
     var intValue: Int?
     var stringValue: String { "\(intValue ?? 0)" }
     init(_ index: Int) { intValue = index }

@@ -115,17 +115,6 @@ private struct AnyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-private struct IndexKey: CodingKey {
-    let intValue: Int?
-    let stringValue: String
-    init(_ index: Int) {
-        intValue = index
-        stringValue = "\(index)"
-    }
-    init?(stringValue: String) { nil }
-    init?(intValue: Int) { self.init(intValue) }
-}
-
 private final class NodeEncoder: Encoder {
     let codingPath: [any CodingKey]
     let node: Node
