@@ -24,7 +24,7 @@ import Testing
         handler.onSliceScored = { scored.set($0) }
         let harness = OperationHarness(handler, services: services(store), progressInterval: .milliseconds(10))
         let request = MemorySearchHandler.Request(query: "coffee project meeting notes", limit: 50, embedding: embedding)
-        let cancel = Mutex<(at: ContinuousClock.Instant, scored: Int)?>(nil)
+        let cancel = Mutex<Int?>(nil)
         let events = await harness.run(request) { control in
             // Wait for a scoring report past the stage's start: the search is in the middle of the corpus.
             // Woken by each new event (or the end of the run), never by a timer.
@@ -36,11 +36,12 @@ import Testing
                 await control.waitForEvents(seen + 1)
                 if control.events.count == seen { break }  // the run is over
             }
-            cancel.withLock { $0 = (ContinuousClock.now, scored.current) }
+            cancel.withLock { $0 = scored.current }
             control.cancel()
         }
-        let returned = ContinuousClock.now
-        let (cancelledAt, scoredAtCancel) = try #require(cancel.withLock { $0 })
+        // `run` returns once the handler has returned, not only once the final event is out: what was scored
+        // by then is all the handler did.
+        let scoredAtCancel = try #require(cancel.withLock { $0 })
 
         #expect(events.last == .error(code: "cancelled", message: "request cancelled"))
         #expect(!events.contains { if case .complete = $0 { true } else { false } })
@@ -48,7 +49,6 @@ import Testing
         // At most the slice in flight when the cancel arrived is finished; then the handler returns.
         #expect(scored.current <= scoredAtCancel + MemorySearchHandler.sliceSize)
         #expect(scored.current < Self.corpusSize)
-        #expect(returned - cancelledAt < .seconds(10), "the handler returned \(returned - cancelledAt) after the cancel")
     }
 
     @Test func theSameSearchUncancelledScoresTheWholeCorpus() async throws {
