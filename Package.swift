@@ -80,9 +80,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "RouterTestingTests", dependencies: ["RouterTesting"], swiftSettings: strict),
         .testTarget(name: "RouterClientTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"], swiftSettings: strict),
-        .testTarget(name: "HostTests", dependencies: ["RouterHost", "router-host", "RouterCore", "RouterClient", "MemoryStore", "RouterTesting"], swiftSettings: strict),
+        .testTarget(name: "HostTests", dependencies: ["RouterHost", "router-host", "RouterCore", "RouterClient", "MemoryStore"], swiftSettings: strict),
         .testTarget(
-            name: "BrowserTests", dependencies: ["RouterClient", "RouterCore", "RouterTesting"],
+            name: "BrowserTests", dependencies: ["RouterClient", "RouterCore"],
             exclude: ["ClientTests"],  // the JS client's unit tests, served to Chromium from a temporary directory
             swiftSettings: strict),
         .testTarget(name: "AbuseTests", dependencies: ["RouterCore", "RouterClient", "RouterTesting"], swiftSettings: strict),

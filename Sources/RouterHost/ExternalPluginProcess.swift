@@ -64,7 +64,26 @@ final class ExternalPluginProcess: Sendable {
     let entry: ExternalPluginEntry
     let settings: Settings
     private let logger: Logger
-    private let state: Locked<State>
+    private let state: ObservedState
+    /// Signalled after every locked access that may have changed the state: tests wait on it for a
+    /// ``status`` (``ChangeSignal/wait(timeout:until:)``) instead of polling.
+    package let statusChanges = ChangeSignal()
+
+    /// The state under its lock; every access may change it, so each one signals ``statusChanges`` after
+    /// the lock is released, except ``read(_:)``.
+    private struct ObservedState: Sendable {
+        let locked: Locked<State>
+        let changes: ChangeSignal
+
+        func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+            defer { changes.changed() }
+            return try locked.withLock(body)
+        }
+
+        func read<Result>(_ body: (State) -> Result) -> Result {
+            locked.withLock { body($0) }
+        }
+    }
 
     private enum Phase {
         case idle
@@ -128,13 +147,13 @@ final class ExternalPluginProcess: Sendable {
         var logger = logger
         logger[metadataKey: "plugin"] = entry.name
         self.logger = logger
-        self.state = Locked(State(backoff: settings.initialBackoff))
+        self.state = ObservedState(locked: Locked(State(backoff: settings.initialBackoff)), changes: statusChanges)
     }
 
     var name: String { entry.name }
 
     var status: Status {
-        state.withLock { state in
+        state.read { state in
             let phase: Status.Phase
             var pid: Int32?
             switch state.phase {

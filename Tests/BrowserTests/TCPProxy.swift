@@ -1,5 +1,5 @@
 import Foundation
-import RouterTesting
+import RouterCore
 import Synchronization
 
 #if canImport(Glibc)

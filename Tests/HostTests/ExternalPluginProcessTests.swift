@@ -1,7 +1,6 @@
 import Foundation
 @testable import RouterHost
 import RouterCore
-import RouterTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -256,7 +255,7 @@ import Glibc
                 return String(message[range.upperBound...])
             }
         }
-        #expect(await plugin.waitForStatus { _ in scheduledRestarts().count >= 4 })
+        #expect(await logs.waitFor { scheduledRestarts().count >= 4 })
         await plugin.stop()
         let launches = plugin.status.launches
         let scheduled = scheduledRestarts()
@@ -372,9 +371,16 @@ final class EventRecorder: OperationEventTarget {
 /// Collects log records (to assert that something was logged).
 final class CapturingLogHandler: LogHandler {
     private let records = Locked<[LogRecord]>([])
+    private let changes = ChangeSignal()
 
     func log(_ record: LogRecord) {
         records.withLock { $0.append(record) }
+        changes.changed()
+    }
+
+    /// Waits until `condition` holds, checking it again after each record (or `timeout` passes).
+    func waitFor(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+        await changes.wait(timeout: timeout, until: condition)
     }
 
     var messages: [String] { records.withLock { $0.map(\.message) } }
@@ -410,12 +416,7 @@ extension ExternalPluginProcess {
 
     /// Waits until `condition` holds for the status (or `timeout` passes).
     func waitForStatus(timeout: Duration = .seconds(10), _ condition: (Status) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition(status) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition(status)
+        await statusChanges.wait(timeout: timeout) { condition(status) }
     }
 }
 
