@@ -36,13 +36,32 @@ public struct Logger: Sendable {
 
     public var label: String
     public var logLevel: Level
-    public var metadata: Metadata
     public var handler: any LogHandler
+
+    /// Metadata added to every record.
+    public var metadata: Metadata {
+        get {
+            guard let request else { return storedMetadata }
+            var merged = storedMetadata
+            merged["op.id"] = request.id
+            merged["op.type"] = request.type
+            return merged
+        }
+        set {
+            storedMetadata = newValue
+            request = nil
+        }
+    }
+
+    private var storedMetadata: Metadata
+    /// A request's `op.id` and `op.type`, kept apart from ``metadata`` until a record is made: every request
+    /// has a logger, few log, and adding two keys to a dictionary copies it.
+    private var request: (id: String, type: String)?
 
     public init(label: String, level: Level = .info, metadata: Metadata = [:], handler: any LogHandler = StderrLogHandler()) {
         self.label = label
         self.logLevel = level
-        self.metadata = metadata
+        self.storedMetadata = metadata
         self.handler = handler
     }
 
@@ -115,11 +134,11 @@ struct NoOpLogHandler: LogHandler {
 }
 
 extension Logger {
-    /// This logger with a request's `op.id` and `op.type` metadata.
+    /// This logger with a request's `op.id` and `op.type` metadata (no copy of the metadata until a record
+    /// is made).
     package func forRequest(id: String, type: String) -> Logger {
         var logger = self
-        logger.metadata["op.id"] = id
-        logger.metadata["op.type"] = type
+        logger.request = (id, type)
         return logger
     }
 }

@@ -16,7 +16,7 @@ public struct OperationContext: Sendable {
     public let deadline: OperationDeadline
     /// Logger with `session.id`, `op.id` and `op.type` metadata.
     ///
-    /// Made when read (most requests never log): adding two metadata keys copies the metadata.
+    /// The request's keys are added to the record only when something is logged.
     public var logger: Logger {
         get { customLogger ?? sessionLogger.forRequest(id: requestID, type: messageType) }
         set { customLogger = newValue }

@@ -64,6 +64,25 @@ private final class Capture: LogHandler, @unchecked Sendable {
 }
 
 @Suite struct LoggerTests {
+    /// A request's logger carries `op.id` and `op.type` in every record and in `metadata`, without copying
+    /// the session's metadata until then; later edits keep them.
+    @Test func aRequestLoggerAddsItsKeysToEveryRecord() {
+        let capture = Capture()
+        var session = Logger(label: "t", level: .debug, handler: capture)
+        session[metadataKey: "session.id"] = "s1"
+        var request = session.forRequest(id: "r7", type: "memory_search")
+        #expect(session[metadataKey: "op.id"] == nil)
+        #expect(request.metadata == ["session.id": "s1", "op.id": "r7", "op.type": "memory_search"])
+        request.info("one", metadata: ["k": "v"])
+        request[metadataKey: "extra"] = "x"
+        request.info("two")
+        let records = capture.lock.withLock { capture.records }
+        #expect(records.map(\.metadata) == [
+            ["session.id": "s1", "op.id": "r7", "op.type": "memory_search", "k": "v"],
+            ["session.id": "s1", "op.id": "r7", "op.type": "memory_search", "extra": "x"],
+        ])
+    }
+
     @Test func levelsAndMetadataAreValues() {
         let capture = Capture()
         var logger1 = Logger(label: "t", level: .debug, handler: capture)
