@@ -11,8 +11,6 @@ package final class InMemorySink: OutboundMessageSink, Sendable {
     }
 
     private let state = Locked(State())
-    /// Signalled on every send and on the close (``waitFor(timeout:_:)``).
-    private let changes = ChangeSignal()
     package let usesPerMessageDeflate: Bool
 
     package init(usesPerMessageDeflate: Bool = false) {
@@ -21,13 +19,11 @@ package final class InMemorySink: OutboundMessageSink, Sendable {
 
     package func sendText(_ utf8: [UInt8]) {
         let parsed = (try? JSONValue(jsonBytes: utf8)) ?? .string(String(decoding: utf8, as: UTF8.self))
-        let sent = state.withLock { state -> Bool in
-            guard state.closedWith == nil else { return false }
+        state.withLock { state in
+            guard state.closedWith == nil else { return }
             state.raw.append(utf8)
             state.parsed.append(parsed)
-            return true
         }
-        if sent { changes.changed() }
     }
 
     package func waitUntilWritable() async -> Bool {
@@ -49,7 +45,6 @@ package final class InMemorySink: OutboundMessageSink, Sendable {
             return state.writableWaiters
         }
         for waiter in waiters { waiter.resume(returning: false) }
-        changes.changed()
     }
 
     /// Simulates the outbound queue crossing its high-water mark (`false`) or draining (`true`).
@@ -67,15 +62,20 @@ package final class InMemorySink: OutboundMessageSink, Sendable {
     package var messages: [JSONValue] { state.withLock { $0.parsed } }
     /// Every message sent so far, as sent.
     package var rawMessages: [[UInt8]] { state.withLock { $0.raw } }
-    /// Waits in ``waitFor(timeout:_:)`` that are asleep until the next send or close.
-    package var sleepingWaiters: Int { changes.sleepingWaiters }
     /// The close the session asked for, if any.
     package var closeCode: CloseCode? { state.withLock { $0.closedWith?.code } }
 
-    /// Waits until `predicate` holds for the messages, or `timeout` passes: the predicate is checked again
-    /// each time a message is sent or the sink is closed, never on a timer. Returns whether it held.
+    /// Waits (polling every millisecond) until `predicate` holds, or `timeout` passes; returns whether it
+    /// held. A poll, not a signal: session tests wait through it on service state (requests in flight,
+    /// metrics) that nothing signals, as well as on the messages.
     @discardableResult
     package func waitFor(timeout: Duration = .seconds(10), _ predicate: ([JSONValue]) -> Bool) async -> Bool {
-        await changes.wait(timeout: timeout) { predicate(messages) }
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: timeout)
+        while clock.now < end {
+            if predicate(messages) { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return predicate(messages)
     }
 }

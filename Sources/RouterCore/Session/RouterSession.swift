@@ -239,8 +239,10 @@ final class RouterSession: Sendable {
 
     private func finishLocked(_ state: inout State, requestID: String, entry: InFlight, outcome: OperationMetrics.Outcome, now: Duration) {
         state.inFlight[requestID] = nil
-        limiter.release()
+        // Counted before the server-wide slot is released: whoever sees no request in flight (a test, a
+        // drain) also sees every one of them counted.
         metrics.operationFinished(entry.descriptor.messageType, outcome: outcome, duration: now - entry.startedAt)
+        limiter.release()
     }
 
     // MARK: Backpressure
