@@ -5,11 +5,13 @@
 # unless KEEP_GOING=1.
 #   scripts/soak-suite.sh                 20 runs
 #   RUNS=5 LOAD=1 scripts/soak-suite.sh   5 runs beside a loop of release builds of a copy of this package
+#   FILTER=SessionTests RUNS=50 scripts/soak-suite.sh   one suite only (swift test --filter)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
 LOAD=${LOAD:-0}
 KEEP_GOING=${KEEP_GOING:-0}
+FILTER=${FILTER:-}
 LOGS=${LOGS:-.build/soak-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$LOGS"
 swift build --build-tests > "$LOGS/build.log" 2>&1 || { echo "soak-suite: build failed, see $LOGS/build.log" >&2; exit 1; }
@@ -26,7 +28,7 @@ fi
 failed=0
 for n in $(seq 1 "$RUNS"); do
     start=$(date +%s)
-    swift test --skip-build --no-parallel > "$LOGS/run-$n.log" 2>&1
+    swift test --skip-build --no-parallel ${FILTER:+--filter "$FILTER"} > "$LOGS/run-$n.log" 2>&1
     status=$?
     line=$(grep -E "Test run with" "$LOGS/run-$n.log" | tail -1)
     echo "run $n: exit $status, $(( $(date +%s) - start )) s, load $(cut -d' ' -f1 /proc/loadavg) | $line" | tee -a "$LOGS/summary"
