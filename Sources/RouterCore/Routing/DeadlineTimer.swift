@@ -11,9 +11,13 @@ final class DeadlineTimer: Sendable {
     /// Cancels one scheduled action; idempotent.
     struct Handle: Sendable {
         fileprivate let id: UInt64
+        /// The action's place in its group (``scheduleGrouped``), or nil for an action of its own.
+        fileprivate let slot: Int?
         fileprivate let timer: DeadlineTimer
 
-        func cancel() { timer.cancel(id) }
+        func cancel() {
+            if let slot { timer.cancelGrouped(id, slot: slot) } else { timer.cancel(id) }
+        }
     }
 
     private struct Entry {
@@ -30,14 +34,14 @@ final class DeadlineTimer: Sendable {
         var threadStarted = false
         /// The deadline the thread sleeps until (nil: it waits for work).
         var sleepingUntil: ContinuousClock.Instant?
-        /// Groups of uncancellable actions by the id of their one heap entry (see ``scheduleGrouped``),
-        /// except the open one.
-        var groups: [UInt64: [@Sendable () -> Void]] = [:]
+        /// Groups of actions by the id of their one heap entry (see ``scheduleGrouped``), except the open
+        /// one; a cancelled action leaves nil in its slot.
+        var groups: [UInt64: [(@Sendable () -> Void)?]] = [:]
         /// The group new grouped actions join, while their deadlines fall within its window.
         var openGroup: (id: UInt64, runsAt: ContinuousClock.Instant)?
         /// The open group's actions (appended in place: not through the dictionary).
-        var openGroupActions: [@Sendable () -> Void] = []
-        /// Actions waiting in groups.
+        var openGroupActions: [(@Sendable () -> Void)?] = []
+        /// Actions waiting in groups, not cancelled.
         var groupedCount = 0
 
         func isLive(_ id: UInt64) -> Bool { actions[id] != nil || groups[id] != nil || openGroup?.id == id }
@@ -71,18 +75,20 @@ final class DeadlineTimer: Sendable {
             return (id, startThread, wake)
         }
         startOrWakeThread(start: startThread, wake: wake)
-        return Handle(id: id, timer: self)
+        return Handle(id: id, slot: nil, timer: self)
     }
 
-    /// Runs `action` once, at `deadline` or up to ``groupingResolution`` after it, never before; it cannot
-    /// be cancelled. The actions whose deadlines fall in one window share one heap entry and run together,
-    /// so scheduling one costs an append: for an action every request schedules and most find nothing to do.
-    func scheduleGrouped(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
-        let (startThread, wake) = state.withLock { state -> (Bool, Bool) in
+    /// Runs `action` once, at `deadline` or up to ``groupingResolution`` after it, never before, unless
+    /// cancelled first. The actions whose deadlines fall in one window share one heap entry and run together,
+    /// so scheduling one costs an append and cancelling one clears its slot: for an action every request
+    /// schedules and most cancel (cancelling releases what the action holds at once, not when its group
+    /// comes due).
+    func scheduleGrouped(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> Handle {
+        let (id, slot, startThread, wake) = state.withLock { state -> (UInt64, Int, Bool, Bool) in
             state.groupedCount += 1
             if let open = state.openGroup, deadline <= open.runsAt, deadline >= open.runsAt - Self.groupingResolution {
                 state.openGroupActions.append(action)
-                return (false, false)
+                return (open.id, state.openGroupActions.count - 1, false, false)
             }
             if let open = state.openGroup {
                 state.groups[open.id] = state.openGroupActions
@@ -97,9 +103,10 @@ final class DeadlineTimer: Sendable {
             let startThread = !state.threadStarted
             state.threadStarted = true
             let wake = state.sleepingUntil.map { runsAt < $0 } ?? true
-            return (startThread, wake)
+            return (id, 0, startThread, wake)
         }
         startOrWakeThread(start: startThread, wake: wake)
+        return Handle(id: id, slot: slot, timer: self)
     }
 
     /// Starts the timer's thread on the first schedule; otherwise wakes it if it sleeps past a new entry.
@@ -128,6 +135,25 @@ final class DeadlineTimer: Sendable {
         }
     }
 
+    private func cancelGrouped(_ id: UInt64, slot: Int) {
+        // The action is released after the lock: what it holds may take a while to deallocate.
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            let action: (@Sendable () -> Void)?
+            if state.openGroup?.id == id {
+                action = state.openGroupActions[slot]
+                state.openGroupActions[slot] = nil
+            } else if state.groups[id] != nil {
+                action = state.groups[id]![slot]
+                state.groups[id]![slot] = nil
+            } else {
+                return nil  // already run
+            }
+            if action != nil { state.groupedCount -= 1 }
+            return action
+        }
+        _ = action
+    }
+
     /// Scheduled actions not yet run nor cancelled (grouped ones included).
     var pendingCount: Int { state.withLock { $0.actions.count + $0.groupedCount } }
 
@@ -149,13 +175,15 @@ final class DeadlineTimer: Sendable {
                     if let action = state.actions.removeValue(forKey: first.id) {
                         due.append(action)
                     } else if state.openGroup?.id == first.id {
-                        due.append(contentsOf: state.openGroupActions)
-                        state.groupedCount -= state.openGroupActions.count
+                        let before = due.count
+                        due.append(contentsOf: state.openGroupActions.lazy.compactMap { $0 })
+                        state.groupedCount -= due.count - before
                         state.openGroupActions.removeAll(keepingCapacity: true)
                         state.openGroup = nil
                     } else if let group = state.groups.removeValue(forKey: first.id) {
-                        due.append(contentsOf: group)
-                        state.groupedCount -= group.count
+                        let before = due.count
+                        due.append(contentsOf: group.lazy.compactMap { $0 })
+                        state.groupedCount -= due.count - before
                     }
                 }
                 state.sleepingUntil = due.isEmpty ? state.heap.first?.deadline : now

@@ -7,9 +7,9 @@ struct OperationClock: Sendable {
     let now: @Sendable () -> Duration
     /// Runs an action once `now() >= offset`, unless cancelled first (see ``ScheduledAction``).
     let schedule: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
-    /// Like ``schedule``, for an action that is never cancelled and may run up to
-    /// ``DeadlineTimer/groupingResolution`` late: the production clock runs the actions due in one such
-    /// window together, from one heap entry (every request's quiet-start end).
+    /// Like ``schedule``, for an action that may run up to ``DeadlineTimer/groupingResolution`` late: the
+    /// production clock runs the actions due in one such window together, from one heap entry (every
+    /// request's quiet-start end).
     let scheduleGrouped: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
 
     init(_ clock: any Clock<Duration>) {
@@ -40,8 +40,7 @@ struct OperationClock: Sendable {
                 .timer(DeadlineTimer.shared.schedule(at: origin.advanced(by: offset), action))
             }
             scheduleGrouped = { offset, action in
-                DeadlineTimer.shared.scheduleGrouped(at: origin.advanced(by: offset), action)
-                return .none
+                .timer(DeadlineTimer.shared.scheduleGrouped(at: origin.advanced(by: offset), action))
             }
         } else {
             schedule = { offset, action in
@@ -61,14 +60,11 @@ struct OperationClock: Sendable {
 enum ScheduledAction: Sendable {
     case timer(DeadlineTimer.Handle)
     case task(Task<Void, Never>)
-    /// An action that cannot be cancelled (``OperationClock/scheduleGrouped``).
-    case none
 
     func cancel() {
         switch self {
         case .timer(let handle): handle.cancel()
         case .task(let task): task.cancel()
-        case .none: break
         }
     }
 }

@@ -158,15 +158,16 @@ private final class RequestRun: Sendable {
         // within the quiet start (most do) never schedules its deadline.
         let deadline = runner.context.deadline.endsAt
         if let quietUntil = runner.channel.quietUntil, quietUntil < deadline {
-            // A quiet start's end is never cancelled: it finds the request over and does nothing, at most
-            // one quiet period later. The timer groups these entries (see ``OperationClock/scheduleGrouped``),
-            // which spares its heap and its lock's hold time once per request.
-            let quietEnd = runner.clock.scheduleGrouped(quietUntil) { [self] in
-                guard !isConcluded else { return }
-                runner.channel.releaseHeldProgress()
-                keep(scheduleDeadline())
-            }
-            if case .task = quietEnd { keep(quietEnd) }
+            // The timer groups quiet-start ends (see ``OperationClock/scheduleGrouped``), which spares its
+            // heap once per request. The request's end cancels its entry, which releases this run (and
+            // everything it holds) on the thread that ended it rather than a quiet period later on the
+            // timer's.
+            keep(
+                runner.clock.scheduleGrouped(quietUntil) { [self] in
+                    guard !isConcluded else { return }
+                    runner.channel.releaseHeldProgress()
+                    keep(scheduleDeadline())
+                })
         } else {
             keep(scheduleDeadline())
         }

@@ -79,7 +79,7 @@ import Testing
         let start = ContinuousClock.now + .milliseconds(50)
         for index in 0..<50 {
             let deadline = start + .microseconds(index * 20)
-            timer.scheduleGrouped(at: deadline) {
+            _ = timer.scheduleGrouped(at: deadline) {
                 if ContinuousClock.now < deadline { ranEarly.withLock { $0 += 1 } }
                 signal.signal()
             }
@@ -91,11 +91,46 @@ import Testing
         #expect(timer.pendingCount == 0)
     }
 
-    /// Compacting the heap after many cancels keeps the entries of groups (which are not cancellable).
+    /// A request that ends cancels its quiet start's end: the cancelled action never runs, and what it
+    /// captured is released by the cancel itself (not a quiet period later, on the timer's thread), while
+    /// the rest of its group still runs.
+    @Test func cancellingAGroupedActionReleasesItAtOnceAndSparesItsGroup() {
+        final class Captured: Sendable {
+            let released: DispatchSemaphore
+            init(_ released: DispatchSemaphore) { self.released = released }
+            deinit { released.signal() }
+        }
+        let timer = DeadlineTimer(name: "test-deadlines")
+        let recorder = Recorder()
+        let released = DispatchSemaphore(value: 0)
+        let deadline = ContinuousClock.now + .milliseconds(100)
+        let first = timer.scheduleGrouped(at: deadline, recorder.action("first"))
+        let captured = Captured(released)
+        let cancelled = timer.scheduleGrouped(at: deadline) { [captured] in
+            recorder.action("cancelled")()
+            _ = captured
+        }
+        _ = timer.scheduleGrouped(at: deadline, recorder.action("last"))
+        _ = consume captured
+        #expect(timer.heapCount == 1)
+        #expect(timer.pendingCount == 3)
+        cancelled.cancel()
+        // Released by the cancel: the semaphore is already signalled, no waiting for the group.
+        #expect(released.wait(timeout: .now()) == .success, "the cancelled action was kept until its group ran")
+        #expect(timer.pendingCount == 2)
+        cancelled.cancel()
+        #expect(timer.pendingCount == 2, "a second cancel counted again")
+        #expect(recorder.waitFor(count: 2))
+        #expect(recorder.fired.withLock { $0 } == ["first", "last"])
+        first.cancel()  // after it ran: nothing to do
+        #expect(timer.pendingCount == 0)
+    }
+
+    /// Compacting the heap after many cancels keeps the entries of groups.
     @Test func compactionKeepsGroupedActions() {
         let timer = DeadlineTimer(name: "test-deadlines")
         let recorder = Recorder()
-        timer.scheduleGrouped(at: .now + .milliseconds(200), recorder.action("grouped"))
+        _ = timer.scheduleGrouped(at: .now + .milliseconds(200), recorder.action("grouped"))
         let far = ContinuousClock.now + .seconds(120)
         for round in 0..<5_000 {
             timer.schedule(at: far + .milliseconds(round), {}).cancel()
