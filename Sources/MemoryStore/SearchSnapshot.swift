@@ -149,10 +149,15 @@ public struct SearchSnapshot: Sendable {
 
     /// Resolves terms (normalized again through the tokenizer, deduplicated) and computes their IDF.
     public func prepareBM25(queryTerms: [String]) -> BM25Query {
-        var seen: Set<String> = []
         var terms: [String] = []
+        terms.reserveCapacity(queryTerms.count)
+        // Most queries have a few terms: a linear look-up beats hashing them, up to a point.
+        var seen: Set<String>? = queryTerms.count > 16 ? [] : nil
         for raw in queryTerms {
-            for term in tokenizer.terms(raw) where seen.insert(term).inserted { terms.append(term) }
+            for term in tokenizer.terms(raw) {
+                let isNew = seen != nil ? seen!.insert(term).inserted : !terms.contains(term)
+                if isNew { terms.append(term) }
+            }
         }
         let live = Float(index.liveCount)
         var resolved: [BM25Query.Term] = []

@@ -131,31 +131,34 @@ public struct Tokenizer: Sendable {
     /// each as a buffer valid during the call, whether it has an inner `'`, and its byte range. Lets a
     /// caller that looks for a few known terms compare bytes instead of making a `String` per word.
     func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void) {
-        var word: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            guard ASCII.isAlphanumeric(bytes[index]) else {
-                index += 1
-                continue
-            }
-            let start = index
-            word.removeAll(keepingCapacity: true)
-            var hasApostrophe = false
+        // A word is never longer than the text: one scratch buffer, on the stack for short texts.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(bytes.count, 1)) { word in
+            var index = 0
             while index < bytes.count {
-                let byte = bytes[index]
-                if ASCII.isAlphanumeric(byte) {
-                    word.append(ASCII.lowercased(byte))
-                } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
-                    ASCII.isLetter(bytes[index + 1])
-                {
-                    hasApostrophe = true
-                    word.append(byte)
-                } else {
-                    break
+                guard ASCII.isAlphanumeric(bytes[index]) else {
+                    index += 1
+                    continue
                 }
-                index += 1
+                let start = index
+                var length = 0
+                var hasApostrophe = false
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if ASCII.isAlphanumeric(byte) {
+                        word[length] = ASCII.lowercased(byte)
+                    } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
+                        ASCII.isLetter(bytes[index + 1])
+                    {
+                        hasApostrophe = true
+                        word[length] = byte
+                    } else {
+                        break
+                    }
+                    length += 1
+                    index += 1
+                }
+                body(UnsafeBufferPointer(rebasing: word[0..<length]), hasApostrophe, start..<index)
             }
-            word.withUnsafeBufferPointer { body($0, hasApostrophe, start..<index) }
         }
     }
 

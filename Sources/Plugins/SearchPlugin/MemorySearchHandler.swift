@@ -115,7 +115,8 @@ public struct MemorySearchHandler: OperationHandler {
             throw OperationError.badRequest(path: "data.embedding", error.message)
         }
         let filter = snapshot.filter(tags: parameters.tags, since: parameters.since)
-        guard textQuery != nil || vectorQuery != nil else {
+        // No query term occurs in the store and no embedding was given: nothing can match, so nothing is scored.
+        guard textQuery?.isEmpty == false || vectorQuery != nil else {
             context.progress("ranking", 1)
             return Response(results: [], total: 0)
         }

@@ -126,7 +126,12 @@ struct JSONParser {
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > Self.maxDepth { throw failure("nesting deeper than \(Self.maxDepth) levels") }
         var members: [String: JSONValue] = [:]
-        try parseObjectMembers(depth: depth) { members[$0] = $1 }
+        try parseObjectMembers(depth: depth) { key, value in
+            // Room for three members at the first: one allocation for a small object (a request's `data`), where
+            // growing one by one would take two.
+            if members.isEmpty { members.reserveCapacity(3) }
+            members[key] = value
+        }
         return .object(members)
     }
 

@@ -190,14 +190,48 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try SingleContainer(value: try child(key), codingPath: codingPath + [key]).decode(type)
+        try SingleContainer(value: try child(key), parentPath: codingPath, key: key).decode(type)
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         keyLog?.read(key.stringValue)
         guard let value = members[key.stringValue] else { return nil }
         if case .null = value { return nil }
-        return try SingleContainer(value: value, codingPath: codingPath + [key]).decode(type)
+        return try SingleContainer(value: value, parentPath: codingPath, key: key).decode(type)
+    }
+
+    // The common scalars without the generic path: these are what requests are mostly made of.
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try SingleContainer(value: try child(key), parentPath: codingPath, key: key).decode(type)
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try SingleContainer(value: try child(key), parentPath: codingPath, key: key).decode(type)
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try SingleContainer(value: try child(key), parentPath: codingPath, key: key).decode(type)
+    }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        try SingleContainer(value: try child(key), parentPath: codingPath, key: key).decode(type)
+    }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        try present(key).map { try $0.decode(type) }
+    }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        try present(key).map { try $0.decode(type) }
+    }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        try present(key).map { try $0.decode(type) }
+    }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        try present(key).map { try $0.decode(type) }
+    }
+
+    /// The member `key` unless it is absent or null.
+    private func present(_ key: Key) -> SingleContainer? {
+        keyLog?.read(key.stringValue)
+        guard let value = members[key.stringValue] else { return nil }
+        if case .null = value { return nil }
+        return SingleContainer(value: value, parentPath: codingPath, key: key)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -233,14 +267,17 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
 
-    private mutating func next() throws -> (JSONValue, [any CodingKey]) {
-        let path = codingPath + [IndexKey(currentIndex)]
+    /// The next element, with its coding path built only if something asks for it (an error).
+    private mutating func next() throws -> SingleContainer {
+        let element = SingleContainer(
+            value: isAtEnd ? .null : elements[currentIndex], parentPath: codingPath, key: IndexKey(currentIndex))
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(
-                Any.self, .init(codingPath: path, debugDescription: "missing (array has \(elements.count) elements)"))
+                Any.self,
+                .init(codingPath: element.codingPath, debugDescription: "missing (array has \(elements.count) elements)"))
         }
-        defer { currentIndex += 1 }
-        return (elements[currentIndex], path)
+        currentIndex += 1
+        return element
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -252,32 +289,50 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
         return false
     }
 
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let (value, path) = try next()
-        return try SingleContainer(value: value, codingPath: path).decode(type)
-    }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next().decode(type) }
+    // The common scalars without the generic path (an embedding is thousands of floats).
+    mutating func decode(_ type: String.Type) throws -> String { try next().decode(type) }
+    mutating func decode(_ type: Double.Type) throws -> Double { try next().decode(type) }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next().decode(type) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try next().decode(type) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try next().decode(type) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
         -> KeyedDecodingContainer<NestedKey>
     {
-        let (value, path) = try next()
-        return try JSONValueDecoder(value: value, codingPath: path).container(keyedBy: type)
+        try next().decoder.container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let (value, path) = try next()
-        return try JSONValueDecoder(value: value, codingPath: path).unkeyedContainer()
+        try next().decoder.unkeyedContainer()
     }
 
-    mutating func superDecoder() throws -> any Decoder {
-        let (value, path) = try next()
-        return JSONValueDecoder(value: value, codingPath: path)
-    }
+    mutating func superDecoder() throws -> any Decoder { try next().decoder }
 }
 
 private struct SingleContainer: SingleValueDecodingContainer {
     let value: JSONValue
-    let codingPath: [any CodingKey]
+    /// The coding path, kept as the parent's path and this value's key until something asks for it:
+    /// decoding a scalar that is valid (nearly always) builds no array.
+    private let parentPath: [any CodingKey]
+    private let key: (any CodingKey)?
+
+    init(value: JSONValue, codingPath: [any CodingKey]) {
+        self.value = value
+        self.parentPath = codingPath
+        self.key = nil
+    }
+
+    init(value: JSONValue, parentPath: [any CodingKey], key: any CodingKey) {
+        self.value = value
+        self.parentPath = parentPath
+        self.key = key
+    }
+
+    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
+
+    /// A decoder for a nested value (its path is built now: the nested type may ask for it at any time).
+    var decoder: JSONValueDecoder { JSONValueDecoder(value: value, codingPath: codingPath) }
 
     func decodeNil() -> Bool {
         if case .null = value { return true }
@@ -327,15 +382,15 @@ private struct SingleContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(type) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        switch type {
-        case is JSONValue.Type: return value as! T
-        case is Date.Type: return try decodeDate() as! T
-        case is String.Type: return try decode(String.self) as! T
-        case is Bool.Type: return try decode(Bool.self) as! T
-        case is Double.Type: return try decode(Double.self) as! T
-        case is Int.Type: return try decode(Int.self) as! T
-        default: return try T(from: JSONValueDecoder(value: value, codingPath: codingPath))
-        }
+        // Metatype comparisons (a pointer each), not dynamic casts.
+        if T.self == String.self { return try decode(String.self) as! T }
+        if T.self == Int.self { return try decode(Int.self) as! T }
+        if T.self == Double.self { return try decode(Double.self) as! T }
+        if T.self == Float.self { return try decode(Float.self) as! T }
+        if T.self == Bool.self { return try decode(Bool.self) as! T }
+        if T.self == JSONValue.self { return value as! T }
+        if T.self == Date.self { return try decodeDate() as! T }
+        return try T(from: decoder)
     }
 
     private func decodeDate() throws -> Date {
