@@ -44,10 +44,11 @@ package struct AnyOperation: Sendable {
         handlerTypeName = String(reflecting: H.self)
         let limits = handler.inputLimits
         requiredServices = H.requiredServices
+        let sizeHint = EncodedSizeHint()
         decodeAndBind = { data in
             if let violation = limits.violation(in: data) { throw violation }
             let request = try data.decode(H.Request.self, rootName: "data")
-            return Self.bind(handler, request)
+            return Self.bind(handler, request, sizeHint: sizeHint)
         }
     }
 
@@ -71,10 +72,12 @@ package struct AnyOperation: Sendable {
         }
     }
 
-    static func bind<H: OperationHandler>(_ handler: H, _ request: H.Request) -> PreparedOperation {
+    static func bind<H: OperationHandler>(
+        _ handler: H, _ request: H.Request, sizeHint: EncodedSizeHint? = nil
+    ) -> PreparedOperation {
         PreparedOperation { context in
             let response = try await handler.handle(request, context: context)
-            return try ResultFields.encode(response)
+            return try ResultFields.encode(response, sizeHint: sizeHint)
         }
     }
 

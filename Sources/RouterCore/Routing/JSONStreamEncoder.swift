@@ -14,9 +14,10 @@ enum JSONStreamEncoder {
     /// the last value), or nil when the value must take the tree path.
     /// - Throws: ``EnvelopeFieldCollision`` for a top-level key the envelope uses; `EncodingError` as
     ///   `JSONEncoder` would (a non-finite number).
-    static func encodeMembers(_ value: some Encodable) throws -> [UInt8]? {
-        let stream = JSONStream()
-        let encoder = StreamEncoder(stream: stream, parentPath: [], key: nil, isTopLevel: true)
+    /// `capacity`: the bytes to reserve at the start (a good guess spares the buffer's growth copies).
+    static func encodeMembers(_ value: some Encodable, capacity: Int = 1024) throws -> [UInt8]? {
+        let stream = JSONStream(capacity: capacity)
+        let encoder = StreamEncoder(stream: stream, parent: nil, key: nil, isTopLevel: true)
         do {
             try value.encode(to: encoder)
             try stream.finishTopLevel()
@@ -32,6 +33,28 @@ enum JSONStreamEncoder {
 /// Thrown when a value uses its containers out of the order one pass can write.
 private struct StreamingUnsupported: Error {}
 
+/// A coding path as a link to its parent's: an array is built only when something asks for it (an error
+/// message, a value that reads its `codingPath`), not for every value written.
+private class CodingPathNode {
+    let parent: CodingPathNode?
+    let key: (any CodingKey)?
+
+    init(parent: CodingPathNode?, key: (any CodingKey)?) {
+        self.parent = parent
+        self.key = key
+    }
+
+    final var path: [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var node: CodingPathNode? = self
+        while let current = node {
+            if let key = current.key { keys.append(key) }
+            node = current.parent
+        }
+        return keys.reversed()
+    }
+}
+
 /// The text being written and the containers open in it, innermost last.
 private final class JSONStream {
     struct Frame {
@@ -40,7 +63,7 @@ private final class JSONStream {
         var count = 0
     }
 
-    @exclusivity(unchecked) var writer = JSONWriter(reservingCapacity: 1024)
+    @exclusivity(unchecked) var writer: JSONWriter
     /// Set by any use one pass cannot follow: the whole value then takes the tree path.
     private(set) var poisoned = false
     /// Open containers; `frames[0]` is the top-level object, whose braces are not written.
@@ -51,7 +74,8 @@ private final class JSONStream {
     private var memberStart: Int?
     private var reservedKeysSeen: [String] = []
 
-    init() {
+    init(capacity: Int) {
+        writer = JSONWriter(reservingCapacity: capacity)
         members = []
         members.reserveCapacity(8)
     }
@@ -63,9 +87,9 @@ private final class JSONStream {
     }
 
     /// An encoder for what `superEncoder()` returns: every use of it is unsupported.
-    func unsupportedEncoder(codingPath: [any CodingKey]) -> any Encoder {
+    func unsupportedEncoder(parent: CodingPathNode, key: (any CodingKey)?) -> any Encoder {
         poisoned = true
-        let encoder = StreamEncoder(stream: self, parentPath: codingPath, key: nil, isTopLevel: false)
+        let encoder = StreamEncoder(stream: self, parent: parent, key: key, isTopLevel: false)
         encoder.state = .unsupported
         return encoder
     }
@@ -146,7 +170,7 @@ private final class JSONStream {
     }
 
     /// Writes one value at the current position: leaves directly, anything else through its `encode(to:)`.
-    func write<T: Encodable>(_ value: T, parentPath: [any CodingKey], key: any CodingKey) throws {
+    func write<T: Encodable>(_ value: T, parent: CodingPathNode, key: any CodingKey) throws {
         if T.self == [String].self {
             writer.bytes.append(UInt8(ascii: "["))
             for (index, text) in unsafeBitCast(value, to: [String].self).enumerated() {
@@ -162,7 +186,7 @@ private final class JSONStream {
         }
         let depth = frames.count - 1
         let start = writer.bytes.count
-        let encoder = StreamEncoder(stream: self, parentPath: parentPath, key: key, isTopLevel: false)
+        let encoder = StreamEncoder(stream: self, parent: parent, key: key, isTopLevel: false)
         try value.encode(to: encoder)
         close(downTo: depth)
         // A value that encoded nothing is an empty object, as in the tree encoder.
@@ -175,7 +199,7 @@ private final class JSONStream {
 }
 
 /// The encoder of one value being written into a ``JSONStream``.
-private final class StreamEncoder: Encoder {
+private final class StreamEncoder: CodingPathNode, Encoder {
     enum State: Equatable {
         case unused
         case topLevelObject(serial: Int)
@@ -187,22 +211,19 @@ private final class StreamEncoder: Encoder {
     }
 
     let stream: JSONStream
-    let parentPath: [any CodingKey]
-    let key: (any CodingKey)?
     let isTopLevel: Bool
     var state = State.unused
     /// The depth of the container this value is written into (its single value goes there).
     let slotDepth: Int
 
-    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
+    var codingPath: [any CodingKey] { path }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(stream: JSONStream, parentPath: [any CodingKey], key: (any CodingKey)?, isTopLevel: Bool) {
+    init(stream: JSONStream, parent: CodingPathNode?, key: (any CodingKey)?, isTopLevel: Bool) {
         self.stream = stream
-        self.parentPath = parentPath
-        self.key = key
         self.isTopLevel = isTopLevel
         slotDepth = stream.frames.count - 1
+        super.init(parent: parent, key: key)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
@@ -229,7 +250,7 @@ private final class StreamEncoder: Encoder {
         default: target = (-1, -1)
         }
         return KeyedEncodingContainer(
-            StreamKeyedContainer<Key>(stream: stream, serial: target.serial, depth: target.depth, codingPath: codingPath))
+            StreamKeyedContainer<Key>(stream: stream, serial: target.serial, depth: target.depth, node: self))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -243,9 +264,9 @@ private final class StreamEncoder: Encoder {
             _ = stream.unsupported()
         }
         guard case .array(let serial, let depth) = state else {
-            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, codingPath: codingPath)
+            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, node: self)
         }
-        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, codingPath: codingPath)
+        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, node: self)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
@@ -266,7 +287,10 @@ private struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProto
     let stream: JSONStream
     let serial: Int
     let depth: Int
-    let codingPath: [any CodingKey]
+    /// This object's coding path.
+    let node: CodingPathNode
+
+    var codingPath: [any CodingKey] { node.path }
 
     private func begin(_ key: Key) throws {
         guard serial >= 0 else { throw stream.unsupported() }
@@ -311,38 +335,41 @@ private struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProto
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try begin(key)
-        try stream.write(value, parentPath: codingPath, key: key)
+        try stream.write(value, parent: node, key: key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
+        let nested = CodingPathNode(parent: node, key: key)
         guard (try? begin(key)) != nil else {
-            return KeyedEncodingContainer(
-                StreamKeyedContainer<NestedKey>(stream: stream, serial: -1, depth: -1, codingPath: codingPath + [key]))
+            return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: -1, depth: -1, node: nested))
         }
         let (serial, depth) = stream.open(isObject: true)
-        return KeyedEncodingContainer(
-            StreamKeyedContainer<NestedKey>(stream: stream, serial: serial, depth: depth, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: serial, depth: depth, node: nested))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let nested = CodingPathNode(parent: node, key: key)
         guard (try? begin(key)) != nil else {
-            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, codingPath: codingPath + [key])
+            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, node: nested)
         }
         let (serial, depth) = stream.open(isObject: false)
-        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, codingPath: codingPath + [key])
+        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, node: nested)
     }
 
-    mutating func superEncoder() -> any Encoder { stream.unsupportedEncoder(codingPath: codingPath) }
-    mutating func superEncoder(forKey key: Key) -> any Encoder { stream.unsupportedEncoder(codingPath: codingPath + [key]) }
+    mutating func superEncoder() -> any Encoder { stream.unsupportedEncoder(parent: node, key: nil) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { stream.unsupportedEncoder(parent: node, key: key) }
 }
 
 private struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
     let stream: JSONStream
     let serial: Int
     let depth: Int
-    let codingPath: [any CodingKey]
+    /// This array's coding path.
+    let node: CodingPathNode
+
+    var codingPath: [any CodingKey] { node.path }
     var count: Int { serial >= 0 ? stream.count(serial: serial, depth: depth) : 0 }
 
     private var nextKey: IndexKey { IndexKey(count) }
@@ -393,28 +420,28 @@ private struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode<T: Encodable>(_ value: T) throws {
         let key = nextKey
         try begin()
-        try stream.write(value, parentPath: codingPath, key: key)
+        try stream.write(value, parent: node, key: key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let path = codingPath + [nextKey]
+        let nested = CodingPathNode(parent: node, key: nextKey)
         guard (try? begin()) != nil else {
-            return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: -1, depth: -1, codingPath: path))
+            return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: -1, depth: -1, node: nested))
         }
         let (serial, depth) = stream.open(isObject: true)
-        return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: serial, depth: depth, codingPath: path))
+        return KeyedEncodingContainer(StreamKeyedContainer<NestedKey>(stream: stream, serial: serial, depth: depth, node: nested))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let path = codingPath + [nextKey]
+        let nested = CodingPathNode(parent: node, key: nextKey)
         guard (try? begin()) != nil else {
-            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, codingPath: path)
+            return StreamUnkeyedContainer(stream: stream, serial: -1, depth: -1, node: nested)
         }
         let (serial, depth) = stream.open(isObject: false)
-        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, codingPath: path)
+        return StreamUnkeyedContainer(stream: stream, serial: serial, depth: depth, node: nested)
     }
 
-    mutating func superEncoder() -> any Encoder { stream.unsupportedEncoder(codingPath: codingPath + [nextKey]) }
+    mutating func superEncoder() -> any Encoder { stream.unsupportedEncoder(parent: node, key: nextKey) }
 }
 
 private struct StreamSingleValueContainer: SingleValueEncodingContainer {
@@ -460,8 +487,8 @@ private struct StreamSingleValueContainer: SingleValueEncodingContainer {
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         try encoder.claimSingleValue()
-        // The value takes this slot (only nested encoders, which have a key, get here).
-        guard let key = encoder.key else { throw stream.unsupported() }
-        try stream.write(value, parentPath: encoder.parentPath, key: key)
+        // The value takes this slot (only nested encoders, which have a parent and a key, get here).
+        guard let parent = encoder.parent, let key = encoder.key else { throw stream.unsupported() }
+        try stream.write(value, parent: parent, key: key)
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The members of a result or a chunk: either already written as JSON text (what a typed handler's
 /// response becomes, see ``JSONStreamEncoder``), or values (a dynamic operation's, or a response the
 /// one-pass encoder could not follow). The session splices the text into the message as it is.
@@ -20,11 +22,23 @@ package struct ResultFields: Sendable, Equatable {
 
     /// `value`'s fields: a JSON object's members, anything else under `value`.
     /// - Throws: ``EnvelopeFieldCollision`` for a field the envelope uses; `EncodingError` as `JSONEncoder`.
-    package static func encode(_ value: some Encodable) throws -> ResultFields {
+    /// `sizeHint`, when given, supplies the buffer's starting size and learns the size written.
+    package static func encode(_ value: some Encodable, sizeHint: EncodedSizeHint? = nil) throws -> ResultFields {
         // A JSON value (an external plugin's chunk) is a tree already.
         if value is JSONValue { return ResultFields(try ResultEncoding.fields(of: value)) }
-        if let text = try JSONStreamEncoder.encodeMembers(value) { return ResultFields(text: text) }
+        if let text = try JSONStreamEncoder.encodeMembers(value, capacity: sizeHint?.capacity ?? 1024) {
+            sizeHint?.record(text.count)
+            return ResultFields(text: text)
+        }
         return ResultFields(try ResultEncoding.fields(of: value))
+    }
+
+    /// About how many bytes ``writeMembers(into:)`` writes (exact for text).
+    var estimatedByteCount: Int {
+        switch storage {
+        case .text(let text): text.count + 1
+        case .values(let values): 64 * values.count
+        }
     }
 
     /// The fields as values (parsed back from the text if need be: tests and benchmarks, never the session).
@@ -60,4 +74,17 @@ package struct ResultFields: Sendable, Equatable {
     package static func == (lhs: ResultFields, rhs: ResultFields) -> Bool {
         lhs.values == rhs.values
     }
+}
+
+/// The size of an operation's last encoded result, as the starting size of the next one's buffer: results
+/// of one operation tend to be alike, and a buffer grown by doubling copies itself each time.
+package final class EncodedSizeHint: Sendable {
+    private let lastSize = Atomic(0)
+
+    package init() {}
+
+    /// Bytes to reserve: the last size and a little more, at least 256 and at most 1 MiB.
+    var capacity: Int { min(max(lastSize.load(ordering: .relaxed) + 64, 256), 1 << 20) }
+
+    func record(_ size: Int) { lastSize.store(size, ordering: .relaxed) }
 }

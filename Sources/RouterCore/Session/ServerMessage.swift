@@ -23,7 +23,8 @@ struct ServerMessage: Sendable {
     }
 
     /// A message whose members after `id` and `op` are written by `writeMembers`, each preceded by a comma.
-    init(type: String, id: String?, op: String?, writeMembers: (inout JSONWriter) -> Void) {
+    /// `membersCapacity`: about how many bytes `writeMembers` writes (the tail is reserved once).
+    init(type: String, id: String?, op: String?, membersCapacity: Int = 192, writeMembers: (inout JSONWriter) -> Void) {
         self.type = type
         self.id = id
         self.op = op
@@ -31,7 +32,7 @@ struct ServerMessage: Sendable {
         head.bytes.append(contentsOf: #"{"type":"#.utf8)
         head.writeString(type)
         self.head = head.bytes
-        var tail = JSONWriter(reservingCapacity: 256)
+        var tail = JSONWriter(reservingCapacity: 64 + (id?.utf8.count ?? 0) + (op?.utf8.count ?? 0) + membersCapacity)
         if let id {
             tail.bytes.append(contentsOf: #","id":"#.utf8)
             tail.writeString(id)
@@ -103,13 +104,17 @@ struct ServerMessage: Sendable {
             if let message { fields.append(("message", .string(message))) }
             return ServerMessage(type: "\(prefix)_progress", id: id, op: op, fields: fields)
         case .chunk(let index, let chunkFields):
-            return ServerMessage(type: "\(prefix)_chunk", id: id, op: op) { writer in
+            return ServerMessage(
+                type: "\(prefix)_chunk", id: id, op: op, membersCapacity: 32 + chunkFields.estimatedByteCount
+            ) { writer in
                 writer.bytes.append(contentsOf: #","chunk":"#.utf8)
                 writer.writeInteger(Int64(index))
                 chunkFields.writeMembers(into: &writer)
             }
         case .complete(let resultFields, let elapsed):
-            return ServerMessage(type: "\(prefix)_complete", id: id, op: op) { writer in
+            return ServerMessage(
+                type: "\(prefix)_complete", id: id, op: op, membersCapacity: 32 + resultFields.estimatedByteCount
+            ) { writer in
                 resultFields.writeMembers(into: &writer)
                 writer.bytes.append(contentsOf: #","elapsedMs":"#.utf8)
                 writer.writeInteger(OperationRunner.milliseconds(elapsed))

@@ -137,6 +137,15 @@ import Testing
         }
         struct Bad: Encodable { var values: [Double] }
         #expect(throws: EncodingError.self) { try JSONStreamEncoder.encodeMembers(Bad(values: [1, .nan])) }
+        // The error names where the number is, as JSONEncoder's does (the path is built only for it).
+        struct Hit: Encodable { var score: Double }
+        struct Page: Encodable { var hits: [Hit] }
+        do {
+            _ = try JSONStreamEncoder.encodeMembers(Page(hits: [Hit(score: 1), Hit(score: .infinity)]))
+            Issue.record("an infinite score was encoded")
+        } catch EncodingError.invalidValue(_, let context) {
+            #expect(context.codingPath.map(\.stringValue) == ["hits", "1", "score"])
+        }
         // A reserved key below the top level is the result's own business.
         #expect(try streamFields(["nested": ["seq": 1]]) == ["nested": ["seq": 1]])
     }
@@ -151,5 +160,19 @@ import Testing
         let chunk = ServerMessage.event(.chunk(index: 4, fields: fields), id: "r1", descriptor: descriptor)
         #expect(String(decoding: chunk.encoded(seq: 4), as: UTF8.self)
             == #"{"type":"search_chunk","seq":4,"id":"r1","op":"memory_search","chunk":4,"results":2,"total":1}"#)
+    }
+
+    /// An operation's results start in a buffer the size of its last one (at least 256 bytes, at most 1 MiB);
+    /// the text is the same whatever the starting size.
+    @Test func theSizeHintLearnsTheLastResultAndChangesNoByte() throws {
+        let hint = EncodedSizeHint()
+        #expect(hint.capacity == 256)
+        let large = ["text": JSONValue.string(String(repeating: "x", count: 5_000))]
+        let first = try ResultFields.encode(large, sizeHint: hint)
+        #expect(hint.capacity == 5_009 + 64)  // `"text":"…"` is 5,009 bytes
+        #expect(try ResultFields.encode(large, sizeHint: hint) == first)
+        #expect(try ResultFields.encode(large) == first)
+        hint.record(10 << 20)
+        #expect(hint.capacity == 1 << 20)
     }
 }
