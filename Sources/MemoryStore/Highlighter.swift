@@ -1,3 +1,5 @@
+import Foundation
+
 /// Builds the snippets of ``SearchSnapshot/highlights(for:queryTerms:maxSnippets:context:)``.
 ///
 /// A snippet is the window of `context` characters on each side of a match, widened to whole words,
@@ -45,7 +47,10 @@ public struct Highlighter: Sendable {
             let isWanted =
                 hasApostrophe
                 ? tokenizer.term(ofASCIIWord: word, hasApostrophe: true).map(wanted.contains) ?? false
-                : wantedBytes.contains { $0.elementsEqual(word) }
+                : wantedBytes.contains { wanted in
+                    wanted.count == word.count
+                        && wanted.withUnsafeBufferPointer { memcmp($0.baseAddress!, word.baseAddress!, word.count) == 0 }
+                }
             guard isWanted else { return }
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context)
             let upper = asciiExpandForward(text, from: range.upperBound, by: context)
@@ -56,22 +61,28 @@ public struct Highlighter: Sendable {
             }
         }
         return windows.prefix(maxSnippets).map { window in
-            var snippet: [UInt8] = []
-            snippet.reserveCapacity(window.count + 6)
-            if window.lowerBound > 0 { snippet.append(contentsOf: Self.ellipsis) }
-            let contentStart = snippet.count
-            var pendingSpace = false
-            for byte in text[window] {
-                if ASCII.isWhitespace(byte) {
-                    pendingSpace = true
-                    continue
+            // Written straight into the string's storage: at most the window and two ellipses.
+            String(unsafeUninitializedCapacity: window.count + 2 * Self.ellipsis.count) { snippet in
+                var count = 0
+                func append(_ byte: UInt8) {
+                    snippet[count] = byte
+                    count += 1
                 }
-                if pendingSpace, snippet.count > contentStart { snippet.append(0x20) }
-                pendingSpace = false
-                snippet.append(byte)
+                if window.lowerBound > 0 { Self.ellipsis.forEach(append) }
+                let contentStart = count
+                var pendingSpace = false
+                for byte in text[window] {
+                    if ASCII.isWhitespace(byte) {
+                        pendingSpace = true
+                        continue
+                    }
+                    if pendingSpace, count > contentStart { append(0x20) }
+                    pendingSpace = false
+                    append(byte)
+                }
+                if window.upperBound < text.count { Self.ellipsis.forEach(append) }
+                return count
             }
-            if window.upperBound < text.count { snippet.append(contentsOf: Self.ellipsis) }
-            return String(decoding: snippet, as: UTF8.self)
         }
     }
 
