@@ -1,5 +1,19 @@
 import Foundation
 
+/// What the timer runs: an object, so that holding one in a group costs no allocation (a closure kept
+/// in an array is wrapped in a thunk each way).
+protocol TimerAction: AnyObject, Sendable {
+    /// Runs on the timer's thread; must be short.
+    func timerFired()
+}
+
+/// A closure as a ``TimerAction``.
+private final class ClosureAction: TimerAction {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    func timerFired() { body() }
+}
+
 /// Runs actions at instants of the continuous clock, on one thread of its own.
 ///
 /// A request's timeout is one entry here rather than a task sleeping for it: scheduling and
@@ -28,7 +42,7 @@ final class DeadlineTimer: Sendable {
     private struct State {
         var nextID: UInt64 = 1
         /// Live actions by id; a heap entry whose id is gone here was cancelled.
-        var actions: [UInt64: @Sendable () -> Void] = [:]
+        var actions: [UInt64: any TimerAction] = [:]
         /// Min-heap of deadlines (cancelled entries are dropped when they surface, or on compaction).
         var heap: [Entry] = []
         var threadStarted = false
@@ -36,11 +50,11 @@ final class DeadlineTimer: Sendable {
         var sleepingUntil: ContinuousClock.Instant?
         /// Groups of actions by the id of their one heap entry (see ``scheduleGrouped``), except the open
         /// one; a cancelled action leaves nil in its slot.
-        var groups: [UInt64: [(@Sendable () -> Void)?]] = [:]
+        var groups: [UInt64: [(any TimerAction)?]] = [:]
         /// The group new grouped actions join, while their deadlines fall within its window.
         var openGroup: (id: UInt64, runsAt: ContinuousClock.Instant)?
         /// The open group's actions (appended in place: not through the dictionary).
-        var openGroupActions: [(@Sendable () -> Void)?] = []
+        var openGroupActions: [(any TimerAction)?] = []
         /// Actions waiting in groups, not cancelled.
         var groupedCount = 0
 
@@ -62,7 +76,8 @@ final class DeadlineTimer: Sendable {
     }
 
     /// Runs `action` once at `deadline` unless cancelled first.
-    func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> Handle {
+    func schedule(at deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) -> Handle {
+        let action = ClosureAction(body)
         let (id, startThread, wake) = state.withLock { state -> (UInt64, Bool, Bool) in
             let id = state.nextID
             state.nextID += 1
@@ -83,7 +98,7 @@ final class DeadlineTimer: Sendable {
     /// so scheduling one costs an append and cancelling one clears its slot: for an action every request
     /// schedules and most cancel (cancelling releases what the action holds at once, not when its group
     /// comes due).
-    func scheduleGrouped(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> Handle {
+    func scheduleGrouped(at deadline: ContinuousClock.Instant, _ action: any TimerAction) -> Handle {
         let (id, slot, startThread, wake) = state.withLock { state -> (UInt64, Int, Bool, Bool) in
             state.groupedCount += 1
             if let open = state.openGroup, deadline <= open.runsAt, deadline >= open.runsAt - Self.groupingResolution {
@@ -137,14 +152,12 @@ final class DeadlineTimer: Sendable {
 
     private func cancelGrouped(_ id: UInt64, slot: Int) {
         // The action is released after the lock: what it holds may take a while to deallocate.
-        let action = state.withLock { state -> (@Sendable () -> Void)? in
-            let action: (@Sendable () -> Void)?
+        let action = state.withLock { state -> (any TimerAction)? in
+            var action: (any TimerAction)? = nil
             if state.openGroup?.id == id {
-                action = state.openGroupActions[slot]
-                state.openGroupActions[slot] = nil
-            } else if state.groups[id] != nil {
-                action = state.groups[id]![slot]
-                state.groups[id]![slot] = nil
+                swap(&action, &state.openGroupActions[slot])
+            } else if let index = state.groups.index(forKey: id) {
+                swap(&action, &state.groups.values[index][slot])
             } else {
                 return nil  // already run
             }
@@ -152,6 +165,11 @@ final class DeadlineTimer: Sendable {
             return action
         }
         _ = action
+    }
+
+    /// ``scheduleGrouped(at:_:)`` for a closure.
+    func scheduleGrouped(at deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) -> Handle {
+        scheduleGrouped(at: deadline, ClosureAction(body))
     }
 
     /// Scheduled actions not yet run nor cancelled (grouped ones included).
@@ -163,7 +181,7 @@ final class DeadlineTimer: Sendable {
     private func run() {
         while true {
             let now = ContinuousClock.now
-            var due: [@Sendable () -> Void] = []
+            var due: [any TimerAction] = []
             let sleepUntil = state.withLock { state -> ContinuousClock.Instant? in
                 while let first = state.heap.first {
                     guard state.isLive(first.id) else {
@@ -190,7 +208,7 @@ final class DeadlineTimer: Sendable {
                 return state.sleepingUntil
             }
             if !due.isEmpty {
-                for action in due { action() }
+                for action in due { action.timerFired() }
                 continue
             }
             if let sleepUntil {

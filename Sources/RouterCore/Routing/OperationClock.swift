@@ -10,7 +10,7 @@ struct OperationClock: Sendable {
     /// Like ``schedule``, for an action that may run up to ``DeadlineTimer/groupingResolution`` late: the
     /// production clock runs the actions due in one such window together, from one heap entry (every
     /// request's quiet-start end).
-    let scheduleGrouped: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
+    let scheduleGrouped: @Sendable (_ offset: Duration, _ action: any TimerAction) -> ScheduledAction
 
     init(_ clock: any Clock<Duration>) {
         self = Self.open(clock)
@@ -19,7 +19,7 @@ struct OperationClock: Sendable {
     private init(
         now: @escaping @Sendable () -> Duration,
         schedule: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction,
-        scheduleGrouped: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
+        scheduleGrouped: @escaping @Sendable (Duration, any TimerAction) -> ScheduledAction
     ) {
         self.now = now
         self.schedule = schedule
@@ -34,7 +34,7 @@ struct OperationClock: Sendable {
         // The production clock: one timer thread for every request. Any other clock (a test's manual
         // clock): a task that sleeps on it, so advancing that clock fires the action.
         let schedule: @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
-        var scheduleGrouped: (@Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction)?
+        let scheduleGrouped: @Sendable (Duration, any TimerAction) -> ScheduledAction
         if let origin = origin as? ContinuousClock.Instant {
             schedule = { offset, action in
                 .timer(DeadlineTimer.shared.schedule(at: origin.advanced(by: offset), action))
@@ -50,9 +50,9 @@ struct OperationClock: Sendable {
                         action()
                     })
             }
+            scheduleGrouped = { offset, action in schedule(offset) { action.timerFired() } }
         }
-        return OperationClock(
-            now: { origin.duration(to: clock.now) }, schedule: schedule, scheduleGrouped: scheduleGrouped ?? schedule)
+        return OperationClock(now: { origin.duration(to: clock.now) }, schedule: schedule, scheduleGrouped: scheduleGrouped)
     }
 }
 

@@ -114,7 +114,7 @@ struct OperationRunner {
 /// the handler's task (the cancel may fire before it exists), the timer entry to stop when it ends, and
 /// the watch on a handler that overruns. One object with one lock, so a request costs few allocations;
 /// the closures it schedules capture only it.
-private final class RequestRun: Sendable {
+private final class RequestRun: TimerAction {
     private struct State {
         var concluded = false
         var pending: ScheduledAction?
@@ -159,19 +159,21 @@ private final class RequestRun: Sendable {
         let deadline = runner.context.deadline.endsAt
         if let quietUntil = runner.channel.quietUntil, quietUntil < deadline {
             // The timer groups quiet-start ends (see ``OperationClock/scheduleGrouped``), which spares its
-            // heap once per request. The request's end cancels its entry, which releases this run (and
-            // everything it holds) on the thread that ended it rather than a quiet period later on the
-            // timer's.
-            keep(
-                runner.clock.scheduleGrouped(quietUntil) { [self] in
-                    guard !isConcluded else { return }
-                    runner.channel.releaseHeldProgress()
-                    keep(scheduleDeadline())
-                })
+            // heap once per request; the entry is this run itself (``timerFired()``), so it costs no
+            // allocation. The request's end cancels its entry, which releases this run (and everything it
+            // holds) on the thread that ended it rather than a quiet period later on the timer's.
+            keep(runner.clock.scheduleGrouped(quietUntil, self))
         } else {
             keep(scheduleDeadline())
         }
         return work
+    }
+
+    /// The quiet start's end: held progress goes out, and the deadline is scheduled.
+    func timerFired() {
+        guard !isConcluded else { return }
+        runner.channel.releaseHeldProgress()
+        keep(scheduleDeadline())
     }
 
     private func scheduleDeadline() -> ScheduledAction {
