@@ -90,18 +90,21 @@ package final class OperationMetrics: Sendable {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 }) ?? Self.latencyBuckets.count
         state.withLock {
-            var counters = $0.operations[type, default: OperationCounters()]
-            switch outcome {
-            case .completed: counters.completed += 1
-            case .failed: counters.failed += 1
-            case .timedOut: counters.timedOut += 1
-            case .cancelled: counters.cancelled += 1
-            }
-            counters.inFlight -= 1
-            counters.latencyBucketCounts[bucket] += 1
-            counters.latencySumSeconds += seconds
-            $0.operations[type] = counters
+            // Updated in place: a copy of the counters would copy their bucket array too.
+            Self.record(outcome, bucket: bucket, seconds: seconds, in: &$0.operations[type, default: OperationCounters()])
         }
+    }
+
+    private static func record(_ outcome: Outcome, bucket: Int, seconds: Double, in counters: inout OperationCounters) {
+        switch outcome {
+        case .completed: counters.completed += 1
+        case .failed: counters.failed += 1
+        case .timedOut: counters.timedOut += 1
+        case .cancelled: counters.cancelled += 1
+        }
+        counters.inFlight -= 1
+        counters.latencyBucketCounts[bucket] += 1
+        counters.latencySumSeconds += seconds
     }
 
     /// A handler of `type` is still running after its request ended (it ignores cancellation).

@@ -1,77 +1,52 @@
+import Synchronization
 
-/// A one-shot signal a request's runner waits on: fired by a client `cancel` or a closed connection.
+/// What a ``CancelSignal`` runs when it fires: an object (a request's run), so that registering it costs
+/// no allocation.
+protocol CancelAction: AnyObject, Sendable {
+    /// Runs synchronously on the firing thread (which may hold a request channel's lock).
+    func cancelFired()
+}
+
+/// A one-shot signal a request's run registers on: fired by a client `cancel` or a closed connection.
 final class CancelSignal: Sendable {
     private struct State {
         var fired = false
-        var waiter: CheckedContinuation<Bool, Never>?
-        /// What runs when the signal fires (several registrations are chained into one closure: a request
-        /// has one, and an array would cost an allocation per request).
-        var action: (@Sendable () -> Void)?
+        /// What runs when the signal fires: one per signal (a request has one run).
+        var action: (any CancelAction)?
     }
 
-    private let state = Locked(State())
+    private let state = Mutex(State())
 
     /// Fires the signal; idempotent.
     func fire() {
-        let (waiter, action) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, (@Sendable () -> Void)?) in
-            guard !state.fired else { return (nil, nil) }
+        let action = state.withLock { state -> (any CancelAction)? in
+            guard !state.fired else { return nil }
             state.fired = true
-            defer {
-                state.waiter = nil
-                state.action = nil
-            }
-            return (state.waiter, state.action)
-        }
-        // Outside the lock, and on the firing thread: the actions do not wait for a free executor thread.
-        action?()
-        waiter?.resume(returning: true)
-    }
-
-    /// Forgets the actions without running them: the request ended another way. Its actions capture the
-    /// runner, which holds this signal, so until they are dropped the two keep each other alive.
-    func disarm() {
-        let action = state.withLock { state -> (@Sendable () -> Void)? in
             defer { state.action = nil }
             return state.action
         }
-        _ = action  // Released here, outside the lock: releasing them may run deinitializers.
+        // Outside the lock, and on the firing thread: the action does not wait for a free executor thread.
+        action?.cancelFired()
     }
 
-    /// Runs `action` synchronously when the signal fires (at once if it already has).
-    func onFire(_ action: @escaping @Sendable () -> Void) {
+    /// Forgets the action without running it: the request ended another way. The action (the run) holds
+    /// this signal, so until it is dropped the two keep each other alive.
+    func disarm() {
+        let action = state.withLock { state -> (any CancelAction)? in
+            defer { state.action = nil }
+            return state.action
+        }
+        _ = action  // Released here, outside the lock: releasing it may run deinitializers.
+    }
+
+    /// Runs `action` synchronously when the signal fires (at once if it already has). One action per signal.
+    func onFire(_ action: any CancelAction) {
         let firedAlready = state.withLock { state -> Bool in
             if state.fired { return true }
-            if let earlier = state.action {
-                state.action = {
-                    earlier()
-                    action()
-                }
-            } else {
-                state.action = action
-            }
+            assert(state.action == nil, "a cancel signal takes one action")
+            state.action = action
             return false
         }
-        if firedAlready { action() }
-    }
-
-    /// Returns true when fired, false if the waiting task was cancelled first. One waiter at a time.
-    func wait() async -> Bool {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let resumeNow: Bool? = state.withLock { state in
-                    if state.fired { return true }
-                    if Task.isCancelled { return false }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let resumeNow { continuation.resume(returning: resumeNow) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume(returning: false)
-        }
+        if firedAlready { action.cancelFired() }
     }
 }

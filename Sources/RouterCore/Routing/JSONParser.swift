@@ -324,16 +324,20 @@ struct JSONParser {
 
 /// An object's members in document order; a repeated key's last value wins, as in a parsed ``JSONValue``.
 struct JSONMembers {
-    private var keys: [String] = []
-    private var values: [JSONValue] = []
+    /// One array, with room for a message's usual members (`type`, `id`, `data`, `timeout`): one allocation.
+    private var members: [(key: String, value: JSONValue)]
+
+    init() {
+        members = []
+        members.reserveCapacity(4)
+    }
 
     mutating func append(_ key: String, _ value: JSONValue) {
-        keys.append(key)
-        values.append(value)
+        members.append((key, value))
     }
 
     subscript(key: String) -> JSONValue? {
-        guard let index = keys.lastIndex(of: key) else { return nil }
-        return values[index]
+        guard let index = members.lastIndex(where: { $0.key == key }) else { return nil }
+        return members[index].value
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs one request: the handler races its deadline and its cancel signal.
 ///
@@ -114,7 +115,7 @@ struct OperationRunner {
 /// the handler's task (the cancel may fire before it exists), the timer entry to stop when it ends, and
 /// the watch on a handler that overruns. One object with one lock, so a request costs few allocations;
 /// the closures it schedules capture only it.
-private final class RequestRun: TimerAction {
+private final class RequestRun: TimerAction, CancelAction {
     private struct State {
         var concluded = false
         var pending: ScheduledAction?
@@ -127,7 +128,7 @@ private final class RequestRun: TimerAction {
     }
 
     let runner: OperationRunner
-    private let state = Locked(State())
+    private let state = Mutex(State())
 
     init(_ runner: OperationRunner) {
         self.runner = runner
@@ -138,11 +139,7 @@ private final class RequestRun: TimerAction {
         // delivery (the harness's "cancel after N events"), under the channel's lock: the channel then
         // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,
         // and the final event is delivered from a task of its own (if the handler has not ended first).
-        runner.cancelSignal.onFire { [self] in
-            runner.channel.refuseFurtherOutput()
-            cancelWork()
-            Task(executorPreference: RouterExecutors.control) { self.conclude(.cancelled) }
-        }
+        runner.cancelSignal.onFire(self)
         let work = Task(executorPreference: runner.handlerExecutor) { [self] in
             let outcome: OperationRunner.RunOutcome
             do {
@@ -167,6 +164,13 @@ private final class RequestRun: TimerAction {
             keep(scheduleDeadline())
         }
         return work
+    }
+
+    /// The request was cancelled (``CancelAction``).
+    func cancelFired() {
+        runner.channel.refuseFurtherOutput()
+        cancelWork()
+        Task(executorPreference: RouterExecutors.control) { self.conclude(.cancelled) }
     }
 
     /// The quiet start's end: held progress goes out, and the deadline is scheduled.

@@ -1,3 +1,4 @@
+import Synchronization
 
 /// The per-request path from a handler to its ``OperationEventTarget``: progress throttling,
 /// chunk numbering, and the rule that nothing follows the final event.
@@ -17,7 +18,7 @@ final class RequestChannel: Sendable {
     private let sessionLogger: Logger
     private let requestID: String
     private let messageType: String
-    private let state: Locked<State>
+    private let state: Mutex<State>
 
     /// `quietUntil`: progress before this time is held (see ``ProgressThrottle``); nil sends from the start.
     init(
@@ -29,7 +30,7 @@ final class RequestChannel: Sendable {
         self.sessionLogger = sessionLogger
         self.requestID = requestID
         self.messageType = messageType
-        self.state = Locked(
+        self.state = Mutex(
             State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval, quietUntil: quietUntil)))
     }
 
@@ -79,21 +80,21 @@ final class RequestChannel: Sendable {
                 stageCount: state.throttle.stages.count, progress: report.progress, message: report.message))
     }
 
-    /// Set when the request is cancelled: from then on `emit` throws at once. A lock of its own, because
+    /// Set when the request is cancelled: from then on `emit` throws at once. Apart from `state`, because
     /// the cancel may fire inside a delivery, under `state`'s lock.
-    private let outputRefused = Locked(false)
+    private let outputRefused = Atomic(false)
 
     /// Makes every later `emit` throw `CancellationError` (the request was cancelled).
     func refuseFurtherOutput() {
-        outputRefused.withLock { $0 = true }
+        outputRefused.store(true, ordering: .releasing)
     }
 
     func emit(_ fields: ResultFields) async throws {
-        if outputRefused.withLock({ $0 }) { throw CancellationError() }
+        if outputRefused.load(ordering: .acquiring) { throw CancellationError() }
         try Task.checkCancellation()
         guard await target.waitUntilWritable() else { throw CancellationError() }
         try Task.checkCancellation()
-        if outputRefused.withLock({ $0 }) { throw CancellationError() }
+        if outputRefused.load(ordering: .acquiring) { throw CancellationError() }
         let now = clock.now()
         let delivered = state.withLock { state -> Bool in
             guard !state.finished else { return false }
