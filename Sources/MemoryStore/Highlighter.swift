@@ -40,7 +40,12 @@ public struct Highlighter: Sendable {
     // MARK: ASCII
 
     func asciiSnippets(_ text: UnsafeBufferPointer<UInt8>) -> [String] {
-        var windows: [Range<Int>] = []
+        // Each window becomes a snippet once the next match does not overlap it (no array of windows).
+        var snippets: [String] = []
+        var window: Range<Int>?
+        func flush() {
+            if let window, snippets.count < maxSnippets { snippets.append(asciiSnippet(text, window)) }
+        }
         tokenizer.asciiWords(text) { word, hasApostrophe, range in
             // A word equal to a query term is that term (query terms are never stop words nor too long);
             // a word with an apostrophe may become one once its `'s` is gone.
@@ -52,17 +57,23 @@ public struct Highlighter: Sendable {
                         && wanted.withUnsafeBufferPointer { memcmp($0.baseAddress!, word.baseAddress!, word.count) == 0 }
                 }
             guard isWanted else { return }
+            guard snippets.count < maxSnippets else { return }
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context)
             let upper = asciiExpandForward(text, from: range.upperBound, by: context)
-            if let last = windows.last, lower <= last.upperBound {
-                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, upper)
+            if let current = window, lower <= current.upperBound {
+                window = current.lowerBound..<max(current.upperBound, upper)
             } else {
-                windows.append(lower..<upper)
+                flush()
+                window = lower..<upper
             }
         }
-        return windows.prefix(maxSnippets).map { window in
-            // Written straight into the string's storage: at most the window and two ellipses.
-            String(unsafeUninitializedCapacity: window.count + 2 * Self.ellipsis.count) { snippet in
+        flush()
+        return snippets
+    }
+
+    /// The snippet of `window`, written straight into the string's storage: at most the window and two ellipses.
+    private func asciiSnippet(_ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>) -> String {
+        String(unsafeUninitializedCapacity: window.count + 2 * Self.ellipsis.count) { snippet in
                 var count = 0
                 func append(_ byte: UInt8) {
                     snippet[count] = byte
@@ -82,7 +93,6 @@ public struct Highlighter: Sendable {
                 }
                 if window.upperBound < text.count { Self.ellipsis.forEach(append) }
                 return count
-            }
         }
     }
 

@@ -131,34 +131,45 @@ public struct Tokenizer: Sendable {
     /// each as a buffer valid during the call, whether it has an inner `'`, and its byte range. Lets a
     /// caller that looks for a few known terms compare bytes instead of making a `String` per word.
     func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void) {
-        // A word is never longer than the text: one scratch buffer, on the stack for short texts.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(bytes.count, 1)) { word in
-            var index = 0
-            while index < bytes.count {
-                guard ASCII.isAlphanumeric(bytes[index]) else {
-                    index += 1
-                    continue
-                }
-                let start = index
-                var length = 0
-                var hasApostrophe = false
-                while index < bytes.count {
-                    let byte = bytes[index]
-                    if ASCII.isAlphanumeric(byte) {
-                        word[length] = ASCII.lowercased(byte)
-                    } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
-                        ASCII.isLetter(bytes[index + 1])
-                    {
-                        hasApostrophe = true
-                        word[length] = byte
-                    } else {
-                        break
-                    }
-                    length += 1
-                    index += 1
-                }
-                body(UnsafeBufferPointer(rebasing: word[0..<length]), hasApostrophe, start..<index)
+        // A word is never longer than the text: one scratch buffer, on the stack up to 1 KiB (a longer text
+        // takes one heap buffer).
+        if bytes.count > 1024 {
+            var scratch = [UInt8](repeating: 0, count: bytes.count)
+            scratch.withUnsafeMutableBufferPointer { asciiWords(bytes, scratch: $0, body) }
+        } else {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { asciiWords(bytes, scratch: $0, body) }
+        }
+    }
+
+    private func asciiWords(
+        _ bytes: UnsafeBufferPointer<UInt8>, scratch word: UnsafeMutableBufferPointer<UInt8>,
+        _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void
+    ) {
+        var index = 0
+        while index < bytes.count {
+            guard ASCII.isAlphanumeric(bytes[index]) else {
+                index += 1
+                continue
             }
+            let start = index
+            var length = 0
+            var hasApostrophe = false
+            while index < bytes.count {
+                let byte = bytes[index]
+                if ASCII.isAlphanumeric(byte) {
+                    word[length] = ASCII.lowercased(byte)
+                } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
+                    ASCII.isLetter(bytes[index + 1])
+                {
+                    hasApostrophe = true
+                    word[length] = byte
+                } else {
+                    break
+                }
+                length += 1
+                index += 1
+            }
+            body(UnsafeBufferPointer(rebasing: word[0..<length]), hasApostrophe, start..<index)
         }
     }
 

@@ -47,6 +47,25 @@ struct HighlighterTests {
         }
     }
 
+    /// Texts past 1 KiB take the tokenizer's heap scratch buffer instead of the stack one, and a word may
+    /// be longer than 1 KiB.
+    @Test func longTextsAndLongWordsMatchTooAndKeepAtMostThreeSnippets() {
+        var generator = SplitMix64(seed: 13)
+        for round in 0..<200 {
+            var text = ""
+            while text.utf8.count <= 1_100 { text += Self.randomASCIIText(&generator) + " " }
+            if round % 4 == 0 { text += String(repeating: "Atlas", count: 300) + " project" }
+            var ascii: [String] = []
+            var copy = text
+            copy.withUTF8 { bytes in Tokenizer.standard.asciiTokens(bytes) { term, _ in ascii.append(term) } }
+            #expect(ascii == Tokenizer.standard.tokens(text).map(\.term))
+            let highlighter = highlighter(["user", "project"], context: [0, 3, 40][round % 3])
+            let fast = copy.withUTF8 { highlighter.asciiSnippets($0) }
+            #expect(fast == highlighter.unicodeSnippets(text))
+            #expect(fast.count <= 3)
+        }
+    }
+
     @Test func asciiSnippetsOnAKnownText() {
         let text = "The user asked about\r\nthe Atlas project   deadline; user wants it before Friday."
         #expect(highlighter(["user"], context: 10).snippets(text) == [
