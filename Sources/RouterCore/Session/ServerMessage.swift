@@ -1,13 +1,11 @@
 import Foundation
 
-/// One server → client message, encoded except for its `seq`, which the session splices in
+/// One server → client message, encoded except for its `type` and `seq`, which the session writes
 /// under the lock that queues it (so `seq` order is send order).
 struct ServerMessage: Sendable {
     let type: String
     let id: String?
     let op: String?
-    /// `{"type":"…"`
-    let head: [UInt8]
     /// `,"id":…,…}`: every member after `seq`, and the closing brace.
     let tail: [UInt8]
 
@@ -28,10 +26,6 @@ struct ServerMessage: Sendable {
         self.type = type
         self.id = id
         self.op = op
-        var head = JSONWriter(reservingCapacity: 16 + type.utf8.count)
-        head.bytes.append(contentsOf: #"{"type":"#.utf8)
-        head.writeString(type)
-        self.head = head.bytes
         var tail = JSONWriter(reservingCapacity: 64 + (id?.utf8.count ?? 0) + (op?.utf8.count ?? 0) + membersCapacity)
         if let id {
             tail.bytes.append(contentsOf: #","id":"#.utf8)
@@ -48,12 +42,18 @@ struct ServerMessage: Sendable {
 
     /// The complete JSON text with `seq` (one allocation).
     func encoded(seq: UInt64) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: head.count + tail.count + 27)
-        writer.bytes.append(contentsOf: head)
+        var writer = JSONWriter(reservingCapacity: type.utf8.count + tail.count + 48)
+        writeHead(into: &writer)
         writer.bytes.append(contentsOf: #","seq":"#.utf8)
         writer.writeInteger(Int64(clamping: seq))
         writer.bytes.append(contentsOf: tail)
         return writer.bytes
+    }
+
+    /// `{"type":"…"`
+    private func writeHead(into writer: inout JSONWriter) {
+        writer.bytes.append(contentsOf: #"{"type":"#.utf8)
+        writer.writeString(type)
     }
 
     /// What a `gzip+base64` envelope copies from the message inside it.
@@ -80,7 +80,12 @@ struct ServerMessage: Sendable {
     var envelope: Envelope { Envelope(type: type, id: id, op: op) }
 
     /// The complete JSON text without `seq`, for the one message outside the numbered stream (`resumed`).
-    func encodedWithoutSeq() -> [UInt8] { head + tail }
+    func encodedWithoutSeq() -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: type.utf8.count + tail.count + 16)
+        writeHead(into: &writer)
+        writer.bytes.append(contentsOf: tail)
+        return writer.bytes
+    }
 
     /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).
     func gzipEnvelope(seq: UInt64, json: [UInt8], gzip: ([UInt8]) -> [UInt8]) -> [UInt8] {
