@@ -132,7 +132,7 @@ private final class JSONStream {
         try beginElement(serial: serial, depth: depth)
         if depth == 0 {
             members.append((key, writer.bytes.count..<writer.bytes.count))
-            if ServerMessage.reservedKeys.contains(key) { reservedKeysSeen.append(key) }
+            if ServerMessage.isReserved(key) { reservedKeysSeen.append(key) }
         }
         writer.writeString(key)
         writer.bytes.append(UInt8(ascii: ":"))

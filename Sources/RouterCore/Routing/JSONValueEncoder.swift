@@ -15,7 +15,11 @@ enum JSONValueEncoder {
     static let iso8601 = Date.ISO8601FormatStyle()
 
     /// Types `JSONEncoder` writes in a form of its own.
-    static func specialValue(_ value: some Encodable) -> JSONValue? {
+    static func specialValue<T: Encodable>(_ value: T) -> JSONValue? {
+        // Type identity first: most values are none of these, and a dynamic cast per type costs more.
+        guard T.self == Date.self || T.self == Data.self || T.self == URL.self || T.self == Decimal.self
+            || T.self == JSONValue.self
+        else { return nil }
         switch value {
         case let date as Date: return .string(iso8601.format(date))
         case let data as Data: return .string(data.base64EncodedString())

@@ -62,7 +62,7 @@ package struct ResultFields: Sendable, Equatable {
             writer.bytes.append(UInt8(ascii: ","))
             writer.bytes.append(contentsOf: text)
         case .values(let values):
-            for key in values.keys.sorted() where !ServerMessage.reservedKeys.contains(key) {
+            for key in values.keys.sorted() where !ServerMessage.isReserved(key) {
                 writer.bytes.append(UInt8(ascii: ","))
                 writer.writeString(key)
                 writer.bytes.append(UInt8(ascii: ":"))

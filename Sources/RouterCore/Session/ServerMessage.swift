@@ -96,6 +96,14 @@ struct ServerMessage: Sendable {
     /// (``EnvelopeFieldCollision``), so ``ResultFields``' filter only guards the wire format.
     static let reservedKeys: Set<String> = ["type", "id", "op", "seq", "elapsedMs", "chunk"]
 
+    /// Whether `key` is one of ``reservedKeys`` (compared, not hashed: asked for every top-level member).
+    static func isReserved(_ key: String) -> Bool {
+        switch key {
+        case "type", "id", "op", "seq", "elapsedMs", "chunk": true
+        default: false
+        }
+    }
+
     /// The wire form of an operation event (DESIGN §4).
     static func event(_ event: OperationEvent, id: String, descriptor: OperationDescriptor) -> ServerMessage {
         let prefix = descriptor.eventPrefix

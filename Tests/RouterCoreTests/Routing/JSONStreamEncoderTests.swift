@@ -175,4 +175,12 @@ import Testing
         hint.record(10 << 20)
         #expect(hint.capacity == 1 << 20)
     }
+
+    /// The compared list of envelope keys is the documented set, and nothing else.
+    @Test func isReservedMatchesTheReservedKeys() {
+        for key in ServerMessage.reservedKeys { #expect(ServerMessage.isReserved(key), "\(key)") }
+        for key in ["results", "total", "Type", "ids", "", "elapsed", "chunks", "seq "] {
+            #expect(!ServerMessage.isReserved(key), "\(key)")
+        }
+    }
 }
