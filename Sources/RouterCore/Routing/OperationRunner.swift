@@ -140,6 +140,19 @@ private final class RequestRun: TimerAction, CancelAction {
         // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,
         // and the final event is delivered from a task of its own (if the handler has not ended first).
         runner.cancelSignal.onFire(self)
+        // One timer entry at a time: the quiet start's end, then the deadline. A request that ends
+        // within the quiet start (most do) never schedules its deadline. Scheduled before the handler
+        // starts, so that nothing here waits for a lock the handler holds.
+        let deadline = runner.context.deadline.endsAt
+        if let quietUntil = runner.channel.quietUntil, quietUntil < deadline {
+            // The timer groups quiet-start ends (see ``OperationClock/scheduleGrouped``), which spares its
+            // heap once per request; the entry is this run itself (``timerFired()``), so it costs no
+            // allocation. The request's end cancels its entry, which releases this run (and everything it
+            // holds) on the thread that ended it rather than a quiet period later on the timer's.
+            keep(runner.clock.scheduleGrouped(quietUntil, self))
+        } else {
+            keep(scheduleDeadline())
+        }
         let work = Task(executorPreference: runner.handlerExecutor) { [self] in
             let outcome: OperationRunner.RunOutcome
             do {
@@ -151,18 +164,6 @@ private final class RequestRun: TimerAction, CancelAction {
             handlerEnded()
         }
         attach(work)
-        // One timer entry at a time: the quiet start's end, then the deadline. A request that ends
-        // within the quiet start (most do) never schedules its deadline.
-        let deadline = runner.context.deadline.endsAt
-        if let quietUntil = runner.channel.quietUntil, quietUntil < deadline {
-            // The timer groups quiet-start ends (see ``OperationClock/scheduleGrouped``), which spares its
-            // heap once per request; the entry is this run itself (``timerFired()``), so it costs no
-            // allocation. The request's end cancels its entry, which releases this run (and everything it
-            // holds) on the thread that ended it rather than a quiet period later on the timer's.
-            keep(runner.clock.scheduleGrouped(quietUntil, self))
-        } else {
-            keep(scheduleDeadline())
-        }
         return work
     }
 
