@@ -292,13 +292,23 @@ struct JSONParser {
 
     private mutating func parseNumber() throws(JSONParseError) -> Double {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw failure("expected a digit") }
+        let integerStart = index
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if index < bytes.count, isDigit(bytes[index]) { throw failure("leading zero in number") }
         } else {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        // An integer of up to 15 digits (most numbers in requests: limits, counts) is exact in a Double:
+        // computed here, without making a string for the floating-point parser.
+        let isInteger = index == bytes.count || (bytes[index] != UInt8(ascii: ".") && bytes[index] | 0x20 != UInt8(ascii: "e"))
+        if isInteger, index - integerStart <= 15 {
+            var value: Int64 = 0
+            for digit in bytes[integerStart..<index] { value = value * 10 + Int64(digit - UInt8(ascii: "0")) }
+            return negative ? -Double(value) : Double(value)
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1

@@ -60,4 +60,25 @@ import Testing
         #expect(value.jsonText == #"{"a":[0.5,-3,"q\"\\\n\u0001"],"b":10,"c":null}"#)
         #expect(try JSONValue(jsonText: value.jsonText) == value)
     }
+
+    /// Integers of up to 15 digits take a path of their own; every number must come out as `Double(text)`.
+    @Test func integersParseAsTheFloatingPointParserWould() throws {
+        var texts = ["0", "-0", "7", "-7", "999999999999999", "-999999999999999", "1000000000000000", "9007199254740993",
+                     "123456789012345678901234567890", "1.5", "-2e3", "10E-2", "0.000001"]
+        var generator = SystemRandomNumberGenerator()
+        for digits in 1...15 {
+            var bound: Int64 = 1
+            for _ in 0..<digits { bound *= 10 }
+            let value = Int64.random(in: 0..<bound, using: &generator)
+            texts += [String(value), "-\(value)"]
+        }
+        for text in texts {
+            guard case .array(let values) = try JSONParser.parse("[\(text)]"), case .number(let number) = values.first else {
+                Issue.record("\(text) did not parse as a number")
+                continue
+            }
+            let expected = try #require(Double(text))
+            #expect(number == expected && number.sign == expected.sign, "\(text) → \(number), expected \(expected)")
+        }
+    }
 }
