@@ -28,7 +28,19 @@ public struct Logger: Sendable {
         /// The process cannot continue as configured.
         case critical
 
-        private var rank: Int { Self.allCases.firstIndex(of: self)! }
+        /// Position from most verbose to most severe (a switch: `allCases` would build an array per comparison,
+        /// and every log call compares).
+        private var rank: Int {
+            switch self {
+            case .trace: 0
+            case .debug: 1
+            case .info: 2
+            case .notice: 3
+            case .warning: 4
+            case .error: 5
+            case .critical: 6
+            }
+        }
         public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rank < rhs.rank }
     }
 

@@ -223,15 +223,16 @@ final class RouterSession: Sendable {
             }
             return true
         }
-        // One line per operation, written after the lock is released.
+        // One line per operation, written after the lock is released (and made only if its level is logged).
         if let finished {
+            // Like Phoenix's handled events: a request that went as asked is a debug line, one that failed a notice.
+            let level: Logger.Level = finished.outcome == .failed || finished.outcome == .timedOut ? .notice : .debug
+            guard level >= logger.logLevel else { return delivered }
             var metadata: Logger.Metadata = [
                 "op.id": requestID, "op.type": finished.type, "outcome": finished.outcome.rawValue,
                 "duration.ms": "\(finished.duration.roundedMilliseconds)",
             ]
             if case .failure(let code, _, _) = event { metadata["error.code"] = code }
-            // Like Phoenix's handled events: a request that went as asked is a debug line, one that failed a notice.
-            let level: Logger.Level = finished.outcome == .failed || finished.outcome == .timedOut ? .notice : .debug
             logger.log(level, "operation finished", metadata: metadata)
         }
         return delivered

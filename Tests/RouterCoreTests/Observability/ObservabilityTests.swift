@@ -112,4 +112,15 @@ private final class Capture: LogHandler, @unchecked Sendable {
         #expect(json["level"] == .string("notice"))
         #expect(json["metadata"] == .object(["op.id": .string("r1")]))
     }
+
+    /// Levels order from most verbose to most severe, as declared; a logger passes its level and above.
+    @Test func levelsOrderAsDeclared() {
+        let levels = Logger.Level.allCases
+        for (index, level) in levels.enumerated() {
+            for (otherIndex, other) in levels.enumerated() {
+                #expect((level < other) == (index < otherIndex), "\(level) < \(other)")
+            }
+        }
+        #expect(levels.first == .trace && levels.last == .critical)
+    }
 }
