@@ -85,19 +85,46 @@ struct JSONWriter {
     }
 
     mutating func writeString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
+            bytes.reserveCapacity(bytes.count + utf8.count + 2)
+            bytes.append(UInt8(ascii: "\""))
             // Copy runs that need no escaping in one go; most strings are one run.
             var runStart = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                appendEscaped(byte)
-                runStart = index + 1
+            var index = 0
+            if let base = utf8.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while index < utf8.count {
+                    // Eight bytes at a time while none of them needs escaping (most text).
+                    if index + 8 <= utf8.count, !Self.needsEscaping(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                        index += 8
+                        continue
+                    }
+                    let byte = base[index]
+                    if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                        appendEscaped(byte)
+                        runStart = index + 1
+                    }
+                    index += 1
+                }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            bytes.append(UInt8(ascii: "\""))
         }
-        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes of `word` is a control character (< 0x20), `"` or `\`: the bytes
+    /// JSON must escape. Exact (no false negatives nor positives on whether one exists).
+    @inline(__always)
+    static func needsEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        // A byte below 0x20 (a byte with its high bit set is not: `& ~word` drops it).
+        let control = (word &- ones &* 0x20) & ~word & highBits
+        // A zero byte after XOR with the character's pattern: a byte equal to it.
+        func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highBits != 0 }
+        return control != 0 || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
     }
 
     private mutating func appendEscaped(_ byte: UInt8) {

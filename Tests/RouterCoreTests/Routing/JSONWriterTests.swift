@@ -39,4 +39,43 @@ import Testing
         // And the parser reads it back.
         #expect(try JSONValue(jsonBytes: writer.bytes) == .string(text))
     }
+
+    /// Strings are scanned eight bytes at a time: every byte JSON must escape, at every position relative
+    /// to an eight-byte word, is escaped as by a byte-by-byte reference, and nothing else is.
+    @Test func escapingMatchesAByteByByteReference() throws {
+        func reference(_ text: String) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for byte in text.utf8 {
+                switch byte {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case ..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                default: out.append(byte)
+                }
+            }
+            return out + [0x22]
+        }
+        let alphabet: [String] = ["a", "Z", " ", "\"", "\\", "\n", "\u{01}", "\u{1F}", "\u{7F}", "é", "😀", "!", "#", "]", "\u{20}", "~"]
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<40 {
+            for _ in 0..<50 {
+                let text = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+                var writer = JSONWriter()
+                writer.writeString(text)
+                #expect(writer.bytes == reference(text), "\(text.debugDescription)")
+                // And it parses back.
+                #expect(try JSONParser.parse(writer.bytes) == .string(text))
+            }
+        }
+        for byte in UInt8(0)...UInt8(255) {
+            let word = UInt64(byte) << 24 | 0x4141_4141_4141_4141 & ~(UInt64(0xFF) << 24)
+            let expected = byte < 0x20 || byte == 0x22 || byte == 0x5C
+            #expect(JSONWriter.needsEscaping(word) == expected, "byte \(byte)")
+        }
+    }
 }
