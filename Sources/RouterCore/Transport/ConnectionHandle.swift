@@ -4,7 +4,7 @@
 /// It also carries the connection's backpressure: ``waitUntilWritable()`` suspends while the bytes
 /// queued (here and in the loop's write queue) are above the high-water mark, until they fall
 /// under the low-water mark.
-package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
+package final class ConnectionHandle: OutboundMessageSink, LoopTask, @unchecked Sendable {
     enum Outbound {
         /// A message sent as it is (RSV1 clear).
         case plain(WebSocketOpcode, [UInt8])
@@ -148,11 +148,13 @@ package final class ConnectionHandle: OutboundMessageSink, @unchecked Sendable {
             return true
         }
         if schedule {
-            loop.execute { [self] in drain() }
+            loop.execute(self)  // runOnLoop() drains
         }
     }
 
     /// On the loop: hands queued messages to the connection and flushes.
+    func runOnLoop() { drain() }
+
     private func drain() {
         loop.assertInEventLoop()
         let messages = state.withLock { state -> [Outbound] in

@@ -24,8 +24,15 @@ final class EventLoop: @unchecked Sendable {
         var channel: (any SelectableChannel)?
     }
 
+    /// Work queued for the loop thread: a closure, or an object (a connection's drain: no closure to
+    /// allocate for each message it flushes).
+    enum QueuedTask {
+        case closure(@Sendable () -> Void)
+        case object(any LoopTask)
+    }
+
     private struct TaskQueue {
-        var tasks: [@Sendable () -> Void] = []
+        var tasks: [QueuedTask] = []
         var stopping = false
     }
 
@@ -44,6 +51,8 @@ final class EventLoop: @unchecked Sendable {
     private var running = true
     /// Connections that delivered messages during this iteration (see ``WebSocketReceiver/receivedBatchEnd()``).
     @exclusivity(unchecked) private var batchEnds: [Connection] = []
+    /// The queue's other buffer (see ``runQueuedTasks()``). Loop-confined.
+    @exclusivity(unchecked) private var spareTasks: [QueuedTask] = []
     private let finished = Locked<[CheckedContinuation<Void, Never>]?>([])
 
     init(index: Int, readBufferSize: Int = 256 * 1024) throws(SocketError) {
@@ -84,6 +93,15 @@ final class EventLoop: @unchecked Sendable {
 
     /// Runs `task` on the loop thread soon. Callable from any thread.
     func execute(_ task: @escaping @Sendable () -> Void) {
+        enqueue(.closure(task))
+    }
+
+    /// Runs `task.runOnLoop()` on the loop thread soon. Callable from any thread.
+    func execute(_ task: any LoopTask) {
+        enqueue(.object(task))
+    }
+
+    private func enqueue(_ task: QueuedTask) {
         let wasEmpty = queue.withLock { state -> Bool in
             let empty = state.tasks.isEmpty
             state.tasks.append(task)
@@ -244,12 +262,27 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func runQueuedTasks() {
-        let (tasks, stopping) = queue.withLock { state in
-            let tasks = state.tasks
-            state.tasks = []
-            return (tasks, state.stopping)
+        // Two buffers swapped in turn, so that queueing reuses capacity instead of allocating each time.
+        var tasks = spareTasks
+        spareTasks = []
+        let stopping = queue.withLock { state in
+            swap(&tasks, &state.tasks)
+            return state.stopping
         }
-        for task in tasks { task() }
+        for task in tasks {
+            switch task {
+            case .closure(let closure): closure()
+            case .object(let object): object.runOnLoop()
+            }
+        }
+        tasks.removeAll(keepingCapacity: true)
+        spareTasks = tasks
         if stopping { running = false }
     }
+}
+
+/// Work an object queues on an event loop without a closure (``EventLoop/execute(_:)``).
+protocol LoopTask: AnyObject, Sendable {
+    /// Runs on the loop's thread.
+    func runOnLoop()
 }
