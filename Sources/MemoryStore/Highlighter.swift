@@ -30,11 +30,8 @@ public struct Highlighter: Sendable {
     /// The snippets of `text` around the query's terms (none when the query has no terms).
     public func snippets(_ text: String) -> [String] {
         guard !wanted.isEmpty, maxSnippets > 0 else { return [] }
-        if ASCII.isASCII(text) {
-            var text = text
-            return text.withUTF8 { asciiSnippets($0) }
-        }
-        return unicodeSnippets(text)
+        var utf8 = text
+        return utf8.withUTF8 { ASCII.isASCII($0) ? asciiSnippets($0) : nil } ?? unicodeSnippets(text)
     }
 
     // MARK: ASCII

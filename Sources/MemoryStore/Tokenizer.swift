@@ -46,7 +46,7 @@ public struct Tokenizer: Sendable {
     /// The terms of `text`, in order, duplicates kept.
     public func terms(_ text: String) -> [String] {
         var result: [String] = []
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+        if ASCII.isASCII(text) {
             asciiTerms(text) { result.append($0) }
         } else {
             for token in tokens(text) { result.append(token.term) }
@@ -99,7 +99,7 @@ public struct Tokenizer: Sendable {
 
     private func appendToken(_ raw: String, range: Range<String.Index>, to result: inout [Token]) {
         var term = raw
-        if !term.utf8.allSatisfy({ $0 < 0x80 }) { term = term.precomposedStringWithCanonicalMapping }
+        if !ASCII.isASCII(term) { term = term.precomposedStringWithCanonicalMapping }
         guard !term.isEmpty, term.utf8.count <= maxTokenLength, !stopWords.contains(term) else { return }
         result.append(Token(term: term, range: range))
     }
@@ -220,5 +220,24 @@ enum ASCII {
     static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
     /// Unicode `White_Space` within ASCII: tab, line feed, vertical tab, form feed, carriage return, space.
     static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
-    static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }
+    static func isASCII(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8(isASCII)
+    }
+
+    /// Whether every byte is below 0x80, eight at a time.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var index = 0
+        while index + 8 <= bytes.count {
+            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < bytes.count {
+            if bytes[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
+    }
 }

@@ -66,6 +66,23 @@ struct HighlighterTests {
         }
     }
 
+    /// The ASCII check reads eight bytes at a time: a non-ASCII character anywhere, at any offset from a
+    /// word, is found, and pure ASCII of any length passes.
+    @Test func asciiCheckFindsANonASCIICharacterAtEveryOffset() {
+        for length in 0..<40 {
+            let ascii = String(repeating: "a", count: length)
+            #expect(ASCII.isASCII(ascii))
+            for position in 0...length {
+                for other in ["é", "😀", "\u{80}", "\u{7FF}"] {
+                    var text = ascii
+                    text.insert(contentsOf: other, at: text.index(text.startIndex, offsetBy: position))
+                    #expect(!ASCII.isASCII(text), "\(text.debugDescription)")
+                }
+            }
+        }
+        #expect(ASCII.isASCII("\u{7F}\u{00}\t plain"))
+    }
+
     @Test func asciiSnippetsOnAKnownText() {
         let text = "The user asked about\r\nthe Atlas project   deadline; user wants it before Friday."
         #expect(highlighter(["user"], context: 10).snippets(text) == [
