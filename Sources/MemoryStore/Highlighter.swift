@@ -1,5 +1,3 @@
-import Foundation
-
 /// Builds the snippets of ``SearchSnapshot/highlights(for:queryTerms:maxSnippets:context:)``.
 ///
 /// A snippet is the window of `context` characters on each side of a match, widened to whole words,
@@ -43,16 +41,22 @@ public struct Highlighter: Sendable {
         func flush() {
             if let window, snippets.count < maxSnippets { snippets.append(asciiSnippet(text, window)) }
         }
-        tokenizer.asciiWords(text) { word, hasApostrophe, range in
+        tokenizer.asciiWordRanges(text) { range, hasApostrophe in
             // A word equal to a query term is that term (query terms are never stop words nor too long);
-            // a word with an apostrophe may become one once its `'s` is gone.
-            let isWanted =
-                hasApostrophe
-                ? tokenizer.term(ofASCIIWord: word, hasApostrophe: true).map(wanted.contains) ?? false
-                : wantedBytes.contains { wanted in
-                    wanted.count == word.count
-                        && wanted.withUnsafeBufferPointer { memcmp($0.baseAddress!, word.baseAddress!, word.count) == 0 }
+            // a word with an apostrophe may become one once its `'s` is gone. Words are compared in place,
+            // ignoring case, and only with terms of their length: most words are none, and cost no copy.
+            let isWanted: Bool
+            if hasApostrophe {
+                let word = text[range].map(ASCII.lowercased)
+                isWanted = word.withUnsafeBufferPointer {
+                    tokenizer.term(ofASCIIWord: $0, hasApostrophe: true).map(wanted.contains) ?? false
                 }
+            } else {
+                isWanted = wantedBytes.contains { wanted in
+                    wanted.count == range.count
+                        && zip(wanted, text[range]).allSatisfy { $0 == ASCII.lowercased($1) }
+                }
+            }
             guard isWanted else { return }
             guard snippets.count < maxSnippets else { return }
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context)

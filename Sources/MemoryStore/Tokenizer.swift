@@ -145,6 +145,15 @@ public struct Tokenizer: Sendable {
         _ bytes: UnsafeBufferPointer<UInt8>, scratch word: UnsafeMutableBufferPointer<UInt8>,
         _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void
     ) {
+        asciiWordRanges(bytes) { range, hasApostrophe in
+            for (offset, byte) in bytes[range].enumerated() { word[offset] = ASCII.lowercased(byte) }
+            body(UnsafeBufferPointer(rebasing: word[0..<range.count]), hasApostrophe, range)
+        }
+    }
+
+    /// Where the words of ASCII `bytes` are (as ``asciiWords(_:_:)`` finds them), and whether each has an
+    /// inner `'`, without copying them: a caller that skips most words need not lowercase them.
+    func asciiWordRanges(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>, Bool) -> Void) {
         var index = 0
         while index < bytes.count {
             guard ASCII.isAlphanumeric(bytes[index]) else {
@@ -152,24 +161,21 @@ public struct Tokenizer: Sendable {
                 continue
             }
             let start = index
-            var length = 0
             var hasApostrophe = false
             while index < bytes.count {
                 let byte = bytes[index]
                 if ASCII.isAlphanumeric(byte) {
-                    word[length] = ASCII.lowercased(byte)
+                    // part of the word
                 } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
                     ASCII.isLetter(bytes[index + 1])
                 {
                     hasApostrophe = true
-                    word[length] = byte
                 } else {
                     break
                 }
-                length += 1
                 index += 1
             }
-            body(UnsafeBufferPointer(rebasing: word[0..<length]), hasApostrophe, start..<index)
+            body(start..<index, hasApostrophe)
         }
     }
 
