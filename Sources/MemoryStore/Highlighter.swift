@@ -75,25 +75,25 @@ public struct Highlighter: Sendable {
     /// The snippet of `window`, written straight into the string's storage: at most the window and two ellipses.
     private func asciiSnippet(_ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>) -> String {
         String(unsafeUninitializedCapacity: window.count + 2 * Self.ellipsis.count) { snippet in
-                var count = 0
-                func append(_ byte: UInt8) {
-                    snippet[count] = byte
-                    count += 1
+            var count = 0
+            func append(_ byte: UInt8) {
+                snippet[count] = byte
+                count += 1
+            }
+            if window.lowerBound > 0 { Self.ellipsis.forEach(append) }
+            let contentStart = count
+            var pendingSpace = false
+            for byte in text[window] {
+                if ASCII.isWhitespace(byte) {
+                    pendingSpace = true
+                    continue
                 }
-                if window.lowerBound > 0 { Self.ellipsis.forEach(append) }
-                let contentStart = count
-                var pendingSpace = false
-                for byte in text[window] {
-                    if ASCII.isWhitespace(byte) {
-                        pendingSpace = true
-                        continue
-                    }
-                    if pendingSpace, count > contentStart { append(0x20) }
-                    pendingSpace = false
-                    append(byte)
-                }
-                if window.upperBound < text.count { Self.ellipsis.forEach(append) }
-                return count
+                if pendingSpace, count > contentStart { append(0x20) }
+                pendingSpace = false
+                append(byte)
+            }
+            if window.upperBound < text.count { Self.ellipsis.forEach(append) }
+            return count
         }
     }
 
