@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What a ``CancelSignal`` runs when it fires: an object (a request's run), so that registering it costs
 /// no allocation.
 protocol CancelAction: AnyObject, Sendable {
@@ -15,7 +13,7 @@ final class CancelSignal: Sendable {
         var action: (any CancelAction)?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Fires the signal; idempotent.
     func fire() {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs one request: the handler races its deadline and its cancel signal.
 ///
@@ -128,7 +127,7 @@ private final class RequestRun: TimerAction, CancelAction {
     }
 
     let runner: OperationRunner
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(_ runner: OperationRunner) {
         self.runner = runner

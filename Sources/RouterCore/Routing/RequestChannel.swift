@@ -18,7 +18,7 @@ final class RequestChannel: Sendable {
     private let sessionLogger: Logger
     private let requestID: String
     private let messageType: String
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// `quietUntil`: progress before this time is held (see ``ProgressThrottle``); nil sends from the start.
     init(
@@ -30,7 +30,7 @@ final class RequestChannel: Sendable {
         self.sessionLogger = sessionLogger
         self.requestID = requestID
         self.messageType = messageType
-        self.state = Mutex(
+        self.state = Locked(
             State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval, quietUntil: quietUntil)))
     }
 
