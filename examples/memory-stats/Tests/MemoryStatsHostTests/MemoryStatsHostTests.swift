@@ -9,7 +9,7 @@ import Glibc
 
 /// `memory-stats-host` as a process, configured from JSON, driven over a real WebSocket: the example's
 /// plugin is served next to a built-in one, with its options from the config file.
-@Suite(.serialized) struct MemoryStatsHostTests {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct MemoryStatsHostTests {
     @Test func servesTheExamplePluginNextToTheBuiltInOnesFromAJSONConfig() async throws {
         let config = try ConfigFile("""
             {"server": {"port": 0},
@@ -75,16 +75,21 @@ final class LogReader: Sendable {
     private let state = Mutex(State())
 
     init(_ handle: FileHandle) {
-        handle.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            let waiters = state.withLock { state in
-                if data.isEmpty { state.closed = true } else { state.text += String(decoding: data, as: UTF8.self) }
-                defer { state.waiters = [] }
-                return state.waiters
+        // A thread of its own reads the pipe to its end with blocking reads. (`readabilityHandler` was used
+        // before: on Linux it once never reported the pipe's close, and a CI run hung in `exit()`.)
+        let thread = Thread { [self] in
+            while true {
+                let data = handle.availableData
+                let waiters = state.withLock { state in
+                    if data.isEmpty { state.closed = true } else { state.text += String(decoding: data, as: UTF8.self) }
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+                if data.isEmpty { return }
             }
-            if data.isEmpty { handle.readabilityHandler = nil }
-            for waiter in waiters { waiter.resume() }
         }
+        thread.start()
     }
 
     var text: String { state.withLock { $0.text } }
