@@ -194,10 +194,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        keyLog?.read(key.stringValue)
-        guard let value = members[key.stringValue] else { return nil }
-        if case .null = value { return nil }
-        return try SingleContainer(value: value, parentPath: codingPath, key: key).decode(type)
+        try present(key).map { try $0.decode(type) }
     }
 
     // The common scalars without the generic path: these are what requests are mostly made of.
