@@ -241,3 +241,19 @@ extension MemorySearchHandler {
         }
     }
 }
+
+/// Written straight to JSON text (a search is the busiest operation): the same bytes as the synthesized
+/// `Encodable` conformance, top-level keys sorted, each result's keys in declaration order.
+extension MemorySearchHandler.Response: JSONMembersWritable {
+    package func writeMembers(to writer: inout JSONMembersWriter) {
+        writer.member("results", objects: results) { writer, result in
+            writer.member("id", result.id)
+            writer.member("text", result.text)
+            writer.member("score", result.score)
+            writer.member("tags", result.tags)
+            writer.member("createdAt", result.createdAt)
+            writer.member("highlights", result.highlights)
+        }
+        writer.member("total", total)
+    }
+}

@@ -15,7 +15,7 @@ enum JSONStreamEncoder {
     /// - Throws: ``EnvelopeFieldCollision`` for a top-level key the envelope uses; `EncodingError` as
     ///   `JSONEncoder` would (a non-finite number).
     /// `capacity`: the bytes to reserve at the start (a good guess spares the buffer's growth copies).
-    static func encodeMembers(_ value: some Encodable, capacity: Int = 1024) throws -> [UInt8]? {
+    static func encodeMembers(_ value: some Encodable, capacity: Int = EncodedSizeHint.defaultCapacity) throws -> [UInt8]? {
         let stream = JSONStream(capacity: capacity)
         let encoder = StreamEncoder(stream: stream, parent: nil, key: nil, isTopLevel: true)
         do {

@@ -26,7 +26,12 @@ package struct ResultFields: Sendable, Equatable {
     package static func encode(_ value: some Encodable, sizeHint: EncodedSizeHint? = nil) throws -> ResultFields {
         // A JSON value (an external plugin's chunk) is a tree already.
         if value is JSONValue { return ResultFields(try ResultEncoding.fields(of: value)) }
-        if let text = try JSONStreamEncoder.encodeMembers(value, capacity: sizeHint?.capacity ?? 1024) {
+        let capacity = sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity
+        if let writable = value as? any JSONMembersWritable, let text = JSONMembersWriter.text(of: writable, capacity: capacity) {
+            sizeHint?.record(text.count)
+            return ResultFields(text: text)
+        }
+        if let text = try JSONStreamEncoder.encodeMembers(value, capacity: capacity) {
             sizeHint?.record(text.count)
             return ResultFields(text: text)
         }
@@ -80,6 +85,9 @@ package struct ResultFields: Sendable, Equatable {
 /// of one operation tend to be alike, and a buffer grown by doubling copies itself each time.
 package final class EncodedSizeHint: Sendable {
     private let lastSize = Atomic(0)
+
+    /// The starting size when no earlier result is known.
+    static let defaultCapacity = 1024
 
     package init() {}
 

@@ -1,0 +1,115 @@
+/// A result that writes its own top-level members as JSON text, without going through `Encoder`: the fast
+/// path for a response sent tens of thousands of times a second (a search's results).
+///
+/// What ``writeMembers(to:)`` writes must be byte for byte what the value's `Encodable` conformance encodes
+/// (top-level members sorted by key, nested objects' members in the order `encode(to:)` writes them):
+/// ``JSONMembersWriter/codableText(of:)`` gives that text for a test to compare with. A value the writer
+/// cannot write exactly as `Encodable` would (a non-finite number, a key the envelope uses) is encoded
+/// through `Encodable` instead, which reports the error.
+package protocol JSONMembersWritable: Encodable {
+    /// Writes the members, top-level keys in ascending order.
+    func writeMembers(to writer: inout JSONMembersWriter)
+}
+
+/// Writes an object's members as JSON text (`"a":1,"b":[…]`, no braces at the top level), in the order
+/// they are written, for ``JSONMembersWritable``.
+package struct JSONMembersWriter {
+    fileprivate var json: JSONWriter
+    /// No member was written yet in the innermost object.
+    private var isFirst = true
+    /// Objects opened by ``member(_:objects:_:)`` (0: the top level).
+    private var depth = 0
+    /// Something was written that `Encodable` would have written otherwise or refused.
+    fileprivate private(set) var failed = false
+
+    fileprivate init(capacity: Int) {
+        json = JSONWriter(reservingCapacity: capacity)
+    }
+
+    /// `"key":"value"`.
+    package mutating func member(_ key: StaticString, _ value: String) {
+        begin(key)
+        json.writeString(value)
+    }
+
+    /// `"key":value`, written as `Encodable` writes an `Int` (through `Double`).
+    package mutating func member(_ key: StaticString, _ value: Int) {
+        begin(key)
+        json.writeNumber(Double(value))
+    }
+
+    /// `"key":value`; a non-finite value (which JSON cannot carry) sends the whole value through `Encodable`,
+    /// which throws its error.
+    package mutating func member(_ key: StaticString, _ value: Double) {
+        begin(key)
+        if !value.isFinite { failed = true }
+        json.writeNumber(value)
+    }
+
+    /// `"key":["a","b"]`.
+    package mutating func member(_ key: StaticString, _ values: [String]) {
+        begin(key)
+        json.bytes.append(UInt8(ascii: "["))
+        for (index, text) in values.enumerated() {
+            if index > 0 { json.bytes.append(UInt8(ascii: ",")) }
+            json.writeString(text)
+        }
+        json.bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// `"key":[{…},{…}]`: one object per element, its members written by `writeElement`.
+    package mutating func member<Elements: Sequence>(
+        _ key: StaticString, objects elements: Elements, _ writeElement: (inout JSONMembersWriter, Elements.Element) -> Void
+    ) {
+        begin(key)
+        json.bytes.append(UInt8(ascii: "["))
+        depth += 1
+        var firstElement = true
+        for element in elements {
+            if !firstElement { json.bytes.append(UInt8(ascii: ",")) }
+            firstElement = false
+            json.bytes.append(UInt8(ascii: "{"))
+            isFirst = true
+            writeElement(&self, element)
+            json.bytes.append(UInt8(ascii: "}"))
+        }
+        depth -= 1
+        isFirst = false
+        json.bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A comma unless first, then `"key":`.
+    private mutating func begin(_ key: StaticString) {
+        if !isFirst { json.bytes.append(UInt8(ascii: ",")) }
+        isFirst = false
+        key.withUTF8Buffer { utf8 in
+            // `Encodable` would throw EnvelopeFieldCollision for the envelope's keys; let it.
+            if depth == 0, ServerMessage.isReserved(String(decoding: utf8, as: UTF8.self)) { failed = true }
+            json.bytes.append(UInt8(ascii: "\""))
+            json.bytes.append(contentsOf: utf8)
+            json.bytes.append(UInt8(ascii: "\""))
+            json.bytes.append(UInt8(ascii: ":"))
+        }
+        assert(!key.withUTF8Buffer { $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }, "a key that needs escaping")
+    }
+
+    /// `value`'s members as written by ``JSONMembersWritable/writeMembers(to:)``, or nil when it must be
+    /// encoded through `Encodable` (see ``failed``).
+    static func text(of value: some JSONMembersWritable, capacity: Int) -> [UInt8]? {
+        var writer = JSONMembersWriter(capacity: capacity)
+        value.writeMembers(to: &writer)
+        return writer.failed ? nil : writer.json.bytes
+    }
+
+    /// The text `value`'s `Encodable` conformance gives (what ``JSONMembersWritable/writeMembers(to:)``
+    /// must write), or nil when it takes the tree path; for tests.
+    package static func codableText(of value: some Encodable) throws -> String? {
+        try JSONStreamEncoder.encodeMembers(value).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The text ``JSONMembersWritable/writeMembers(to:)`` writes, or nil when it falls back to `Encodable`;
+    /// for tests.
+    package static func writtenText(of value: some JSONMembersWritable) -> String? {
+        text(of: value, capacity: 256).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
