@@ -242,6 +242,20 @@ extension MemorySearchHandler {
     }
 }
 
+/// The common request, `{"query": …}` with or without `limit`, read without `Decoder`; any other shape
+/// (filters, an embedding, a wrong type) is decoded through `Decodable`, which reports what is wrong.
+extension MemorySearchHandler.Request: JSONValueReadable {
+    package init?(json: JSONValue) {
+        guard case .object(let members) = json, members.count <= 2, case .string(let query)? = members["query"] else { return nil }
+        switch members["limit"] {
+        case nil where members.count == 1: self.init(query: query)
+        case .number(let number)?: guard let limit = Int(exactly: number) else { return nil }
+            self.init(query: query, limit: limit)
+        default: return nil
+        }
+    }
+}
+
 /// Written straight to JSON text (a search is the busiest operation): the same bytes as the synthesized
 /// `Encodable` conformance, top-level keys sorted, each result's keys in declaration order.
 extension MemorySearchHandler.Response: JSONMembersWritable {

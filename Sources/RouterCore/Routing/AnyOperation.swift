@@ -45,9 +45,10 @@ package struct AnyOperation: Sendable {
         let limits = handler.inputLimits
         requiredServices = H.requiredServices
         let sizeHint = EncodedSizeHint()
+        let read = Self.fastReader(for: H.Request.self)
         decodeAndBind = { data in
             if let violation = limits.violation(in: data) { throw violation }
-            let request = try data.decode(H.Request.self, rootName: "data")
+            let request = try read?(data) ?? data.decode(H.Request.self, rootName: "data")
             return Self.bind(handler, request, sizeHint: sizeHint)
         }
     }
@@ -70,6 +71,16 @@ package struct AnyOperation: Sendable {
                 return ResultFields(fields)
             }
         }
+    }
+
+    /// `Request`'s own reader when it is ``JSONValueReadable`` (opened once, not cast per request).
+    private static func fastReader<Request: Decodable & Sendable>(for _: Request.Type) -> (@Sendable (JSONValue) -> Request?)? {
+        func reader<Readable: JSONValueReadable>(_: Readable.Type) -> @Sendable (JSONValue) -> Request? {
+            precondition(Readable.self == Request.self)
+            return { data in Readable(json: data).map { unsafeBitCast($0, to: Request.self) } }
+        }
+        guard let readable = Request.self as? any JSONValueReadable.Type else { return nil }
+        return reader(readable)
     }
 
     static func bind<H: OperationHandler>(

@@ -1,0 +1,36 @@
+import Foundation
+import RouterCore
+import Testing
+
+@testable import SearchPlugin
+
+/// The search request reads its common shape itself; whatever it reads must be what `Decodable` decodes,
+/// and anything else must be left to `Decodable` (which reports the error: `validationErrorsNameThePath`).
+@Suite struct RequestReadingTests {
+    typealias Request = MemorySearchHandler.Request
+
+    /// Read by the fast path.
+    static let common = [
+        #"{"query":"coffee"}"#, #"{"query":"coffee","limit":10}"#, #"{"limit":1,"query":""}"#,
+        #"{"query":"café \"quoted\" 東京","limit":1e3}"#, #"{"query":"x","limit":-5}"#,
+    ]
+    /// Left to `Decodable`: other members, wrong types, fractions, out of range.
+    static let others = [
+        #"{"query":"coffee","tags":["a"]}"#, #"{"query":"coffee","limit":null}"#, #"{"query":"c","since":"2024-01-01"}"#,
+        #"{"query":"c","embedding":[1,2]}"#, #"{"query":"c","limit":2.5}"#, #"{"query":"c","limit":"10"}"#,
+        #"{"query":"c","limit":1e300}"#, #"{"query":7}"#, #"{"limit":3}"#, #"{}"#, #"[]"#, #""coffee""#,
+        #"{"query":"c","extra":true}"#, #"{"query":"c","limit":3,"tags":null}"#,
+    ]
+
+    @Test(arguments: common)
+    func theCommonShapeIsReadAsDecodableDecodesIt(json: String) throws {
+        let data = try JSONValue(jsonText: json)
+        let read = try #require(Request(json: data))
+        #expect(read == (try data.decodedThroughDecodable(Request.self)))
+    }
+
+    @Test(arguments: others)
+    func everyOtherShapeIsLeftToDecodable(json: String) throws {
+        #expect(Request(json: try JSONValue(jsonText: json)) == nil)
+    }
+}
