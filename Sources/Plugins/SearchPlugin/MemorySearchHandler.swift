@@ -260,7 +260,8 @@ extension MemorySearchHandler.Request: JSONValueReadable {
 /// `Encodable` conformance, top-level keys sorted, each result's keys in declaration order.
 extension MemorySearchHandler.Response: JSONMembersWritable {
     package func writeMembers(to writer: inout JSONMembersWriter) {
-        writer.member("results", objects: results) { writer, result in
+        writer.member("results", objectCount: results.count) { writer, index in
+            let result = results[index]
             writer.member("id", result.id)
             writer.member("text", result.text)
             writer.member("score", result.score)

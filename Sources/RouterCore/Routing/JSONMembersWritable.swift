@@ -57,20 +57,19 @@ package struct JSONMembersWriter {
         json.bytes.append(UInt8(ascii: "]"))
     }
 
-    /// `"key":[{…},{…}]`: one object per element, its members written by `writeElement`.
-    package mutating func member<Elements: Sequence>(
-        _ key: StaticString, objects elements: Elements, _ writeElement: (inout JSONMembersWriter, Elements.Element) -> Void
+    /// `"key":[{…},{…}]`: `count` objects, the members of the one at each index written by `writeElement`.
+    /// (By index rather than over a sequence: a plugin's call is not specialized across modules.)
+    package mutating func member(
+        _ key: StaticString, objectCount count: Int, _ writeElement: (inout JSONMembersWriter, Int) -> Void
     ) {
         begin(key)
         json.bytes.append(UInt8(ascii: "["))
         depth += 1
-        var firstElement = true
-        for element in elements {
-            if !firstElement { json.bytes.append(UInt8(ascii: ",")) }
-            firstElement = false
+        for index in 0..<count {
+            if index > 0 { json.bytes.append(UInt8(ascii: ",")) }
             json.bytes.append(UInt8(ascii: "{"))
             isFirst = true
-            writeElement(&self, element)
+            writeElement(&self, index)
             json.bytes.append(UInt8(ascii: "}"))
         }
         depth -= 1

@@ -20,7 +20,8 @@ import Testing
 
         func writeMembers(to writer: inout JSONMembersWriter) {
             writer.member("count", count)
-            writer.member("rows", objects: rows) { writer, row in
+            writer.member("rows", objectCount: rows.count) { writer, index in
+                let row = rows[index]
                 writer.member("name", row.name)
                 writer.member("weight", row.weight)
             }
