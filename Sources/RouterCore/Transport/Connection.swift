@@ -19,7 +19,9 @@ final class Connection: SelectableChannel {
     @exclusivity(unchecked) private var inbound: [UInt8] = []
     /// The frame whose payload is arriving, when a read ended inside one.
     private var incomingFrame: IncomingFrame?
-    @exclusivity(unchecked) private var writeQueue = WriteQueue()
+    /// Small payloads are unmasked into this array, reused while no message from it is kept elsewhere.
+    @exclusivity(unchecked) private var payloadSpare: [UInt8] = []
+    @exclusivity(unchecked) private var writeQueue: WriteQueue
     private var interest: SelectorInterest = .read
     private var headParser: HTTPHeadParser?
     @exclusivity(unchecked) private var decoder: FrameDecoder
@@ -58,6 +60,7 @@ final class Connection: SelectableChannel {
         headParser = HTTPHeadParser(maxHeadBytes: configuration.maxHeaderBytes)
         decoder = FrameDecoder(role: .server, maxFramePayload: configuration.maxFrameBytes)
         assembler = MessageAssembler(maxMessageBytes: configuration.maxMessageBytes)
+        writeQueue = WriteQueue(spare: loop.writeBufferSpare)
     }
 
     /// Registers with the loop and arms the handshake timeout.
@@ -196,7 +199,7 @@ final class Connection: SelectableChannel {
                     let available = rest.count - header.size
                     if available >= header.payloadLength {
                         let payload = UnsafeRawBufferPointer(rebasing: rest[header.size..<(header.size + header.payloadLength)])
-                        frame = FrameDecoder.frame(header, payload: payload)
+                        frame = FrameDecoder.frame(header, payload: payload, spare: &payloadSpare)
                         offset += header.size + header.payloadLength
                     } else {
                         // Only part of the payload is here: the rest streams into the frame's own array as it
@@ -575,7 +578,7 @@ final class Connection: SelectableChannel {
         close(fd)
         inbound = []
         incomingFrame = nil
-        writeQueue = WriteQueue()
+        writeQueue = WriteQueue()  // nothing is recycled from a closed connection
         pendingPong = nil
         handle?.markClosed()
         handle = nil

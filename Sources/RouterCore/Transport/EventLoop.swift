@@ -40,6 +40,8 @@ final class EventLoop: @unchecked Sendable {
     /// A scratch buffer reads land in before parsing; shared by every connection of the loop.
     let readBuffer: UnsafeMutableRawBufferPointer
     let index: Int
+    /// The emptied write buffer the loop's connections pass on to each other (see ``WriteBufferSpare``).
+    let writeBufferSpare = WriteBufferSpare()
     /// Where the sessions of this loop's connections run; its wake-ups are batched per iteration.
     let sessionExecutor: BatchingTaskExecutor
 

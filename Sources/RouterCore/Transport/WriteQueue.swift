@@ -17,6 +17,8 @@ struct WriteQueue {
     }
 
     private var buffers: [[UInt8]] = []
+    /// Where a drained queue leaves its emptied buffer and an empty queue takes one (nil: not recycled).
+    private let spare: WriteBufferSpare?
     /// How much of `buffers[0]` was already written.
     private var headOffset = 0
     /// Bytes queued and not yet written.
@@ -30,9 +32,15 @@ struct WriteQueue {
 
     var isEmpty: Bool { byteCount == 0 }
 
+    /// A queue whose emptied buffers go to `spare` (its event loop's) and come back from it.
+    init(spare: WriteBufferSpare? = nil) {
+        self.spare = spare
+    }
+
     /// Appends bytes, copying them into the last buffer when both are small.
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
+        if buffers.isEmpty, let recycled = spare?.take() { buffers = recycled }
         byteCount += bytes.count
         if canCoalesce(adding: bytes.count) {
             buffers[buffers.count - 1].append(contentsOf: bytes)
@@ -47,6 +55,7 @@ struct WriteQueue {
     /// Appends a buffer without copying it (unless it is small enough to coalesce).
     mutating func append(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
+        if buffers.isEmpty, bytes.count <= Self.copyLimit, let recycled = spare?.take() { buffers = recycled }
         if bytes.count <= Self.copyLimit, canCoalesce(adding: bytes.count) {
             byteCount += bytes.count
             buffers[buffers.count - 1].append(contentsOf: bytes)
@@ -126,13 +135,41 @@ struct WriteQueue {
             let available = buffers[0].count - headOffset
             if remaining >= available {
                 remaining -= available
-                buffers.removeFirst()
                 headOffset = 0
+                // The last one, small: emptied and left for the loop's next writer with the list around it.
+                if buffers.count == 1, let spare, buffers[0].capacity <= Self.coalesceLimit {
+                    buffers[0].removeAll(keepingCapacity: true)
+                    spare.keep(&buffers)
+                    return
+                }
+                buffers.removeFirst()
             } else {
                 headOffset += remaining
                 remaining = 0
             }
         }
         if buffers.isEmpty { buffers = [] }
+    }
+}
+
+/// The emptied write buffer an event loop keeps for its connections. A connection whose queue drains leaves
+/// its buffer here and the next one to write takes it: the loop's connections write one after the other on
+/// its thread, so replies to a burst of small messages allocate no buffer, and an idle connection keeps none.
+/// Loop-confined.
+final class WriteBufferSpare: @unchecked Sendable {
+    /// A list holding one emptied buffer, or nil.
+    private var kept: [[UInt8]]?
+
+    init() {}
+
+    /// The kept list (one empty buffer with capacity), if any; the spare is empty afterwards.
+    func take() -> [[UInt8]]? {
+        kept.take()
+    }
+
+    /// Keeps `buffers` (one emptied buffer) unless one is kept already; `buffers` is left empty either way.
+    func keep(_ buffers: inout [[UInt8]]) {
+        if kept == nil { kept = buffers }
+        buffers = []
     }
 }

@@ -71,6 +71,26 @@ package struct FrameDecoder: Sendable {
         return header.frame(payload: payload)
     }
 
+    /// Payloads up to this size are unmasked into a connection's spare array (see ``frame(_:payload:spare:)``).
+    static let spareLimit = 1024
+
+    /// Like ``frame(_:payload:)``, but a small payload is unmasked into `spare`, whose storage is reused when
+    /// nothing kept the last frame made from it (an echoed message, a ping): no allocation per frame. When
+    /// something did keep it (a message handed to a session), writing copies on write, as a new array would.
+    static func frame(_ header: FrameHeader, payload source: UnsafeRawBufferPointer, spare: inout [UInt8]) -> WebSocketFrame {
+        guard source.count > 0, source.count <= spareLimit else { return frame(header, payload: source) }
+        // One large payload must not size every later copy (nor be kept for an idle connection).
+        if spare.capacity > 4 * max(source.count, 128) { spare = [] }
+        spare.removeAll(keepingCapacity: true)
+        spare.append(contentsOf: source)
+        if let maskingKey = header.maskingKey {
+            spare.withUnsafeMutableBytes { bytes in
+                WebSocketMasking.apply(key: maskingKey, from: UnsafeRawBufferPointer(bytes), to: bytes)
+            }
+        }
+        return header.frame(payload: spare)
+    }
+
     /// Parses the header of the frame at the start of `bytes`, whether or not its payload has arrived.
     ///
     /// - Returns: the header, or `nil` when `bytes` ends inside it.
