@@ -34,3 +34,16 @@ import Testing
         #expect(Request(json: try JSONValue(jsonText: json)) == nil)
     }
 }
+
+/// The query's "must not be empty" check reads ASCII bytes directly; it must agree with `Character.isWhitespace`.
+@Suite struct QueryWhitespaceTests {
+    @Test(arguments: [
+        "", " ", "\t\n\r\u{0B}\u{0C} ", "\r\n", "a", "  x  ", "\u{1C}", "\u{A0}", "\u{2003}\u{3000}", " \u{301}", "é",
+        "  東京", "\u{85}", "😀", "\u{200B}",
+    ])
+    func asciiAndUnicodeWhitespaceAgreeWithCharacter(text: String) {
+        #expect(
+            MemorySearchHandler.Parameters.containsNonWhitespace(text) == text.contains { !$0.isWhitespace },
+            "\(Array(text.unicodeScalars.map(\.value)))")
+    }
+}

@@ -205,10 +205,20 @@ extension MemorySearchHandler {
                 try Self.validate(embedding, path: "data.embedding", dimension: dimension)
                 self.embedding = dimension == nil ? nil : embedding
             }
-            let hasText = request.query.contains { !$0.isWhitespace }
+            let hasText = Self.containsNonWhitespace(request.query)
             guard hasText || request.embedding != nil else {
                 throw .badRequest(path: "data.query", "must not be empty")
             }
+        }
+
+        /// Whether `text` has a character that is not whitespace; ASCII text is checked byte by byte, without
+        /// Unicode property lookups.
+        static func containsNonWhitespace(_ text: String) -> Bool {
+            for byte in text.utf8 {
+                guard byte < 0x80 else { return text.contains { !$0.isWhitespace } }
+                if byte != 0x20 && !(0x09...0x0D).contains(byte) { return true }
+            }
+            return false
         }
 
         /// Checks an embedding's length (when the dimension is known), finiteness and norm.

@@ -80,10 +80,13 @@ package final class OperationMetrics: Sendable {
     }
 
     package func operationStarted(_ type: String) {
-        state.withLock {
-            $0.operations[type, default: OperationCounters()].started += 1
-            $0.operations[type, default: OperationCounters()].inFlight += 1
-        }
+        state.withLock { Self.started(in: &$0.operations[type, default: OperationCounters()]) }
+    }
+
+    /// One lookup of the type's counters for both updates (each subscript hashes the type).
+    private static func started(in counters: inout OperationCounters) {
+        counters.started += 1
+        counters.inFlight += 1
     }
 
     package func operationFinished(_ type: String, outcome: Outcome, duration: Duration) {
@@ -109,10 +112,12 @@ package final class OperationMetrics: Sendable {
 
     /// A handler of `type` is still running after its request ended (it ignores cancellation).
     package func handlerOverrunStarted(_ type: String) {
-        state.withLock {
-            $0.operations[type, default: OperationCounters()].overrunning += 1
-            $0.operations[type, default: OperationCounters()].overruns += 1
-        }
+        state.withLock { Self.overrunStarted(in: &$0.operations[type, default: OperationCounters()]) }
+    }
+
+    private static func overrunStarted(in counters: inout OperationCounters) {
+        counters.overrunning += 1
+        counters.overruns += 1
     }
 
     /// An overrunning handler of `type` has returned at last.

@@ -28,6 +28,23 @@ struct PreparedOperation: Sendable {
     let run: @Sendable (OperationContext) async throws -> ResultFields
 }
 
+/// A handler with what its requests share: how its responses are encoded (chosen once for the type) and
+/// the size of its last one.
+private final class BoundHandler<H: OperationHandler>: Sendable {
+    let handler: H
+    let encode: @Sendable (H.Response, EncodedSizeHint?) throws -> ResultFields
+    let sizeHint = EncodedSizeHint()
+
+    init(_ handler: H) {
+        self.handler = handler
+        encode = ResultFields.encoder(for: H.Response.self)
+    }
+
+    func run(_ request: H.Request, context: OperationContext) async throws -> ResultFields {
+        try encode(try await handler.handle(request, context: context), sizeHint)
+    }
+}
+
 /// A type-erased handler: decodes `data` into its `Request`, runs it, encodes its `Response`.
 package struct AnyOperation: Sendable {
     package let descriptor: OperationDescriptor
@@ -44,12 +61,13 @@ package struct AnyOperation: Sendable {
         handlerTypeName = String(reflecting: H.self)
         let limits = handler.inputLimits
         requiredServices = H.requiredServices
-        let sizeHint = EncodedSizeHint()
         let read = Self.fastReader(for: H.Request.self)
+        let bound = BoundHandler(handler)
         decodeAndBind = { data in
             if let violation = limits.violation(in: data) { throw violation }
             let request = try read?(data) ?? data.decode(H.Request.self, rootName: "data")
-            return Self.bind(handler, request, sizeHint: sizeHint)
+            // A request's closure holds only the bound handler and the request.
+            return PreparedOperation { context in try await bound.run(request, context: context) }
         }
     }
 
@@ -83,12 +101,10 @@ package struct AnyOperation: Sendable {
         return reader(readable)
     }
 
-    static func bind<H: OperationHandler>(
-        _ handler: H, _ request: H.Request, sizeHint: EncodedSizeHint? = nil
-    ) -> PreparedOperation {
+    static func bind<H: OperationHandler>(_ handler: H, _ request: H.Request) -> PreparedOperation {
         PreparedOperation { context in
             let response = try await handler.handle(request, context: context)
-            return try ResultFields.encode(response, sizeHint: sizeHint)
+            return try ResultFields.encode(response)
         }
     }
 

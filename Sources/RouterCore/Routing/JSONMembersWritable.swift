@@ -6,7 +6,7 @@
 /// ``JSONMembersWriter/codableText(of:)`` gives that text for a test to compare with. A value the writer
 /// cannot write exactly as `Encodable` would (a non-finite number, a key the envelope uses) is encoded
 /// through `Encodable` instead, which reports the error.
-package protocol JSONMembersWritable: Encodable {
+package protocol JSONMembersWritable: Encodable, Sendable {
     /// Writes the members, top-level keys in ascending order.
     func writeMembers(to writer: inout JSONMembersWriter)
 }

@@ -38,6 +38,24 @@ package struct ResultFields: Sendable, Equatable {
         return ResultFields(try ResultEncoding.fields(of: value))
     }
 
+    /// How values of `Value` are encoded, chosen once for the type rather than by casts for each value:
+    /// through ``JSONMembersWritable`` when it conforms, else as ``encode(_:sizeHint:)``.
+    static func encoder<Value: Encodable & Sendable>(for _: Value.Type) -> @Sendable (Value, EncodedSizeHint?) throws -> ResultFields {
+        func writing<Writable: JSONMembersWritable>(_: Writable.Type) -> @Sendable (Value, EncodedSizeHint?) throws -> ResultFields {
+            precondition(Writable.self == Value.self)
+            return { value, sizeHint in
+                let capacity = sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity
+                guard let text = JSONMembersWriter.text(of: unsafeBitCast(value, to: Writable.self), capacity: capacity) else {
+                    return try encode(value, sizeHint: sizeHint)  // the writer left it to `Encodable`
+                }
+                sizeHint?.record(text.count)
+                return ResultFields(text: text)
+            }
+        }
+        guard let writable = Value.self as? any JSONMembersWritable.Type else { return { try encode($0, sizeHint: $1) } }
+        return writing(writable)
+    }
+
     /// About how many bytes ``writeMembers(into:)`` writes (exact for text).
     var estimatedByteCount: Int {
         switch storage {

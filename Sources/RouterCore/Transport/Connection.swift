@@ -19,7 +19,8 @@ final class Connection: SelectableChannel {
     @exclusivity(unchecked) private var inbound: [UInt8] = []
     /// The frame whose payload is arriving, when a read ended inside one.
     private var incomingFrame: IncomingFrame?
-    /// Small payloads are unmasked into this array, reused while no message from it is kept elsewhere.
+    /// The echo endpoint's small payloads are unmasked into this array, reused while no message from it is
+    /// kept elsewhere.
     @exclusivity(unchecked) private var payloadSpare: [UInt8] = []
     @exclusivity(unchecked) private var writeQueue: WriteQueue
     private var interest: SelectorInterest = .read
@@ -199,7 +200,12 @@ final class Connection: SelectableChannel {
                     let available = rest.count - header.size
                     if available >= header.payloadLength {
                         let payload = UnsafeRawBufferPointer(rebasing: rest[header.size..<(header.size + header.payloadLength)])
-                        frame = FrameDecoder.frame(header, payload: payload, spare: &payloadSpare)
+                        // The echo endpoint lets go of each message once it is queued back: its payloads can
+                        // share one array. A service keeps what it receives: each gets its own, exactly sized.
+                        frame =
+                            isEcho
+                            ? FrameDecoder.frame(header, payload: payload, spare: &payloadSpare)
+                            : FrameDecoder.frame(header, payload: payload)
                         offset += header.size + header.payloadLength
                     } else {
                         // Only part of the payload is here: the rest streams into the frame's own array as it

@@ -63,4 +63,16 @@ import Testing
         #expect(JSONMembersWriter.writtenText(of: Colliding(seq: 1)) == nil)
         #expect(throws: EnvelopeFieldCollision(fields: ["seq"])) { try ResultFields.encode(Colliding(seq: 1)) }
     }
+
+    @Test func theEncoderChosenForAWritableTypeWritesItOrFallsBackToEncodable() throws {
+        let encode = ResultFields.encoder(for: Page.self)
+        #expect(try encode(Self.page, nil).values == (try ResultEncoding.fields(of: Self.page)))
+        let nonFinite = Page(count: 1, rows: [Row(name: "r", weight: .nan)], tags: [], title: "t")
+        #expect(throws: EncodingError.self) { try encode(nonFinite, nil) }
+        #expect(throws: EnvelopeFieldCollision(fields: ["seq"])) {
+            try ResultFields.encoder(for: Colliding.self)(Colliding(seq: 1), nil)
+        }
+        // A type that does not write itself goes through `Encodable`.
+        #expect(try ResultFields.encoder(for: Row.self)(Row(name: "x", weight: 1), nil).values == ["name": "x", "weight": 1])
+    }
 }
