@@ -1,25 +1,64 @@
 /// What clients are told about an operation (the `welcome`'s `operations`), and what the router enforces.
+///
+/// A value whose fields live in one shared, immutable object: a request's descriptor travels through the
+/// session, the runner and every message the request sends, and copying one reference is one retain where
+/// copying six fields (three strings and an array among them) was five.
 package struct OperationDescriptor: Sendable, Hashable {
-    package var messageType: String
-    package var eventPrefix: String
+    private final class Fields: Sendable {
+        let messageType: String
+        let eventPrefix: String
+        let timeout: Duration
+        let declaredTimeout: Duration
+        let stages: [ProgressStage]
+        let pluginName: String?
+
+        init(
+            messageType: String, eventPrefix: String, timeout: Duration, declaredTimeout: Duration,
+            stages: [ProgressStage], pluginName: String?
+        ) {
+            self.messageType = messageType
+            self.eventPrefix = eventPrefix
+            self.timeout = timeout
+            self.declaredTimeout = declaredTimeout
+            self.stages = stages
+            self.pluginName = pluginName
+        }
+    }
+
+    private let fields: Fields
+
+    package var messageType: String { fields.messageType }
+    package var eventPrefix: String { fields.eventPrefix }
     /// The effective timeout: the handler's declared one, or the plugin configuration's override.
-    package var timeout: Duration
+    package var timeout: Duration { fields.timeout }
     /// The handler's declared timeout.
-    package var declaredTimeout: Duration
-    package var stages: [ProgressStage]
+    package var declaredTimeout: Duration { fields.declaredTimeout }
+    package var stages: [ProgressStage] { fields.stages }
     /// The plugin that provided the handler, if registered through one.
-    package var pluginName: String?
+    package var pluginName: String? { fields.pluginName }
 
     package init(
         messageType: String, eventPrefix: String? = nil, timeout: Duration, declaredTimeout: Duration? = nil,
         stages: [ProgressStage], pluginName: String? = nil
     ) {
-        self.messageType = messageType
-        self.eventPrefix = eventPrefix ?? messageType
-        self.timeout = timeout
-        self.declaredTimeout = declaredTimeout ?? timeout
-        self.stages = stages
-        self.pluginName = pluginName
+        fields = Fields(
+            messageType: messageType, eventPrefix: eventPrefix ?? messageType, timeout: timeout,
+            declaredTimeout: declaredTimeout ?? timeout, stages: stages, pluginName: pluginName)
+    }
+
+    package static func == (lhs: OperationDescriptor, rhs: OperationDescriptor) -> Bool {
+        lhs.fields === rhs.fields
+            || (lhs.messageType == rhs.messageType && lhs.eventPrefix == rhs.eventPrefix && lhs.timeout == rhs.timeout
+                && lhs.declaredTimeout == rhs.declaredTimeout && lhs.stages == rhs.stages && lhs.pluginName == rhs.pluginName)
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(messageType)
+        hasher.combine(eventPrefix)
+        hasher.combine(timeout)
+        hasher.combine(declaredTimeout)
+        hasher.combine(stages)
+        hasher.combine(pluginName)
     }
 }
 
