@@ -17,7 +17,7 @@ package struct JSONMembersWriter {
     fileprivate var json: JSONWriter
     /// No member was written yet in the innermost object.
     private var isFirst = true
-    /// Objects opened by ``member(_:objects:_:)`` (0: the top level).
+    /// Objects opened by ``member(_:objectCount:_:)`` (0: the top level).
     private var depth = 0
     /// Something was written that `Encodable` would have written otherwise or refused.
     fileprivate private(set) var failed = false
@@ -77,17 +77,27 @@ package struct JSONMembersWriter {
         json.bytes.append(UInt8(ascii: "]"))
     }
 
-    /// A comma unless first, then `"key":`.
+    /// A comma unless first, then `"key":`, appended at once (an append is a uniqueness check and a count
+    /// update: a result has six keys, a search response sixty).
     private mutating func begin(_ key: StaticString) {
-        if !isFirst { json.bytes.append(UInt8(ascii: ",")) }
+        let comma = !isFirst
         isFirst = false
         key.withUTF8Buffer { utf8 in
             // `Encodable` would throw EnvelopeFieldCollision for the envelope's keys; let it.
             if depth == 0, ServerMessage.isReserved(String(decoding: utf8, as: UTF8.self)) { failed = true }
-            json.bytes.append(UInt8(ascii: "\""))
-            json.bytes.append(contentsOf: utf8)
-            json.bytes.append(UInt8(ascii: "\""))
-            json.bytes.append(UInt8(ascii: ":"))
+            let count = utf8.count + (comma ? 4 : 3)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { prefix in
+                var index = 0
+                if comma {
+                    prefix[0] = UInt8(ascii: ",")
+                    index = 1
+                }
+                prefix[index] = UInt8(ascii: "\"")
+                _ = UnsafeMutableBufferPointer(rebasing: prefix[(index + 1)...]).initialize(from: utf8)
+                prefix[count - 2] = UInt8(ascii: "\"")
+                prefix[count - 1] = UInt8(ascii: ":")
+                json.bytes.append(contentsOf: UnsafeBufferPointer(prefix))
+            }
         }
         assert(!key.withUTF8Buffer { $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }, "a key that needs escaping")
     }
