@@ -79,8 +79,9 @@ private final class BoundHandler<H: OperationHandler>: Sendable {
         encode = ResultFields.encoder(for: H.Response.self)
     }
 
-    func run(_ request: H.Request, context: OperationContext) async throws -> ResultFields {
-        try encode(try await handler.handle(request, context: context), sizeHint)
+    /// `request`, ready to run: its closure holds only this object and the request.
+    func prepare(_ request: H.Request) -> PreparedOperation {
+        PreparedOperation { [self] context in try encode(try await handler.handle(request, context: context), sizeHint) }
     }
 }
 
@@ -105,8 +106,7 @@ package struct AnyOperation: Sendable {
         decodeAndBind = { data in
             if let violation = limits.violation(in: data) { throw violation }
             let request = try read?(data) ?? data.decode(H.Request.self, rootName: "data")
-            // A request's closure holds only the bound handler and the request.
-            return PreparedOperation { context in try await bound.run(request, context: context) }
+            return bound.prepare(request)
         }
     }
 
@@ -140,11 +140,9 @@ package struct AnyOperation: Sendable {
         return reader(readable)
     }
 
+    /// A typed request for `handler`, ready to run (a handler run directly, without decoding).
     static func bind<H: OperationHandler>(_ handler: H, _ request: H.Request) -> PreparedOperation {
-        PreparedOperation { context in
-            let response = try await handler.handle(request, context: context)
-            return try ResultFields.encode(response)
-        }
+        BoundHandler(handler).prepare(request)
     }
 
     /// Decodes a request's `data` (missing `data` is passed as `{}`). Throws ``JSONDecodingFailure``

@@ -49,12 +49,7 @@ package struct JSONMembersWriter {
     /// `"key":["a","b"]`.
     package mutating func member(_ key: StaticString, _ values: [String]) {
         begin(key)
-        json.bytes.append(UInt8(ascii: "["))
-        for (index, text) in values.enumerated() {
-            if index > 0 { json.bytes.append(UInt8(ascii: ",")) }
-            json.writeString(text)
-        }
-        json.bytes.append(UInt8(ascii: "]"))
+        json.writeStrings(values)
     }
 
     /// `"key":[{…},{…}]`: `count` objects, the members of the one at each index written by `writeElement`.

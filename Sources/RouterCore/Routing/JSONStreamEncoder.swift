@@ -171,15 +171,7 @@ private final class JSONStream {
 
     /// Writes one value at the current position: leaves directly, anything else through its `encode(to:)`.
     func write<T: Encodable>(_ value: T, parent: CodingPathNode, key: any CodingKey) throws {
-        if T.self == [String].self {
-            writer.bytes.append(UInt8(ascii: "["))
-            for (index, text) in unsafeBitCast(value, to: [String].self).enumerated() {
-                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
-                writer.writeString(text)
-            }
-            writer.bytes.append(UInt8(ascii: "]"))
-            return
-        }
+        if T.self == [String].self { return writer.writeStrings(unsafeBitCast(value, to: [String].self)) }
         if let plain = JSONValueEncoder.plainValue(value) { return writer.write(plain) }
         if let special = JSONValueEncoder.specialValue(value) {
             return writer.write(special)

@@ -114,6 +114,16 @@ struct JSONWriter {
         }
     }
 
+    /// `["a","b"]`: an array of strings without a ``JSONValue`` per element.
+    mutating func writeStrings(_ texts: [String]) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, text) in texts.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeString(text)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     /// Whether any of the eight bytes of `word` is a control character (< 0x20), `"` or `\`: the bytes
     /// JSON must escape. Exact (no false negatives nor positives on whether one exists).
     @inline(__always)

@@ -26,12 +26,14 @@ package struct ResultFields: Sendable, Equatable {
     package static func encode(_ value: some Encodable, sizeHint: EncodedSizeHint? = nil) throws -> ResultFields {
         // A JSON value (an external plugin's chunk) is a tree already.
         if value is JSONValue { return ResultFields(try ResultEncoding.fields(of: value)) }
-        let capacity = sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity
-        if let writable = value as? any JSONMembersWritable, let text = JSONMembersWriter.text(of: writable, capacity: capacity) {
-            sizeHint?.record(text.count)
-            return ResultFields(text: text)
-        }
-        if let text = try JSONStreamEncoder.encodeMembers(value, capacity: capacity) {
+        if let writable = value as? any JSONMembersWritable, let fields = written(writable, sizeHint: sizeHint) { return fields }
+        return try encodedThroughEncodable(value, sizeHint: sizeHint)
+    }
+
+    /// `value` through its `Encodable` conformance: in one pass when ``JSONStreamEncoder`` can follow it,
+    /// else through the tree.
+    private static func encodedThroughEncodable(_ value: some Encodable, sizeHint: EncodedSizeHint?) throws -> ResultFields {
+        if let text = try JSONStreamEncoder.encodeMembers(value, capacity: sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity) {
             sizeHint?.record(text.count)
             return ResultFields(text: text)
         }
@@ -44,16 +46,21 @@ package struct ResultFields: Sendable, Equatable {
         func writing<Writable: JSONMembersWritable>(_: Writable.Type) -> @Sendable (Value, EncodedSizeHint?) throws -> ResultFields {
             precondition(Writable.self == Value.self)
             return { value, sizeHint in
-                let capacity = sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity
-                guard let text = JSONMembersWriter.text(of: unsafeBitCast(value, to: Writable.self), capacity: capacity) else {
-                    return try encode(value, sizeHint: sizeHint)  // the writer left it to `Encodable`
-                }
-                sizeHint?.record(text.count)
-                return ResultFields(text: text)
+                try written(unsafeBitCast(value, to: Writable.self), sizeHint: sizeHint)
+                    ?? encodedThroughEncodable(value, sizeHint: sizeHint)
             }
         }
         guard let writable = Value.self as? any JSONMembersWritable.Type else { return { try encode($0, sizeHint: $1) } }
         return writing(writable)
+    }
+
+    /// The fields `value` writes itself, or nil when it leaves itself to `Encodable` (see ``JSONMembersWritable``).
+    private static func written(_ value: some JSONMembersWritable, sizeHint: EncodedSizeHint?) -> ResultFields? {
+        guard let text = JSONMembersWriter.text(of: value, capacity: sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity) else {
+            return nil
+        }
+        sizeHint?.record(text.count)
+        return ResultFields(text: text)
     }
 
     /// About how many bytes ``writeMembers(into:)`` writes (exact for text).
