@@ -13,7 +13,7 @@ package protocol JSONMembersWritable: Encodable, Sendable {
 
 /// Writes an object's members as JSON text (`"a":1,"b":[…]`, no braces at the top level), in the order
 /// they are written, for ``JSONMembersWritable``.
-package struct JSONMembersWriter {
+package struct JSONMembersWriter: ~Copyable {
     fileprivate var json: JSONWriter
     /// No member was written yet in the innermost object.
     private var isFirst = true
@@ -58,42 +58,32 @@ package struct JSONMembersWriter {
         _ key: StaticString, objectCount count: Int, _ writeElement: (inout JSONMembersWriter, Int) -> Void
     ) {
         begin(key)
-        json.bytes.append(UInt8(ascii: "["))
+        json.append(UInt8(ascii: "["))
         depth += 1
         for index in 0..<count {
-            if index > 0 { json.bytes.append(UInt8(ascii: ",")) }
-            json.bytes.append(UInt8(ascii: "{"))
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json.append(UInt8(ascii: "{"))
             isFirst = true
             writeElement(&self, index)
-            json.bytes.append(UInt8(ascii: "}"))
+            json.append(UInt8(ascii: "}"))
         }
         depth -= 1
         isFirst = false
-        json.bytes.append(UInt8(ascii: "]"))
+        json.append(UInt8(ascii: "]"))
     }
 
-    /// A comma unless first, then `"key":`, appended at once (an append is a uniqueness check and a count
-    /// update: a result has six keys, a search response sixty).
+    /// A comma unless first, then `"key":`.
     private mutating func begin(_ key: StaticString) {
         let comma = !isFirst
         isFirst = false
-        key.withUTF8Buffer { utf8 in
-            // `Encodable` would throw EnvelopeFieldCollision for the envelope's keys; let it.
-            if depth == 0, ServerMessage.isReserved(String(decoding: utf8, as: UTF8.self)) { failed = true }
-            let count = utf8.count + (comma ? 4 : 3)
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { prefix in
-                var index = 0
-                if comma {
-                    prefix[0] = UInt8(ascii: ",")
-                    index = 1
-                }
-                prefix[index] = UInt8(ascii: "\"")
-                _ = UnsafeMutableBufferPointer(rebasing: prefix[(index + 1)...]).initialize(from: utf8)
-                prefix[count - 2] = UInt8(ascii: "\"")
-                prefix[count - 1] = UInt8(ascii: ":")
-                json.bytes.append(contentsOf: UnsafeBufferPointer(prefix))
-            }
-        }
+        // `Encodable` would throw EnvelopeFieldCollision for the envelope's keys; let it.
+        if depth == 0, key.withUTF8Buffer({ ServerMessage.isReserved(String(decoding: $0, as: UTF8.self)) }) { failed = true }
+        json.reserve(key.utf8CodeUnitCount + 4)
+        if comma { json.append(UInt8(ascii: ",")) }
+        json.append(UInt8(ascii: "\""))
+        json.append(key)
+        json.append(UInt8(ascii: "\""))
+        json.append(UInt8(ascii: ":"))
         assert(!key.withUTF8Buffer { $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }, "a key that needs escaping")
     }
 

@@ -98,7 +98,7 @@ private final class JSONStream {
     func open(isObject: Bool) -> (serial: Int, depth: Int) {
         let serial = nextSerial
         nextSerial += 1
-        writer.bytes.append(isObject ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        writer.append(isObject ? UInt8(ascii: "{") : UInt8(ascii: "["))
         frames.append(Frame(serial: serial, isObject: isObject))
         return (serial, frames.count - 1)
     }
@@ -107,7 +107,7 @@ private final class JSONStream {
     func close(downTo depth: Int) {
         while frames.count > depth + 1 {
             let frame = frames.removeLast()
-            writer.bytes.append(frame.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+            writer.append(frame.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
         }
     }
 
@@ -117,8 +117,8 @@ private final class JSONStream {
         guard depth < frames.count, frames[depth].serial == serial else { throw unsupported() }
         close(downTo: depth)
         if depth == 0 { endTopLevelMember() }
-        if frames[depth].count > 0 { writer.bytes.append(UInt8(ascii: ",")) }
-        if depth == 0 { memberStart = writer.bytes.count }
+        if frames[depth].count > 0 { writer.append(UInt8(ascii: ",")) }
+        if depth == 0 { memberStart = writer.count }
         frames[depth].count += 1
     }
 
@@ -131,16 +131,16 @@ private final class JSONStream {
     func beginMember(_ key: String, serial: Int, depth: Int) throws {
         try beginElement(serial: serial, depth: depth)
         if depth == 0 {
-            members.append((key, writer.bytes.count..<writer.bytes.count))
+            members.append((key, writer.count..<writer.count))
             if ServerMessage.isReserved(key) { reservedKeysSeen.append(key) }
         }
         writer.writeString(key)
-        writer.bytes.append(UInt8(ascii: ":"))
+        writer.append(UInt8(ascii: ":"))
     }
 
     private func endTopLevelMember() {
         guard let start = memberStart else { return }
-        members[members.count - 1].range = start..<writer.bytes.count
+        members[members.count - 1].range = start..<writer.count
         memberStart = nil
     }
 
@@ -161,10 +161,12 @@ private final class JSONStream {
             return next < order.count && members[order[next]].key == members[order[position]].key ? nil : order[position]
         }
         var result: [UInt8] = []
-        result.reserveCapacity(writer.bytes.count + order.count)
-        for (position, index) in order.enumerated() {
-            if position > 0 { result.append(UInt8(ascii: ",")) }
-            result.append(contentsOf: writer.bytes[members[index].range])
+        result.reserveCapacity(writer.count + order.count)
+        writer.withBytes { text in
+            for (position, index) in order.enumerated() {
+                if position > 0 { result.append(UInt8(ascii: ",")) }
+                result.append(contentsOf: UnsafeBufferPointer(rebasing: text[members[index].range]))
+            }
         }
         return result
     }
@@ -177,12 +179,12 @@ private final class JSONStream {
             return writer.write(special)
         }
         let depth = frames.count - 1
-        let start = writer.bytes.count
+        let start = writer.count
         let encoder = StreamEncoder(stream: self, parent: parent, key: key, isTopLevel: false)
         try value.encode(to: encoder)
         close(downTo: depth)
         // A value that encoded nothing is an empty object, as in the tree encoder.
-        if writer.bytes.count == start { writer.bytes.append(contentsOf: "{}".utf8) }
+        if writer.count == start { writer.append("{}") }
     }
 
     func writeNumber(_ value: Double, codingPath: @autoclosure () -> [any CodingKey]) throws {

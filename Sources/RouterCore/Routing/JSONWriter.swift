@@ -3,11 +3,34 @@
 /// Object members are written in sorted key order, so output is deterministic. Integral numbers
 /// of magnitude below 2^53 are written without a fraction (`10`, not `10.0`); non-finite numbers
 /// (which JSON cannot carry) are written as `null`.
-struct JSONWriter {
-    var bytes: [UInt8] = []
+///
+/// The text is written into a buffer the writer owns (hence noncopyable): an append is a bounds check and
+/// a store, where an `Array` append is also a uniqueness check and a count update, and every message the
+/// router sends is a few dozen appends. ``bytes`` copies the text out once, at the end.
+struct JSONWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    /// Bytes written.
+    private(set) var count = 0
+    private var capacity: Int
 
     init(reservingCapacity capacity: Int = 128) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The text written so far.
+    var bytes: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { buffer.baseAddress!.initialize(from: base, count: count) }
+            initialized = count
+        }
+    }
+
+    /// The text written so far, without a copy, for the duration of `body`.
+    func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(start: base, count: count))
     }
 
     static func serialize(_ value: JSONValue) -> [UInt8] {
@@ -16,112 +39,167 @@ struct JSONWriter {
         return writer.bytes
     }
 
+    // MARK: Raw appends
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always)
+    mutating func reserve(_ extra: Int) {
+        if capacity - count < extra { grow(toHold: count + extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(toHold needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.initialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (base + count).initialize(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    /// A literal: punctuation and keys that need no escaping.
+    mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { append($0) }
+    }
+
+    mutating func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    mutating func append(contentsOf bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    // MARK: JSON
+
     mutating func write(_ value: JSONValue) {
         switch value {
-        case .null: bytes.append(contentsOf: "null".utf8)
-        case .bool(let flag): bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .null: append("null")
+        case .bool(let flag): append(flag ? "true" : "false")
         case .number(let number): writeNumber(number)
         case .string(let text): writeString(text)
         case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
+            append(UInt8(ascii: "["))
             for (offset, element) in elements.enumerated() {
-                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                if offset > 0 { append(UInt8(ascii: ",")) }
                 write(element)
             }
-            bytes.append(UInt8(ascii: "]"))
+            append(UInt8(ascii: "]"))
         case .object(let members):
-            bytes.append(UInt8(ascii: "{"))
+            append(UInt8(ascii: "{"))
             for (offset, key) in members.keys.sorted().enumerated() {
-                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                if offset > 0 { append(UInt8(ascii: ",")) }
                 writeString(key)
-                bytes.append(UInt8(ascii: ":"))
+                append(UInt8(ascii: ":"))
                 write(members[key]!)
             }
-            bytes.append(UInt8(ascii: "}"))
+            append(UInt8(ascii: "}"))
         }
     }
 
     /// Writes `{"k1":v1,"k2":v2,…}` with the members in the given order.
     mutating func writeOrderedObject(_ members: [(String, JSONValue)]) {
-        bytes.append(UInt8(ascii: "{"))
+        append(UInt8(ascii: "{"))
         for (offset, member) in members.enumerated() {
-            if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+            if offset > 0 { append(UInt8(ascii: ",")) }
             writeString(member.0)
-            bytes.append(UInt8(ascii: ":"))
+            append(UInt8(ascii: ":"))
             write(member.1)
         }
-        bytes.append(UInt8(ascii: "}"))
+        append(UInt8(ascii: "}"))
     }
 
     mutating func writeNumber(_ number: Double) {
         guard number.isFinite else {
-            bytes.append(contentsOf: "null".utf8)
+            append("null")
             return
         }
         if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
             writeInteger(Int64(number))
         } else {
-            bytes.append(contentsOf: String(describing: number).utf8)
+            var text = String(describing: number)
+            text.withUTF8 { append($0) }
         }
     }
 
     /// Writes the decimal digits of `value` without an intermediate `String`.
     mutating func writeInteger(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        reserve(20)
+        if value < 0 {
+            base[count] = UInt8(ascii: "-")
+            count += 1
+        }
         var remaining = value.magnitude
-        guard remaining >= 10 else {
-            bytes.append(UInt8(ascii: "0") + UInt8(remaining))
-            return
+        var digits = 1
+        var rest = remaining / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = 20
-            while remaining > 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
-        }
+        var position = count + digits
+        count = position
+        repeat {
+            position -= 1
+            base[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+        } while remaining > 0
     }
 
     mutating func writeString(_ text: String) {
         var text = text
         text.withUTF8 { utf8 in
-            bytes.reserveCapacity(bytes.count + utf8.count + 2)
-            bytes.append(UInt8(ascii: "\""))
+            // The quotes and the text, when nothing needs escaping (most strings); an escape reserves its own.
+            reserve(utf8.count + 2)
+            base[count] = UInt8(ascii: "\"")
+            count += 1
             // Copy runs that need no escaping in one go; most strings are one run.
             var runStart = 0
             var index = 0
-            if let base = utf8.baseAddress {
-                let raw = UnsafeRawPointer(base)
+            if let source = utf8.baseAddress {
+                let raw = UnsafeRawPointer(source)
                 while index < utf8.count {
                     // Eight bytes at a time while none of them needs escaping (most text).
                     if index + 8 <= utf8.count, !Self.needsEscaping(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
                         index += 8
                         continue
                     }
-                    let byte = base[index]
+                    let byte = source[index]
                     if byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                         appendEscaped(byte)
                         runStart = index + 1
                     }
                     index += 1
                 }
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            bytes.append(UInt8(ascii: "\""))
+            append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            append(UInt8(ascii: "\""))
         }
     }
 
     /// `["a","b"]`: an array of strings without a ``JSONValue`` per element.
     mutating func writeStrings(_ texts: [String]) {
-        bytes.append(UInt8(ascii: "["))
+        append(UInt8(ascii: "["))
         for (index, text) in texts.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            if index > 0 { append(UInt8(ascii: ",")) }
             writeString(text)
         }
-        bytes.append(UInt8(ascii: "]"))
+        append(UInt8(ascii: "]"))
     }
 
     /// Whether any of the eight bytes of `word` is a control character (< 0x20), `"` or `\`: the bytes
@@ -139,14 +217,18 @@ struct JSONWriter {
 
     private mutating func appendEscaped(_ byte: UInt8) {
         switch byte {
-        case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-        case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case UInt8(ascii: "\""): append(#"\""#)
+        case UInt8(ascii: "\\"): append(#"\\"#)
+        case 0x0A: append(#"\n"#)
+        case 0x0D: append(#"\r"#)
+        case 0x09: append(#"\t"#)
         default:
-            let hex = Array("0123456789abcdef".utf8)
-            bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            let hex: StaticString = "0123456789abcdef"
+            append(#"\u00"#)
+            hex.withUTF8Buffer { digits in
+                append(digits[Int(byte >> 4)])
+                append(digits[Int(byte & 0xF)])
+            }
         }
     }
 }

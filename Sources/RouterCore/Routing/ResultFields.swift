@@ -89,13 +89,13 @@ package struct ResultFields: Sendable, Equatable {
         switch storage {
         case .text(let text):
             guard !text.isEmpty else { return }
-            writer.bytes.append(UInt8(ascii: ","))
-            writer.bytes.append(contentsOf: text)
+            writer.append(UInt8(ascii: ","))
+            writer.append(contentsOf: text)
         case .values(let values):
             for key in values.keys.sorted() where !ServerMessage.isReserved(key) {
-                writer.bytes.append(UInt8(ascii: ","))
+                writer.append(UInt8(ascii: ","))
                 writer.writeString(key)
-                writer.bytes.append(UInt8(ascii: ":"))
+                writer.append(UInt8(ascii: ":"))
                 writer.write(values[key]!)
             }
         }

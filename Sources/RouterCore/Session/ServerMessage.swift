@@ -12,9 +12,9 @@ struct ServerMessage: Sendable {
     init(type: String, id: String? = nil, op: String? = nil, fields: [(String, JSONValue)] = []) {
         self.init(type: type, id: id, op: op) { tail in
             for (key, value) in fields {
-                tail.bytes.append(UInt8(ascii: ","))
+                tail.append(UInt8(ascii: ","))
                 tail.writeString(key)
-                tail.bytes.append(UInt8(ascii: ":"))
+                tail.append(UInt8(ascii: ":"))
                 tail.write(value)
             }
         }
@@ -28,31 +28,40 @@ struct ServerMessage: Sendable {
         self.op = op
         var tail = JSONWriter(reservingCapacity: 64 + (id?.utf8.count ?? 0) + (op?.utf8.count ?? 0) + membersCapacity)
         if let id {
-            tail.bytes.append(contentsOf: #","id":"#.utf8)
+            tail.append(#","id":"#)
             tail.writeString(id)
         }
         if let op {
-            tail.bytes.append(contentsOf: #","op":"#.utf8)
+            tail.append(#","op":"#)
             tail.writeString(op)
         }
         writeMembers(&tail)
-        tail.bytes.append(UInt8(ascii: "}"))
+        tail.append(UInt8(ascii: "}"))
         self.tail = tail.bytes
     }
 
-    /// The complete JSON text with `seq` (one allocation).
+    /// The complete JSON text with `seq` (one allocation, the tail copied once).
     func encoded(seq: UInt64) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: type.utf8.count + tail.count + 48)
-        writeHead(into: &writer)
-        writer.bytes.append(contentsOf: #","seq":"#.utf8)
-        writer.writeInteger(Int64(clamping: seq))
-        writer.bytes.append(contentsOf: tail)
-        return writer.bytes
+        var head = JSONWriter(reservingCapacity: type.utf8.count + 40)
+        writeHead(into: &head)
+        head.append(#","seq":"#)
+        head.writeInteger(Int64(clamping: seq))
+        return head.withBytes { head in Self.joined(head, tail) }
+    }
+
+    private static func joined(_ head: UnsafeBufferPointer<UInt8>, _ tail: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: head.count + tail.count) { buffer, initialized in
+            _ = buffer.initialize(fromContentsOf: head)
+            tail.withUnsafeBufferPointer { tail in
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[head.count...]).initialize(fromContentsOf: tail)
+            }
+            initialized = head.count + tail.count
+        }
     }
 
     /// `{"type":"…"`
     private func writeHead(into writer: inout JSONWriter) {
-        writer.bytes.append(contentsOf: #"{"type":"#.utf8)
+        writer.append(#"{"type":"#)
         writer.writeString(type)
     }
 
@@ -81,10 +90,9 @@ struct ServerMessage: Sendable {
 
     /// The complete JSON text without `seq`, for the one message outside the numbered stream (`resumed`).
     func encodedWithoutSeq() -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: type.utf8.count + tail.count + 16)
-        writeHead(into: &writer)
-        writer.bytes.append(contentsOf: tail)
-        return writer.bytes
+        var head = JSONWriter(reservingCapacity: type.utf8.count + 16)
+        writeHead(into: &head)
+        return head.withBytes { head in Self.joined(head, tail) }
     }
 
     /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).
@@ -120,7 +128,7 @@ struct ServerMessage: Sendable {
             return ServerMessage(
                 type: "\(prefix)_chunk", id: id, op: op, membersCapacity: 32 + chunkFields.estimatedByteCount
             ) { writer in
-                writer.bytes.append(contentsOf: #","chunk":"#.utf8)
+                writer.append(#","chunk":"#)
                 writer.writeInteger(Int64(index))
                 chunkFields.writeMembers(into: &writer)
             }
@@ -129,7 +137,7 @@ struct ServerMessage: Sendable {
                 type: "\(prefix)_complete", id: id, op: op, membersCapacity: 32 + resultFields.estimatedByteCount
             ) { writer in
                 resultFields.writeMembers(into: &writer)
-                writer.bytes.append(contentsOf: #","elapsedMs":"#.utf8)
+                writer.append(#","elapsedMs":"#)
                 writer.writeInteger(OperationRunner.milliseconds(elapsed))
             }
         case .failure(let code, let message, _):

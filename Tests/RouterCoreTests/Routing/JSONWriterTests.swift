@@ -78,4 +78,29 @@ import Testing
             #expect(JSONWriter.needsEscaping(word) == expected, "byte \(byte)")
         }
     }
+
+    /// The writer's buffer starts small and grows as it goes, also in the middle of a string whose escapes
+    /// make it longer than reserved: a long array of escaped strings, numbers and integers written into one
+    /// writer reads back as what was written.
+    @Test func aGrowingBufferKeepsEverythingWritten() throws {
+        var values: [JSONValue] = []
+        for index in 0..<300 {
+            switch index % 4 {
+            case 0: values.append(.string(String(repeating: "\u{01}\"\\\n", count: index)))
+            case 1: values.append(.number(Double(index) * 1.25))
+            case 2: values.append(.number(Double(-index * 1_000_003)))
+            default: values.append(.string("é☕️ \(index) " + String(repeating: "x", count: index)))
+            }
+        }
+        var writer = JSONWriter(reservingCapacity: 1)
+        writer.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { writer.append(UInt8(ascii: ",")) }
+            writer.write(value)
+        }
+        writer.append(UInt8(ascii: "]"))
+        #expect(writer.count == writer.bytes.count)
+        #expect(try JSONParser.parse(writer.bytes) == .array(values))
+        #expect(writer.bytes == JSONWriter.serialize(.array(values)))
+    }
 }
