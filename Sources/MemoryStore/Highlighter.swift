@@ -17,9 +17,10 @@ public struct Highlighter: Sendable {
     let maxSnippets: Int
     let context: Int
 
-    init(tokenizer: Tokenizer, queryTerms: [String], maxSnippets: Int, context: Int) {
+    /// `terms`: normalized (the tokenizer's output).
+    init(tokenizer: Tokenizer, terms: [String], maxSnippets: Int, context: Int) {
         self.tokenizer = tokenizer
-        wanted = Set(queryTerms.flatMap { tokenizer.terms($0) })
+        wanted = Set(terms)
         wantedBytes = wanted.map { Array($0.utf8) }
         self.maxSnippets = maxSnippets
         self.context = context
@@ -38,6 +39,8 @@ public struct Highlighter: Sendable {
         // Each window becomes a snippet once the next match does not overlap it (no array of windows).
         var snippets: [String] = []
         var window: Range<Int>?
+        // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
+        let hasCarriageReturn = text.contains(0x0D)
         func flush() {
             if let window, snippets.count < maxSnippets { snippets.append(asciiSnippet(text, window)) }
         }
@@ -59,8 +62,8 @@ public struct Highlighter: Sendable {
             }
             guard isWanted else { return }
             guard snippets.count < maxSnippets else { return }
-            let lower = asciiExpandBackward(text, from: range.lowerBound, by: context)
-            let upper = asciiExpandForward(text, from: range.upperBound, by: context)
+            let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
+            let upper = asciiExpandForward(text, from: range.upperBound, by: context, hasCarriageReturn: hasCarriageReturn)
             if let current = window, lower <= current.upperBound {
                 window = current.lowerBound..<max(current.upperBound, upper)
             } else {
@@ -109,17 +112,25 @@ public struct Highlighter: Sendable {
         index + 1 < text.count && text[index] == 0x0D && text[index + 1] == 0x0A ? index + 2 : index + 1
     }
 
-    private func asciiExpandBackward(_ text: UnsafeBufferPointer<UInt8>, from start: Int, by count: Int) -> Int {
+    private func asciiExpandBackward(_ text: UnsafeBufferPointer<UInt8>, from start: Int, by count: Int, hasCarriageReturn: Bool) -> Int {
         var index = start
-        for _ in 0..<count where index > 0 { index = asciiCharacterBefore(text, index) }
+        if hasCarriageReturn {
+            for _ in 0..<count where index > 0 { index = asciiCharacterBefore(text, index) }
+        } else {
+            index = max(0, start - count)
+        }
         if index == 0 { return index }
         while index < start, !ASCII.isWhitespace(text[index - 1]) { index = asciiCharacterAfter(text, index) }
         return index
     }
 
-    private func asciiExpandForward(_ text: UnsafeBufferPointer<UInt8>, from end: Int, by count: Int) -> Int {
+    private func asciiExpandForward(_ text: UnsafeBufferPointer<UInt8>, from end: Int, by count: Int, hasCarriageReturn: Bool) -> Int {
         var index = end
-        for _ in 0..<count where index < text.count { index = asciiCharacterAfter(text, index) }
+        if hasCarriageReturn {
+            for _ in 0..<count where index < text.count { index = asciiCharacterAfter(text, index) }
+        } else {
+            index = min(text.count, end + count)
+        }
         if index == text.count { return index }
         while index > end, !ASCII.isWhitespace(text[index]) { index = asciiCharacterBefore(text, index) }
         while index > end, ASCII.isWhitespace(text[index - 1]) { index = asciiCharacterBefore(text, index) }

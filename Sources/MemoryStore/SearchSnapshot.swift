@@ -149,15 +149,22 @@ public struct SearchSnapshot: Sendable {
 
     /// Resolves terms (normalized again through the tokenizer, deduplicated) and computes their IDF.
     public func prepareBM25(queryTerms: [String]) -> BM25Query {
+        prepareBM25(normalizedTerms: queryTerms.flatMap { tokenizer.terms($0) })
+    }
+
+    /// The BM25 form of a query string: its terms (``queryTerms(_:)``, tokenized once), deduplicated, with their IDF.
+    public func prepareBM25(query: String) -> BM25Query {
+        prepareBM25(normalizedTerms: tokenizer.terms(query))
+    }
+
+    private func prepareBM25(normalizedTerms: [String]) -> BM25Query {
         var terms: [String] = []
-        terms.reserveCapacity(queryTerms.count)
+        terms.reserveCapacity(normalizedTerms.count)
         // Most queries have a few terms: a linear look-up beats hashing them, up to a point.
-        var seen: Set<String>? = queryTerms.count > 16 ? [] : nil
-        for raw in queryTerms {
-            for term in tokenizer.terms(raw) {
-                let isNew = seen != nil ? seen!.insert(term).inserted : !terms.contains(term)
-                if isNew { terms.append(term) }
-            }
+        var seen: Set<String>? = normalizedTerms.count > 16 ? [] : nil
+        for term in normalizedTerms {
+            let isNew = seen != nil ? seen!.insert(term).inserted : !terms.contains(term)
+            if isNew { terms.append(term) }
         }
         let live = Float(index.liveCount)
         var resolved: [BM25Query.Term] = []
@@ -372,6 +379,11 @@ public struct SearchSnapshot: Sendable {
 
     /// Highlights for many results of one query: the query's terms are tokenized once.
     public func highlighter(queryTerms: [String], maxSnippets: Int = 3, context: Int = 40) -> Highlighter {
-        Highlighter(tokenizer: tokenizer, queryTerms: queryTerms, maxSnippets: maxSnippets, context: context)
+        Highlighter(tokenizer: tokenizer, terms: queryTerms.flatMap { tokenizer.terms($0) }, maxSnippets: maxSnippets, context: context)
+    }
+
+    /// The highlighter for a prepared query's terms (already normalized: not tokenized again).
+    public func highlighter(for query: BM25Query, maxSnippets: Int = 3, context: Int = 40) -> Highlighter {
+        Highlighter(tokenizer: tokenizer, terms: query.terms, maxSnippets: maxSnippets, context: context)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite("Highlighter")
 struct HighlighterTests {
     func highlighter(_ queryTerms: [String], context: Int = 40) -> Highlighter {
-        Highlighter(tokenizer: .standard, queryTerms: queryTerms, maxSnippets: 3, context: context)
+        Highlighter(tokenizer: .standard, terms: queryTerms.flatMap { Tokenizer.standard.terms($0) }, maxSnippets: 3, context: context)
     }
 
     /// Random ASCII text made of words, digits, apostrophes, punctuation and every ASCII whitespace,

@@ -50,6 +50,34 @@ struct SearchTests {
         #expect(abs(results[1].score - log(1.6)) < 1e-5)
     }
 
+    /// A query string prepared at once (tokenized once) is the query its terms give, prepared one by one:
+    /// the same distinct terms in the same order, the same scores, the same highlights.
+    @Test(arguments: [
+        "project atlas migration postgres", "Project PROJECT project's atlas", "the and of", "", "café Cafe\u{301} 東京 user's",
+        "don't  dont\tDON'T", "migration, migration; MIGRATION!",
+    ])
+    func aQueryPreparedAtOnceIsItsTermsPrepared(_ text: String) throws {
+        let store = MemoryStore.inMemory(dimension: 16)
+        try store.upsert(SyntheticMemories.generate(count: 500, seed: 5, dimension: 16))
+        try store.upsert([MemoryEntry(id: "x", text: "Café in 東京: the user's project, don't migrate.", createdAt: Date(timeIntervalSince1970: 0))])
+        let snapshot = store.searchSnapshot()
+        let atOnce = snapshot.prepareBM25(query: text)
+        let byTerms = snapshot.prepareBM25(queryTerms: snapshot.queryTerms(text))
+        #expect(atOnce.terms == byTerms.terms)
+        #expect(atOnce.isEmpty == byTerms.isEmpty)
+        var scoresAtOnce = [Float](repeating: 0, count: snapshot.documentCount)
+        var scoresByTerms = scoresAtOnce
+        snapshot.bm25Scores(atOnce, docRange: 0..<snapshot.documentCount, into: &scoresAtOnce)
+        snapshot.bm25Scores(byTerms, docRange: 0..<snapshot.documentCount, into: &scoresByTerms)
+        #expect(scoresAtOnce == scoresByTerms)
+        let highlighted = snapshot.highlighter(for: atOnce)
+        let reference = snapshot.highlighter(queryTerms: snapshot.queryTerms(text))
+        for doc in 0..<snapshot.documentCount {
+            guard let entry = snapshot.entry(at: doc) else { continue }
+            #expect(highlighted.snippets(entry.text) == reference.snippets(entry.text), "\(entry.text)")
+        }
+    }
+
     @Test func slicedScoringEqualsWholeCorpusScoring() throws {
         let store = MemoryStore.inMemory(dimension: 16)
         try store.upsert(SyntheticMemories.generate(count: 3000, seed: 11, dimension: 16))

@@ -103,8 +103,8 @@ public struct MemorySearchHandler: OperationHandler {
         let parameters = try Parameters(request, options: options, dimension: snapshot.dimension)
 
         context.advance(to: "parsing")
-        let terms = snapshot.queryTerms(request.query)
-        let textQuery = terms.isEmpty ? nil : snapshot.prepareBM25(queryTerms: terms)
+        let prepared = snapshot.prepareBM25(query: request.query)
+        let textQuery = prepared.terms.isEmpty ? nil : prepared
         let vectorQuery: VectorQuery?
         do {
             vectorQuery = try parameters.embedding.map { embedding throws(MemoryStoreError) in
@@ -146,7 +146,7 @@ public struct MemorySearchHandler: OperationHandler {
         let ranked = snapshot.rank(bm25: bm25, cosine: cosine, filter: filter, limit: parameters.limit)
         var results: [Result] = []
         results.reserveCapacity(ranked.count)
-        let highlighter = ranked.isEmpty || terms.isEmpty ? nil : snapshot.highlighter(queryTerms: terms)
+        let highlighter = ranked.isEmpty ? nil : textQuery.map { snapshot.highlighter(for: $0) }
         for (position, scored) in ranked.enumerated() {
             if position % 64 == 63 { try Task.checkCancellation() }
             let entry = scored.entry
