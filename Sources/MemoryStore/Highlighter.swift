@@ -41,66 +41,76 @@ public struct Highlighter: Sendable {
         var window: Range<Int>?
         // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
         let hasCarriageReturn = text.contains(0x0D)
-        func flush() {
-            if let window, snippets.count < maxSnippets { snippets.append(asciiSnippet(text, window)) }
-        }
-        tokenizer.asciiWordRanges(text) { range, hasApostrophe in
-            // A word equal to a query term is that term (query terms are never stop words nor too long);
-            // a word with an apostrophe may become one once its `'s` is gone. Words are compared in place,
-            // ignoring case, and only with terms of their length: most words are none, and cost no copy.
-            let isWanted: Bool
-            if hasApostrophe {
-                let word = text[range].map(ASCII.lowercased)
-                isWanted = word.withUnsafeBufferPointer {
-                    tokenizer.term(ofASCIIWord: $0, hasApostrophe: true).map(wanted.contains) ?? false
-                }
-            } else {
-                isWanted = wantedBytes.contains { wanted in
-                    wanted.count == range.count
-                        && zip(wanted, text[range]).allSatisfy { $0 == ASCII.lowercased($1) }
-                }
-            }
-            guard isWanted else { return }
-            guard snippets.count < maxSnippets else { return }
+        for (range, hasApostrophe) in ASCIIWordRanges(text) {
+            guard isWanted(text, range, hasApostrophe: hasApostrophe) else { continue }
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
             let upper = asciiExpandForward(text, from: range.upperBound, by: context, hasCarriageReturn: hasCarriageReturn)
             if let current = window, lower <= current.upperBound {
                 window = current.lowerBound..<max(current.upperBound, upper)
-            } else {
-                flush()
-                window = lower..<upper
+                continue
+            }
+            if let current = window {
+                snippets.append(asciiSnippet(text, current))
+                if snippets.count == maxSnippets { return snippets }
+            }
+            window = lower..<upper
+        }
+        if let window { snippets.append(asciiSnippet(text, window)) }
+        return snippets
+    }
+
+    /// Whether the ASCII word at `range` is one of the query's terms. A word equal to a query term is that
+    /// term (query terms are never stop words nor too long); a word with an apostrophe may become one once
+    /// its `'s` is gone. Words are compared in place, ignoring case, and only with terms of their length:
+    /// most words are none, and cost no copy.
+    private func isWanted(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, hasApostrophe: Bool) -> Bool {
+        if hasApostrophe {
+            let word = text[range].map(ASCII.lowercased)
+            return word.withUnsafeBufferPointer {
+                tokenizer.term(ofASCIIWord: $0, hasApostrophe: true).map(wanted.contains) ?? false
             }
         }
-        flush()
-        return snippets
+        for term in wantedBytes where term.count == range.count {
+            var index = 0
+            while index < term.count, term[index] == ASCII.lowercased(text[range.lowerBound + index]) { index += 1 }
+            if index == term.count { return true }
+        }
+        return false
     }
 
     /// The snippet of `window`, written straight into the string's storage: at most the window and two ellipses.
     private func asciiSnippet(_ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>) -> String {
-        String(unsafeUninitializedCapacity: window.count + 2 * Self.ellipsis.count) { snippet in
+        String(unsafeUninitializedCapacity: window.count + 6) { snippet in
             var count = 0
-            func append(_ byte: UInt8) {
-                snippet[count] = byte
-                count += 1
-            }
-            if window.lowerBound > 0 { Self.ellipsis.forEach(append) }
+            if window.lowerBound > 0 { count = Self.writeEllipsis(into: snippet, at: 0) }
             let contentStart = count
             var pendingSpace = false
-            for byte in text[window] {
+            for index in window {
+                let byte = text[index]
                 if ASCII.isWhitespace(byte) {
                     pendingSpace = true
                     continue
                 }
-                if pendingSpace, count > contentStart { append(0x20) }
+                if pendingSpace, count > contentStart {
+                    snippet[count] = 0x20
+                    count += 1
+                }
                 pendingSpace = false
-                append(byte)
+                snippet[count] = byte
+                count += 1
             }
-            if window.upperBound < text.count { Self.ellipsis.forEach(append) }
+            if window.upperBound < text.count { count = Self.writeEllipsis(into: snippet, at: count) }
             return count
         }
     }
 
-    private static let ellipsis: [UInt8] = Array("…".utf8)
+    /// Writes `…` (U+2026, three bytes in UTF-8) at `index`; returns the index after it.
+    private static func writeEllipsis(into buffer: UnsafeMutableBufferPointer<UInt8>, at index: Int) -> Int {
+        buffer[index] = 0xE2
+        buffer[index + 1] = 0x80
+        buffer[index + 2] = 0xA6
+        return index + 3
+    }
 
     /// One character back from `index` (`\r\n` is one character).
     private func asciiCharacterBefore(_ text: UnsafeBufferPointer<UInt8>, _ index: Int) -> Int {

@@ -145,37 +145,9 @@ public struct Tokenizer: Sendable {
         _ bytes: UnsafeBufferPointer<UInt8>, scratch word: UnsafeMutableBufferPointer<UInt8>,
         _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void
     ) {
-        asciiWordRanges(bytes) { range, hasApostrophe in
+        for (range, hasApostrophe) in ASCIIWordRanges(bytes) {
             for (offset, byte) in bytes[range].enumerated() { word[offset] = ASCII.lowercased(byte) }
             body(UnsafeBufferPointer(rebasing: word[0..<range.count]), hasApostrophe, range)
-        }
-    }
-
-    /// Where the words of ASCII `bytes` are (as ``asciiWords(_:_:)`` finds them), and whether each has an
-    /// inner `'`, without copying them: a caller that skips most words need not lowercase them.
-    func asciiWordRanges(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>, Bool) -> Void) {
-        var index = 0
-        while index < bytes.count {
-            guard ASCII.isAlphanumeric(bytes[index]) else {
-                index += 1
-                continue
-            }
-            let start = index
-            var hasApostrophe = false
-            while index < bytes.count {
-                let byte = bytes[index]
-                if ASCII.isAlphanumeric(byte) {
-                    // part of the word
-                } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
-                    ASCII.isLetter(bytes[index + 1])
-                {
-                    hasApostrophe = true
-                } else {
-                    break
-                }
-                index += 1
-            }
-            body(start..<index, hasApostrophe)
         }
     }
 
@@ -216,6 +188,39 @@ public struct Tokenizer: Sendable {
         if scalar.value < 0x3000 { return false }
         if scalar.properties.isIdeographic { return true }
         return (0x3040...0x30FF).contains(scalar.value)  // Hiragana and Katakana
+    }
+}
+
+/// Where the words of ASCII bytes are (as ``Tokenizer/asciiWords(_:_:)`` finds them), and whether each has an
+/// inner `'`, without copying them: a caller that skips most words need not lowercase them. An iterator, not
+/// a callback: the caller's loop keeps its state in locals (a closure capturing them checks each access).
+struct ASCIIWordRanges: Sequence, IteratorProtocol {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    mutating func next() -> (range: Range<Int>, hasApostrophe: Bool)? {
+        while index < bytes.count, !ASCII.isAlphanumeric(bytes[index]) { index += 1 }
+        guard index < bytes.count else { return nil }
+        let start = index
+        var hasApostrophe = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if ASCII.isAlphanumeric(byte) {
+                // part of the word
+            } else if byte == UInt8(ascii: "'"), ASCII.isLetter(bytes[index - 1]), index + 1 < bytes.count,
+                ASCII.isLetter(bytes[index + 1])
+            {
+                hasApostrophe = true
+            } else {
+                break
+            }
+            index += 1
+        }
+        return (start..<index, hasApostrophe)
     }
 }
 
