@@ -89,10 +89,10 @@ package struct JSONMembersWriter: ~Copyable {
 
     /// `value`'s members as written by ``JSONMembersWritable/writeMembers(to:)``, or nil when it must be
     /// encoded through `Encodable` (see ``failed``).
-    static func text(of value: some JSONMembersWritable, capacity: Int) -> [UInt8]? {
+    static func text(of value: some JSONMembersWritable, capacity: Int) -> JSONText? {
         var writer = JSONMembersWriter(capacity: capacity)
         value.writeMembers(to: &writer)
-        return writer.failed ? nil : writer.json.bytes
+        return writer.failed ? nil : writer.json.takeText()
     }
 
     /// The text `value`'s `Encodable` conformance gives (what ``JSONMembersWritable/writeMembers(to:)``
@@ -104,6 +104,6 @@ package struct JSONMembersWriter: ~Copyable {
     /// The text ``JSONMembersWritable/writeMembers(to:)`` writes, or nil when it falls back to `Encodable`;
     /// for tests.
     package static func writtenText(of value: some JSONMembersWritable) -> String? {
-        text(of: value, capacity: 256).map { String(decoding: $0, as: UTF8.self) }
+        text(of: value, capacity: 256).map { String(decoding: $0.bytes, as: UTF8.self) }
     }
 }

@@ -16,6 +16,11 @@ enum JSONStreamEncoder {
     ///   `JSONEncoder` would (a non-finite number).
     /// `capacity`: the bytes to reserve at the start (a good guess spares the buffer's growth copies).
     static func encodeMembers(_ value: some Encodable, capacity: Int = EncodedSizeHint.defaultCapacity) throws -> [UInt8]? {
+        try encodeMembersText(value, capacity: capacity)?.bytes
+    }
+
+    /// ``encodeMembers(_:capacity:)``'s text in the buffer it was written to.
+    static func encodeMembersText(_ value: some Encodable, capacity: Int = EncodedSizeHint.defaultCapacity) throws -> JSONText? {
         let stream = JSONStream(capacity: capacity)
         let encoder = StreamEncoder(stream: stream, parent: nil, key: nil, isTopLevel: true)
         do {
@@ -151,24 +156,23 @@ private final class JSONStream {
     }
 
     /// The top level's members sorted by key, the last of a repeated key kept, joined by commas.
-    func sortedMembers() -> [UInt8] {
+    func sortedMembers() -> JSONText {
         // Already in order with no key twice (one member, or keys declared in order): the text as written.
-        if zip(members, members.dropFirst()).allSatisfy({ $0.key < $1.key }) { return writer.bytes }
+        if zip(members, members.dropFirst()).allSatisfy({ $0.key < $1.key }) { return writer.takeText() }
         // Sorted by key, then by position: of a repeated key, the last one written is kept.
         var order = members.indices.sorted { (members[$0].key, $0) < (members[$1].key, $1) }
         order = order.indices.compactMap { position in
             let next = position + 1
             return next < order.count && members[order[next]].key == members[order[position]].key ? nil : order[position]
         }
-        var result: [UInt8] = []
-        result.reserveCapacity(writer.count + order.count)
+        var result = JSONWriter(reservingCapacity: writer.count + order.count)
         writer.withBytes { text in
             for (position, index) in order.enumerated() {
                 if position > 0 { result.append(UInt8(ascii: ",")) }
-                result.append(contentsOf: UnsafeBufferPointer(rebasing: text[members[index].range]))
+                result.append(UnsafeBufferPointer(rebasing: text[members[index].range]))
             }
         }
-        return result
+        return result.takeText()
     }
 
     /// Writes one value at the current position: leaves directly, anything else through its `encode(to:)`.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Serializes ``JSONValue`` to compact UTF-8 JSON.
 ///
 /// Object members are written in sorted key order, so output is deterministic. Integral numbers
@@ -6,7 +8,9 @@
 ///
 /// The text is written into a buffer the writer owns (hence noncopyable): an append is a bounds check and
 /// a store, where an `Array` append is also a uniqueness check and a count update, and every message the
-/// router sends is a few dozen appends. ``bytes`` copies the text out once, at the end.
+/// router sends is a few dozen appends. ``takeText()`` hands the buffer over without copying it; ``bytes``
+/// copies the text into an array. The buffer comes from `malloc` (grown by `realloc`, which often extends it
+/// in place): Swift's aligned allocation goes through `posix_memalign`.
 struct JSONWriter: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
     /// Bytes written.
@@ -15,12 +19,17 @@ struct JSONWriter: ~Copyable {
 
     init(reservingCapacity capacity: Int = 128) {
         self.capacity = max(capacity, 16)
-        base = .allocate(capacity: self.capacity)
+        base = Self.allocate(self.capacity)
     }
 
-    deinit { base.deallocate() }
+    deinit { free(base) }
 
-    /// The text written so far.
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<UInt8> {
+        guard let memory = malloc(capacity) else { fatalError("out of memory (\(capacity) bytes for JSON text)") }
+        return memory.assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// The text written so far, as an array (a copy).
     var bytes: [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             if count > 0 { buffer.baseAddress!.initialize(from: base, count: count) }
@@ -31,6 +40,15 @@ struct JSONWriter: ~Copyable {
     /// The text written so far, without a copy, for the duration of `body`.
     func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Hands the text written over (its buffer, not a copy) and starts again empty.
+    mutating func takeText() -> JSONText {
+        let text = JSONText(taking: base, count: count)
+        capacity = 16
+        count = 0
+        base = Self.allocate(capacity)
+        return text
     }
 
     static func serialize(_ value: JSONValue) -> [UInt8] {
@@ -51,10 +69,8 @@ struct JSONWriter: ~Copyable {
     private mutating func grow(toHold needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
-        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBase.initialize(from: base, count: count)
-        base.deallocate()
-        base = newBase
+        guard let memory = realloc(base, newCapacity) else { fatalError("out of memory (\(newCapacity) bytes for JSON text)") }
+        base = memory.assumingMemoryBound(to: UInt8.self)
         capacity = newCapacity
     }
 
@@ -75,6 +91,10 @@ struct JSONWriter: ~Copyable {
     /// A literal: punctuation and keys that need no escaping.
     mutating func append(_ text: StaticString) {
         text.withUTF8Buffer { append($0) }
+    }
+
+    mutating func append(_ text: JSONText) {
+        text.withBytes { append($0) }
     }
 
     mutating func append(contentsOf bytes: [UInt8]) {
@@ -231,6 +251,30 @@ struct JSONWriter: ~Copyable {
             }
         }
     }
+}
+
+/// JSON text a ``JSONWriter`` wrote, in the buffer it wrote it to: passed on and read without copying, freed
+/// with its last reference. Immutable.
+final class JSONText: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<UInt8>
+    let count: Int
+
+    /// Takes ownership of `base` (from `malloc`).
+    fileprivate init(taking base: UnsafeMutablePointer<UInt8>, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    deinit { free(base) }
+
+    var isEmpty: Bool { count == 0 }
+
+    func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// The text as an array (a copy).
+    var bytes: [UInt8] { withBytes { Array($0) } }
 }
 
 extension JSONValue {

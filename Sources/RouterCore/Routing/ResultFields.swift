@@ -6,7 +6,7 @@ import Synchronization
 package struct ResultFields: Sendable, Equatable {
     private enum Storage: Sendable {
         /// `"a":1,"b":[…]`: sorted by key, no envelope key, no braces (empty for no members).
-        case text([UInt8])
+        case text(JSONText)
         case values([String: JSONValue])
     }
 
@@ -16,7 +16,7 @@ package struct ResultFields: Sendable, Equatable {
         storage = .values(values)
     }
 
-    private init(text: [UInt8]) {
+    private init(text: JSONText) {
         storage = .text(text)
     }
 
@@ -33,7 +33,7 @@ package struct ResultFields: Sendable, Equatable {
     /// `value` through its `Encodable` conformance: in one pass when ``JSONStreamEncoder`` can follow it,
     /// else through the tree.
     private static func encodedThroughEncodable(_ value: some Encodable, sizeHint: EncodedSizeHint?) throws -> ResultFields {
-        if let text = try JSONStreamEncoder.encodeMembers(value, capacity: sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity) {
+        if let text = try JSONStreamEncoder.encodeMembersText(value, capacity: sizeHint?.capacity ?? EncodedSizeHint.defaultCapacity) {
             sizeHint?.record(text.count)
             return ResultFields(text: text)
         }
@@ -77,7 +77,7 @@ package struct ResultFields: Sendable, Equatable {
         case .values(let values):
             return values
         case .text(let text):
-            guard case .object(let members)? = try? JSONParser.parse([UInt8(ascii: "{")] + text + [UInt8(ascii: "}")]) else {
+            guard case .object(let members)? = try? JSONParser.parse([UInt8(ascii: "{")] + text.bytes + [UInt8(ascii: "}")]) else {
                 preconditionFailure("JSONStreamEncoder wrote text that does not parse as an object's members")
             }
             return members
@@ -90,7 +90,7 @@ package struct ResultFields: Sendable, Equatable {
         case .text(let text):
             guard !text.isEmpty else { return }
             writer.append(UInt8(ascii: ","))
-            writer.append(contentsOf: text)
+            writer.append(text)
         case .values(let values):
             for key in values.keys.sorted() where !ServerMessage.isReserved(key) {
                 writer.append(UInt8(ascii: ","))

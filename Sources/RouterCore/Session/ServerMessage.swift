@@ -7,7 +7,7 @@ struct ServerMessage: Sendable {
     let id: String?
     let op: String?
     /// `,"id":…,…}`: every member after `seq`, and the closing brace.
-    let tail: [UInt8]
+    let tail: JSONText
 
     init(type: String, id: String? = nil, op: String? = nil, fields: [(String, JSONValue)] = []) {
         self.init(type: type, id: id, op: op) { tail in
@@ -37,7 +37,7 @@ struct ServerMessage: Sendable {
         }
         writeMembers(&tail)
         tail.append(UInt8(ascii: "}"))
-        self.tail = tail.bytes
+        self.tail = tail.takeText()
     }
 
     /// The complete JSON text with `seq` (one allocation, the tail copied once).
@@ -46,15 +46,13 @@ struct ServerMessage: Sendable {
         writeHead(into: &head)
         head.append(#","seq":"#)
         head.writeInteger(Int64(clamping: seq))
-        return head.withBytes { head in Self.joined(head, tail) }
+        return head.withBytes { head in tail.withBytes { tail in Self.joined(head, tail) } }
     }
 
-    private static func joined(_ head: UnsafeBufferPointer<UInt8>, _ tail: [UInt8]) -> [UInt8] {
+    private static func joined(_ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: head.count + tail.count) { buffer, initialized in
             _ = buffer.initialize(fromContentsOf: head)
-            tail.withUnsafeBufferPointer { tail in
-                _ = UnsafeMutableBufferPointer(rebasing: buffer[head.count...]).initialize(fromContentsOf: tail)
-            }
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[head.count...]).initialize(fromContentsOf: tail)
             initialized = head.count + tail.count
         }
     }
@@ -92,7 +90,7 @@ struct ServerMessage: Sendable {
     func encodedWithoutSeq() -> [UInt8] {
         var head = JSONWriter(reservingCapacity: type.utf8.count + 16)
         writeHead(into: &head)
-        return head.withBytes { head in Self.joined(head, tail) }
+        return head.withBytes { head in tail.withBytes { tail in Self.joined(head, tail) } }
     }
 
     /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).
