@@ -1,5 +1,3 @@
-import Foundation
-
 /// Serializes ``JSONValue`` to compact UTF-8 JSON.
 ///
 /// Object members are written in sorted key order, so output is deterministic. Integral numbers
@@ -8,10 +6,11 @@ import Foundation
 ///
 /// The text is written into a buffer the writer owns (hence noncopyable): an append is a bounds check and
 /// a store, where an `Array` append is also a uniqueness check and a count update, and every message the
-/// router sends is a few dozen appends. ``takeText()`` hands the buffer over without copying it; ``bytes``
-/// copies the text into an array. The buffer comes from `malloc` (grown by `realloc`, which often extends it
-/// in place): Swift's aligned allocation goes through `posix_memalign`.
+/// router sends is a few dozen appends. The buffer is a ``JSONText`` (one allocation, its bytes stored in the
+/// object): ``takeText()`` hands it over without copying; ``bytes`` copies the text into an array.
 struct JSONWriter: ~Copyable {
+    private var storage: JSONText.Storage
+    /// `storage`'s bytes: stable while `storage` is held (an object's tail-allocated elements never move).
     private var base: UnsafeMutablePointer<UInt8>
     /// Bytes written.
     private(set) var count = 0
@@ -19,14 +18,8 @@ struct JSONWriter: ~Copyable {
 
     init(reservingCapacity capacity: Int = 128) {
         self.capacity = max(capacity, 16)
-        base = Self.allocate(self.capacity)
-    }
-
-    deinit { free(base) }
-
-    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<UInt8> {
-        guard let memory = malloc(capacity) else { fatalError("out of memory (\(capacity) bytes for JSON text)") }
-        return memory.assumingMemoryBound(to: UInt8.self)
+        storage = JSONText.Storage.make(capacity: self.capacity)
+        base = storage.elements
     }
 
     /// The text written so far, as an array (a copy).
@@ -44,10 +37,12 @@ struct JSONWriter: ~Copyable {
 
     /// Hands the text written over (its buffer, not a copy) and starts again empty.
     mutating func takeText() -> JSONText {
-        let text = JSONText(taking: base, count: count)
+        let text = JSONText(storage: storage)
+        storage.header = count
         capacity = 16
         count = 0
-        base = Self.allocate(capacity)
+        storage = JSONText.Storage.make(capacity: capacity)
+        base = storage.elements
         return text
     }
 
@@ -69,8 +64,10 @@ struct JSONWriter: ~Copyable {
     private mutating func grow(toHold needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
-        guard let memory = realloc(base, newCapacity) else { fatalError("out of memory (\(newCapacity) bytes for JSON text)") }
-        base = memory.assumingMemoryBound(to: UInt8.self)
+        let larger = JSONText.Storage.make(capacity: newCapacity)
+        larger.elements.initialize(from: base, count: count)
+        storage = larger
+        base = larger.elements
         capacity = newCapacity
     }
 
@@ -253,24 +250,26 @@ struct JSONWriter: ~Copyable {
     }
 }
 
-/// JSON text a ``JSONWriter`` wrote, in the buffer it wrote it to: passed on and read without copying, freed
-/// with its last reference. Immutable.
-final class JSONText: @unchecked Sendable {
-    private let base: UnsafeMutablePointer<UInt8>
-    let count: Int
+/// JSON text a ``JSONWriter`` wrote, in the buffer it wrote it to: passed on and read without copying.
+/// Immutable once handed over (hence sendable).
+struct JSONText: @unchecked Sendable {
+    fileprivate let storage: Storage
 
-    /// Takes ownership of `base` (from `malloc`).
-    fileprivate init(taking base: UnsafeMutablePointer<UInt8>, count: Int) {
-        self.base = base
-        self.count = count
+    /// One allocation: the header is the text's length, the bytes are stored in the object.
+    fileprivate final class Storage: ManagedBuffer<Int, UInt8> {
+        static func make(capacity: Int) -> Storage {
+            unsafeDowncast(create(minimumCapacity: capacity) { _ in 0 }, to: Storage.self)
+        }
+
+        /// The bytes (valid while this object is alive).
+        var elements: UnsafeMutablePointer<UInt8> { withUnsafeMutablePointerToElements { $0 } }
     }
 
-    deinit { free(base) }
-
-    var isEmpty: Bool { count == 0 }
+    var count: Int { storage.header }
+    var isEmpty: Bool { storage.header == 0 }
 
     func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        try body(UnsafeBufferPointer(start: base, count: count))
+        try storage.withUnsafeMutablePointers { count, bytes in try body(UnsafeBufferPointer(start: bytes, count: count.pointee)) }
     }
 
     /// The text as an array (a copy).

@@ -1,13 +1,16 @@
 import Foundation
 
-/// One server → client message, encoded except for its `type` and `seq`, which the session writes
-/// under the lock that queues it (so `seq` order is send order).
+/// One server → client message, encoded except for its `seq`, which the session writes under the lock
+/// that queues it (so `seq` order is send order).
 struct ServerMessage: Sendable {
     let type: String
     let id: String?
     let op: String?
-    /// `,"id":…,…}`: every member after `seq`, and the closing brace.
-    let tail: JSONText
+    /// `{"type":"…","seq":,"id":…,…}`: the message without the digits of its `seq`, which go at
+    /// ``seqDigitsAt`` (after ``seqMemberAt``, where `,"seq":` begins).
+    private let text: JSONText
+    private let seqMemberAt: Int
+    private let seqDigitsAt: Int
 
     init(type: String, id: String? = nil, op: String? = nil, fields: [(String, JSONValue)] = []) {
         self.init(type: type, id: id, op: op) { tail in
@@ -21,46 +24,62 @@ struct ServerMessage: Sendable {
     }
 
     /// A message whose members after `id` and `op` are written by `writeMembers`, each preceded by a comma.
-    /// `membersCapacity`: about how many bytes `writeMembers` writes (the tail is reserved once).
+    /// `membersCapacity`: about how many bytes `writeMembers` writes (the text is reserved once).
     init(type: String, id: String?, op: String?, membersCapacity: Int = 192, writeMembers: (inout JSONWriter) -> Void) {
         self.type = type
         self.id = id
         self.op = op
-        var tail = JSONWriter(reservingCapacity: 64 + (id?.utf8.count ?? 0) + (op?.utf8.count ?? 0) + membersCapacity)
-        if let id {
-            tail.append(#","id":"#)
-            tail.writeString(id)
-        }
-        if let op {
-            tail.append(#","op":"#)
-            tail.writeString(op)
-        }
-        writeMembers(&tail)
-        tail.append(UInt8(ascii: "}"))
-        self.tail = tail.takeText()
-    }
-
-    /// The complete JSON text with `seq` (one allocation, the tail copied once).
-    func encoded(seq: UInt64) -> [UInt8] {
-        var head = JSONWriter(reservingCapacity: type.utf8.count + 40)
-        writeHead(into: &head)
-        head.append(#","seq":"#)
-        head.writeInteger(Int64(clamping: seq))
-        return head.withBytes { head in tail.withBytes { tail in Self.joined(head, tail) } }
-    }
-
-    private static func joined(_ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: head.count + tail.count) { buffer, initialized in
-            _ = buffer.initialize(fromContentsOf: head)
-            _ = UnsafeMutableBufferPointer(rebasing: buffer[head.count...]).initialize(fromContentsOf: tail)
-            initialized = head.count + tail.count
-        }
-    }
-
-    /// `{"type":"…"`
-    private func writeHead(into writer: inout JSONWriter) {
+        var writer = JSONWriter(
+            reservingCapacity: 96 + type.utf8.count + (id?.utf8.count ?? 0) + (op?.utf8.count ?? 0) + membersCapacity)
         writer.append(#"{"type":"#)
         writer.writeString(type)
+        seqMemberAt = writer.count
+        writer.append(#","seq":"#)
+        seqDigitsAt = writer.count
+        if let id {
+            writer.append(#","id":"#)
+            writer.writeString(id)
+        }
+        if let op {
+            writer.append(#","op":"#)
+            writer.writeString(op)
+        }
+        writeMembers(&writer)
+        writer.append(UInt8(ascii: "}"))
+        text = writer.takeText()
+    }
+
+    /// The complete JSON text with `seq` (one allocation, the text copied once).
+    func encoded(seq: UInt64) -> [UInt8] {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var remaining = seq
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            return spliced(UnsafeBufferPointer(rebasing: digits[start...]), removing: seqDigitsAt..<seqDigitsAt)
+        }
+    }
+
+    /// The complete JSON text without `seq`, for the one message outside the numbered stream (`resumed`).
+    func encodedWithoutSeq() -> [UInt8] {
+        spliced(UnsafeBufferPointer(start: nil, count: 0), removing: seqMemberAt..<seqDigitsAt)
+    }
+
+    /// The text with `removed` left out and `inserted` at its place, in one exact allocation.
+    private func spliced(_ inserted: UnsafeBufferPointer<UInt8>, removing removed: Range<Int>) -> [UInt8] {
+        text.withBytes { text in
+            let total = text.count - removed.count + inserted.count
+            return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+                var index = buffer.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: text[..<removed.lowerBound]))
+                index = UnsafeMutableBufferPointer(rebasing: buffer[index...]).initialize(fromContentsOf: inserted) + index
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[index...])
+                    .initialize(fromContentsOf: UnsafeBufferPointer(rebasing: text[removed.upperBound...]))
+                initialized = total
+            }
+        }
     }
 
     /// What a `gzip+base64` envelope copies from the message inside it.
@@ -85,13 +104,6 @@ struct ServerMessage: Sendable {
     }
 
     var envelope: Envelope { Envelope(type: type, id: id, op: op) }
-
-    /// The complete JSON text without `seq`, for the one message outside the numbered stream (`resumed`).
-    func encodedWithoutSeq() -> [UInt8] {
-        var head = JSONWriter(reservingCapacity: type.utf8.count + 16)
-        writeHead(into: &head)
-        return head.withBytes { head in tail.withBytes { tail in Self.joined(head, tail) } }
-    }
 
     /// The `gzip+base64` envelope of DESIGN §4 around `json` (this message encoded with `seq`).
     func gzipEnvelope(seq: UInt64, json: [UInt8], gzip: ([UInt8]) -> [UInt8]) -> [UInt8] {

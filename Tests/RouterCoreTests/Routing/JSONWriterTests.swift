@@ -27,6 +27,19 @@ import Testing
         #expect(String(decoding: message.encoded(seq: 1234), as: UTF8.self) == #"{"type":"pong","seq":1234,"id":"a"}"#)
     }
 
+    /// The message is written once with a place for its `seq`: each `seq` goes there, and the `resumed`
+    /// form leaves the member out; the rest (an escaped type, id, op, fields) is as written.
+    @Test(arguments: [UInt64(0), 7, 10, 1234, 9_999_999_999, .max])
+    func aMessageTakesAnySeqOrNone(_ seq: UInt64) {
+        let message = ServerMessage(type: "odd\"type", id: "r-1", op: "memory_search", fields: [("total", .number(3))])
+        let rest = #","id":"r-1","op":"memory_search","total":3}"#
+        #expect(String(decoding: message.encoded(seq: seq), as: UTF8.self) == #"{"type":"odd\"type","seq":"# + "\(seq)" + rest)
+        #expect(String(decoding: message.encodedWithoutSeq(), as: UTF8.self) == #"{"type":"odd\"type""# + rest)
+        let bare = ServerMessage(type: "pong")
+        #expect(String(decoding: bare.encoded(seq: seq), as: UTF8.self) == #"{"type":"pong","seq":"# + "\(seq)}")
+        #expect(String(decoding: bare.encodedWithoutSeq(), as: UTF8.self) == #"{"type":"pong"}"#)
+    }
+
     @Test(arguments: [
         ("", #""""#), ("plain text", #""plain text""#), ("São Paulo ☕️ 東京", #""São Paulo ☕️ 東京""#),
         ("a\"b", #""a\"b""#), ("back\\slash", #""back\\slash""#), ("\n\r\t", #""\n\r\t""#),
