@@ -11,6 +11,10 @@ package struct OperationDescriptor: Sendable, Hashable {
         let declaredTimeout: Duration
         let stages: [ProgressStage]
         let pluginName: String?
+        /// `<prefix>_progress`, `_chunk`, `_complete`: made once, not for every message.
+        let progressType: String
+        let chunkType: String
+        let completeType: String
 
         init(
             messageType: String, eventPrefix: String, timeout: Duration, declaredTimeout: Duration,
@@ -22,6 +26,9 @@ package struct OperationDescriptor: Sendable, Hashable {
             self.declaredTimeout = declaredTimeout
             self.stages = stages
             self.pluginName = pluginName
+            progressType = eventPrefix + "_progress"
+            chunkType = eventPrefix + "_chunk"
+            completeType = eventPrefix + "_complete"
         }
     }
 
@@ -36,6 +43,10 @@ package struct OperationDescriptor: Sendable, Hashable {
     package var stages: [ProgressStage] { fields.stages }
     /// The plugin that provided the handler, if registered through one.
     package var pluginName: String? { fields.pluginName }
+    /// The types of the operation's events: `<eventPrefix>_progress`, `_chunk`, `_complete`.
+    var progressType: String { fields.progressType }
+    var chunkType: String { fields.chunkType }
+    var completeType: String { fields.completeType }
 
     package init(
         messageType: String, eventPrefix: String? = nil, timeout: Duration, declaredTimeout: Duration? = nil,

@@ -6,7 +6,8 @@ protocol CancelAction: AnyObject, Sendable {
 }
 
 /// A one-shot signal a request's run registers on: fired by a client `cancel` or a closed connection.
-final class CancelSignal: Sendable {
+/// Copies share one signal (its state is one locked object: one allocation per request).
+struct CancelSignal: Sendable {
     private struct State {
         var fired = false
         /// What runs when the signal fires: one per signal (a request has one run).
@@ -14,6 +15,8 @@ final class CancelSignal: Sendable {
     }
 
     private let state = Locked(State())
+
+    init() {}
 
     /// Fires the signal; idempotent.
     func fire() {

@@ -124,7 +124,6 @@ struct ServerMessage: Sendable {
 
     /// The wire form of an operation event (DESIGN §4).
     static func event(_ event: OperationEvent, id: String, descriptor: OperationDescriptor) -> ServerMessage {
-        let prefix = descriptor.eventPrefix
         let op = descriptor.messageType
         switch event {
         case .progress(let stage, let stageIndex, let stageCount, let progress, let message):
@@ -133,10 +132,10 @@ struct ServerMessage: Sendable {
                 ("stages", .number(Double(stageCount))), ("progress", .number(progress)),
             ]
             if let message { fields.append(("message", .string(message))) }
-            return ServerMessage(type: "\(prefix)_progress", id: id, op: op, fields: fields)
+            return ServerMessage(type: descriptor.progressType, id: id, op: op, fields: fields)
         case .chunk(let index, let chunkFields):
             return ServerMessage(
-                type: "\(prefix)_chunk", id: id, op: op, membersCapacity: 32 + chunkFields.estimatedByteCount
+                type: descriptor.chunkType, id: id, op: op, membersCapacity: 32 + chunkFields.estimatedByteCount
             ) { writer in
                 writer.append(#","chunk":"#)
                 writer.writeInteger(Int64(index))
@@ -144,7 +143,7 @@ struct ServerMessage: Sendable {
             }
         case .complete(let resultFields, let elapsed):
             return ServerMessage(
-                type: "\(prefix)_complete", id: id, op: op, membersCapacity: 32 + resultFields.estimatedByteCount
+                type: descriptor.completeType, id: id, op: op, membersCapacity: 32 + resultFields.estimatedByteCount
             ) { writer in
                 resultFields.writeMembers(into: &writer)
                 writer.append(#","elapsedMs":"#)
