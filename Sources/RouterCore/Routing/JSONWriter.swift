@@ -149,8 +149,11 @@ struct JSONWriter: ~Copyable {
         if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
             writeInteger(Int64(number))
         } else {
-            var text = String(describing: number)
-            text.withUTF8 { append($0) }
+            // The standard library's shortest round-trip digits (what `description` gives), without the
+            // `String` a 17-digit number would allocate.
+            var text = NumberText()
+            number.write(to: &text)
+            text.withBytes { append($0) }
         }
     }
 
@@ -247,6 +250,38 @@ struct JSONWriter: ~Copyable {
                 append(digits[Int(byte & 0xF)])
             }
         }
+    }
+}
+
+/// A number's text from its `TextOutputStreamable.write(to:)`: the standard library hands floating-point
+/// digits to `_writeASCII` as bytes, kept here in place (up to 32: a `Double` takes at most 24); anything
+/// else, or more, is collected in a `String`, as the default `_writeASCII` would.
+private struct NumberText: TextOutputStream {
+    private var ascii: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var count = 0
+    private var text = ""
+
+    mutating func write(_ string: String) {
+        text += string
+    }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard text.isEmpty, count + buffer.count <= MemoryLayout.size(ofValue: ascii) else {
+            text += String(decoding: buffer, as: UTF8.self)
+            return
+        }
+        let start = count
+        withUnsafeMutableBytes(of: &ascii) { raw in
+            UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + buffer.count]).copyMemory(from: UnsafeRawBufferPointer(buffer))
+        }
+        count += buffer.count
+    }
+
+    /// The bytes in place, then the collected text.
+    mutating func withBytes(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let count = count
+        withUnsafeBytes(of: &ascii) { raw in body(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[..<count])) }
+        text.withUTF8 { body($0) }
     }
 }
 

@@ -22,6 +22,22 @@ import Testing
         #expect(written(.infinity) == "null")
     }
 
+    /// Fractions are written with the standard library's shortest round-trip digits (`description`),
+    /// taken from its stream interface without a `String`: the same text for any double.
+    @Test func fractionsAreWrittenAsTheirDescription() {
+        var generator = SystemRandomNumberGenerator()
+        var samples: [Double] = [0.1, -0.5, 1.5990166664123535, 1e-7, -2.5e-308, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+            -.greatestFiniteMagnitude, 9_007_199_254_740_993.5, 1e300, 0.1 + 0.2]
+        for _ in 0..<2000 { samples.append(Double(bitPattern: generator.next())) }
+        for _ in 0..<2000 { samples.append(Double.random(in: -1000...1000, using: &generator)) }
+        for number in samples where number.isFinite && number != number.rounded() || abs(number) >= 9_007_199_254_740_992 {
+            guard number.isFinite else { continue }
+            var writer = JSONWriter()
+            writer.writeNumber(number)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == String(describing: number), "\(number)")
+        }
+    }
+
     @Test func seqIsSpliced() {
         let message = ServerMessage(type: "pong", id: "a")
         #expect(String(decoding: message.encoded(seq: 1234), as: UTF8.self) == #"{"type":"pong","seq":1234,"id":"a"}"#)
