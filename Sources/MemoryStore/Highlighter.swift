@@ -1,3 +1,5 @@
+import Foundation
+
 /// Builds the snippets of ``SearchSnapshot/highlights(for:queryTerms:maxSnippets:context:)``.
 ///
 /// A snippet is the window of `context` characters on each side of a match, widened to whole words,
@@ -14,6 +16,9 @@ public struct Highlighter: Sendable {
     let wanted: Set<String>
     /// The same terms as bytes, for the ASCII path (a query has a few).
     private let wantedBytes: [[UInt8]]
+    /// Bit `n` is set when a term is `n` bytes long (a term longer than 63 sets bit 63): most words have
+    /// no term of their length, and are passed over without a look at the terms.
+    private let wantedLengths: UInt64
     let maxSnippets: Int
     let context: Int
 
@@ -22,6 +27,7 @@ public struct Highlighter: Sendable {
         self.tokenizer = tokenizer
         wanted = Set(terms)
         wantedBytes = wanted.map { Array($0.utf8) }
+        wantedLengths = wantedBytes.reduce(0) { $0 | Self.lengthBit($1.count) }
         self.maxSnippets = maxSnippets
         self.context = context
     }
@@ -40,7 +46,7 @@ public struct Highlighter: Sendable {
         var snippets: [String] = []
         var window: Range<Int>?
         // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
-        let hasCarriageReturn = text.contains(0x0D)
+        let hasCarriageReturn = text.baseAddress.map { memchr($0, 0x0D, text.count) != nil } ?? false
         for (range, hasApostrophe) in ASCIIWordRanges(text) {
             guard isWanted(text, range, hasApostrophe: hasApostrophe) else { continue }
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
@@ -70,6 +76,7 @@ public struct Highlighter: Sendable {
                 tokenizer.term(ofASCIIWord: $0, hasApostrophe: true).map(wanted.contains) ?? false
             }
         }
+        guard wantedLengths & Self.lengthBit(range.count) != 0 else { return false }
         for term in wantedBytes where term.count == range.count {
             var index = 0
             while index < term.count, term[index] == ASCII.lowercased(text[range.lowerBound + index]) { index += 1 }
@@ -78,6 +85,8 @@ public struct Highlighter: Sendable {
         return false
     }
 
+    private static func lengthBit(_ length: Int) -> UInt64 { 1 << UInt64(min(length, 63)) }
+
     /// The snippet of `window`, written straight into the string's storage: at most the window and two ellipses.
     private func asciiSnippet(_ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>) -> String {
         String(unsafeUninitializedCapacity: window.count + 6) { snippet in
@@ -85,8 +94,10 @@ public struct Highlighter: Sendable {
             if window.lowerBound > 0 { count = Self.writeEllipsis(into: snippet, at: 0) }
             let contentStart = count
             var pendingSpace = false
-            for index in window {
+            var index = window.lowerBound
+            while index < window.upperBound {
                 let byte = text[index]
+                index += 1
                 if ASCII.isWhitespace(byte) {
                     pendingSpace = true
                     continue
