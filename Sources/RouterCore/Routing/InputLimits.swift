@@ -97,7 +97,7 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
 
     private static func check(_ rule: Rule, _ value: JSONValue, _ steps: ArraySlice<Rule.Step>) -> Excess? {
         guard let step = steps.first else { return measure(rule, value) }
-        guard case .object(let members) = value, let member = members[step.name] else { return nil }
+        guard case .object(let members) = value, let member = Self.member(step.name, of: members) else { return nil }
         guard step.eachElement else {
             guard var excess = check(rule, member, steps.dropFirst()) else { return nil }
             excess.path = "." + step.name + excess.path
@@ -110,6 +110,13 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
                 return excess
             }
         }
+        return nil
+    }
+
+    /// The member named `key`: a small object (most requests' `data`) is scanned, which costs no hashing.
+    private static func member(_ key: String, of members: [String: JSONValue]) -> JSONValue? {
+        guard members.count <= 4 else { return members[key] }
+        for (name, value) in members where name == key { return value }
         return nil
     }
 
