@@ -13,12 +13,12 @@ struct ServerMessage: Sendable {
     private let seqDigitsAt: Int
 
     init(type: String, id: String? = nil, op: String? = nil, fields: [(String, JSONValue)] = []) {
-        self.init(type: type, id: id, op: op) { tail in
+        self.init(type: type, id: id, op: op) { writer in
             for (key, value) in fields {
-                tail.append(UInt8(ascii: ","))
-                tail.writeString(key)
-                tail.append(UInt8(ascii: ":"))
-                tail.write(value)
+                writer.append(UInt8(ascii: ","))
+                writer.writeString(key)
+                writer.append(UInt8(ascii: ":"))
+                writer.write(value)
             }
         }
     }
