@@ -79,10 +79,17 @@ struct JSONWriter: ~Copyable {
     }
 
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        reserve(bytes.count)
-        (base + count).initialize(from: source, count: bytes.count)
-        count += bytes.count
+        guard let source = bytes.baseAddress else { return }
+        append(source, count: bytes.count)
+    }
+
+    /// `count` bytes from `source`.
+    @inline(__always)
+    mutating func append(_ source: UnsafePointer<UInt8>, count length: Int) {
+        guard length > 0 else { return }
+        reserve(length)
+        (base + count).initialize(from: source, count: length)
+        count += length
     }
 
     /// A literal: punctuation and keys that need no escaping.
@@ -187,27 +194,28 @@ struct JSONWriter: ~Copyable {
             reserve(utf8.count + 2)
             base[count] = UInt8(ascii: "\"")
             count += 1
-            // Copy runs that need no escaping in one go; most strings are one run.
-            var runStart = 0
-            var index = 0
             if let source = utf8.baseAddress {
-                let raw = UnsafeRawPointer(source)
-                while index < utf8.count {
+                // Copy runs that need no escaping in one go; most strings are one run. (Pointers and counts,
+                // not slices: a `PartialRangeFrom` slice went through generic range code per string.)
+                let length = utf8.count
+                var runStart = 0
+                var index = 0
+                while index < length {
                     // Eight bytes at a time while none of them needs escaping (most text).
-                    if index + 8 <= utf8.count, !Self.needsEscaping(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                    if index + 8 <= length, !Self.needsEscaping(UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)) {
                         index += 8
                         continue
                     }
                     let byte = source[index]
                     if byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                        append(source + runStart, count: index - runStart)
                         appendEscaped(byte)
                         runStart = index + 1
                     }
                     index += 1
                 }
+                append(source + runStart, count: length - runStart)
             }
-            append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
             append(UInt8(ascii: "\""))
         }
     }
