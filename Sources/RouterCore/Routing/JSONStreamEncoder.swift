@@ -158,7 +158,12 @@ private final class JSONStream {
     /// The top level's members sorted by key, the last of a repeated key kept, joined by commas.
     func sortedMembers() -> JSONText {
         // Already in order with no key twice (one member, or keys declared in order): the text as written.
-        if zip(members, members.dropFirst()).allSatisfy({ $0.key < $1.key }) { return writer.takeText() }
+        if zip(members, members.dropFirst()).allSatisfy({ $0.key < $1.key }) {
+            // The stream is done with its writer: hand its buffer over (an empty one takes its place).
+            var written = JSONWriter(reservingCapacity: 0)
+            swap(&written, &writer)
+            return written.takeText()
+        }
         // Sorted by key, then by position: of a repeated key, the last one written is kept.
         var order = members.indices.sorted { (members[$0].key, $0) < (members[$1].key, $1) }
         order = order.indices.compactMap { position in

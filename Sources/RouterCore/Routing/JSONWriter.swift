@@ -35,15 +35,10 @@ struct JSONWriter: ~Copyable {
         try body(UnsafeBufferPointer(start: base, count: count))
     }
 
-    /// Hands the text written over (its buffer, not a copy) and starts again empty.
-    mutating func takeText() -> JSONText {
-        let text = JSONText(storage: storage)
+    /// The text written, in the buffer it was written to (not a copy): the writer's last use.
+    consuming func takeText() -> JSONText {
         storage.header = count
-        capacity = 16
-        count = 0
-        storage = JSONText.Storage.make(capacity: capacity)
-        base = storage.elements
-        return text
+        return JSONText(storage: storage)
     }
 
     static func serialize(_ value: JSONValue) -> [UInt8] {
@@ -99,14 +94,6 @@ struct JSONWriter: ~Copyable {
 
     mutating func append(_ text: JSONText) {
         text.withBytes { append($0) }
-    }
-
-    mutating func append(contentsOf bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { append($0) }
-    }
-
-    mutating func append(contentsOf bytes: ArraySlice<UInt8>) {
-        bytes.withUnsafeBufferPointer { append($0) }
     }
 
     // MARK: JSON
