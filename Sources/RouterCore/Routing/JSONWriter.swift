@@ -158,20 +158,27 @@ struct JSONWriter: ~Copyable {
             base[count] = UInt8(ascii: "-")
             count += 1
         }
-        var remaining = value.magnitude
         var digits = 1
-        var rest = remaining / 10
+        var rest = value.magnitude / 10
         while rest > 0 {
             digits += 1
             rest /= 10
         }
-        var position = count + digits
-        count = position
+        count += digits
+        _ = Self.writeDigits(of: value.magnitude, before: base + count)
+    }
+
+    /// Writes the decimal digits of `value` backwards, the last one just before `end` (at most 20 bytes);
+    /// returns where the first one is.
+    static func writeDigits(of value: UInt64, before end: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var remaining = value
+        var position = end
         repeat {
             position -= 1
-            base[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            position.pointee = UInt8(ascii: "0") + UInt8(remaining % 10)
             remaining /= 10
         } while remaining > 0
+        return position
     }
 
     mutating func writeString(_ text: String) {

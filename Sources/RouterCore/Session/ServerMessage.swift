@@ -51,15 +51,10 @@ struct ServerMessage: Sendable {
 
     /// The complete JSON text with `seq` (one allocation, the text copied once).
     func encoded(seq: UInt64) -> [UInt8] {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var remaining = seq
-            var start = 20
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            return spliced(UnsafeBufferPointer(rebasing: digits[start...]), removing: seqDigitsAt..<seqDigitsAt)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            let end = buffer.baseAddress! + 20
+            let first = JSONWriter.writeDigits(of: seq, before: end)
+            return spliced(UnsafeBufferPointer(start: first, count: end - first), removing: seqDigitsAt..<seqDigitsAt)
         }
     }
 
