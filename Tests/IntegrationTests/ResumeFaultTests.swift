@@ -157,12 +157,19 @@ struct ResumeFaultTests {
     }
 
     /// (2) A cut in the middle of a 10 000-chunk stream: after the resume the client holds every chunk once, in order.
+    /// The stream holds after chunk 4 000 until the cut is made: unpaced, it could otherwise be sent whole into
+    /// the proxy's buffers before a slow client reads chunk 4 000, and the cut would then interrupt nothing
+    /// (seen under a parallel `swift test`).
     @Test func cutDuringATenThousandChunkStreamLosesAndRepeatsNothing() async throws {
-        try await LiveRouter.with(try faultRouter(), configure: faultSettings) { server in
+        let cutMade = Gate()
+        try await LiveRouter.with(try faultRouter(hold: (afterTick: 4_000, gate: cutMade)), configure: faultSettings) { server in
             let proxy = try TCPProxy(targetPort: server.port)
             defer { proxy.stop() }
             let client = try await RouterClient.connect(url: "ws://127.0.0.1:\(proxy.port)/ws/memory", options: faultClientOptions())
-            let (events, error) = await runTicks(client, count: 10_000, intervalMs: 0, cutAt: 4_000) { proxy.cut() }
+            let (events, error) = await runTicks(client, count: 10_000, intervalMs: 0, cutAt: 4_000) {
+                proxy.cut()
+                cutMade.open()
+            }
             expectTicksExactlyOnce(events, error: error, count: 10_000)
             expectNoGap(client)
             #expect(client.statistics.resumes == 1)
