@@ -123,7 +123,10 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     private func start(_ worker: Worker) {
-        let thread = Thread { [self] in run(worker) }
+        let thread = Thread { [self] in
+            ThreadScheduling.useBatchPolicyForThisThread()
+            run(worker)
+        }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()

@@ -32,7 +32,10 @@ final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
 
     init(name: String) {
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            ThreadScheduling.useBatchPolicyForThisThread()
+            run()
+        }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()

@@ -72,6 +72,7 @@ final class EventLoop: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             threadID.store(UInt(pthread_self()), ordering: .releasing)
+            ThreadScheduling.useBatchPolicyForThisThread()
             run()
         }
         thread.name = "memory-router-loop-\(index)"
