@@ -11,7 +11,7 @@ import Glibc
 /// context switches. A `SCHED_BATCH` thread gets the same share of the CPU but does not preempt on
 /// wake-up: it runs when the running thread blocks or its time slice ends, and then finds a batch of work
 /// waiting. On an idle core a woken thread runs at once, as before. Measured on one core at 50 × 8
-/// requests in flight: a ten-hit search went from 0.48 to ~0.05 context switches per request (BENCHMARKS.md,
+/// requests in flight: a ten-hit search went from 0.48 to 0.02 context switches per request (BENCHMARKS.md,
 /// stop 16). The price: under full load, I/O waits up to one scheduler slice (about a millisecond)
 /// behind a running handler rather than taking its core at once.
 ///
