@@ -16,6 +16,11 @@ struct BlockedArray<Element> {
         set { blocks[index >> Self.blockShift][index & Self.blockMask] = newValue }
     }
 
+    /// Calls `body` with the element at `index`, borrowed in place.
+    func withElement<Result>(at index: Int, _ body: (Element) -> Result) -> Result {
+        blocks[index >> Self.blockShift].withUnsafeBufferPointer { body($0[index & Self.blockMask]) }
+    }
+
     mutating func append(_ element: Element) {
         if count & Self.blockMask == 0 {
             var block: [Element] = []

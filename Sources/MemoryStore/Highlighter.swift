@@ -9,8 +9,9 @@ import Foundation
 ///
 /// Made once per query (``SearchSnapshot/highlighter(queryTerms:maxSnippets:context:)``) and used for every
 /// result: the query's terms are tokenized once, and on ASCII text a word is compared with them byte by
-/// byte, without making a `String` of it.
-public struct Highlighter: Sendable {
+/// byte, without making a `String` of it. A class: passed around (and captured) for every result, it costs
+/// one reference count, not one per term.
+public final class Highlighter: Sendable {
     let tokenizer: Tokenizer
     /// The query's terms, as the tokenizer makes them.
     let wanted: Set<String>
@@ -39,12 +40,45 @@ public struct Highlighter: Sendable {
         return utf8.withUTF8 { ASCII.isASCII($0) ? asciiSnippets($0) : nil } ?? unicodeSnippets(text)
     }
 
+    /// Hands each snippet of `text` to `body` as UTF-8, in order, without making a `String` of it on ASCII
+    /// text (a search writes its results' snippets straight into the response). The bytes are valid only
+    /// during the call; they are exactly the UTF-8 of what ``snippets(_:)`` returns.
+    public func forEachSnippet(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard !wanted.isEmpty, maxSnippets > 0 else { return }
+        var utf8 = text
+        let wasASCII = utf8.withUTF8 { text -> Bool in
+            guard ASCII.isASCII(text) else { return false }
+            // One scratch buffer for every snippet of the text (on the stack when the text is short): a
+            // snippet is at most its window and two ellipses.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: text.count + 6) { scratch in
+                forEachASCIIWindow(text) { window in
+                    body(UnsafeBufferPointer(rebasing: scratch[..<writeASCIISnippet(text, window, into: scratch)]))
+                }
+            }
+            return true
+        }
+        guard !wasASCII else { return }
+        for snippet in unicodeSnippets(text) {
+            var snippet = snippet
+            snippet.withUTF8(body)
+        }
+    }
+
     // MARK: ASCII
 
     func asciiSnippets(_ text: UnsafeBufferPointer<UInt8>) -> [String] {
-        // Each window becomes a snippet once the next match does not overlap it (no array of windows).
         var snippets: [String] = []
+        forEachASCIIWindow(text) { window in
+            snippets.append(String(unsafeUninitializedCapacity: window.count + 6) { writeASCIISnippet(text, window, into: $0) })
+        }
+        return snippets
+    }
+
+    /// Calls `body` with each snippet's window (up to `maxSnippets`), in text order.
+    private func forEachASCIIWindow(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        // Each window becomes a snippet once the next match does not overlap it (no array of windows).
         var window: Range<Int>?
+        var count = 0
         // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
         let hasCarriageReturn = text.baseAddress.map { memchr($0, 0x0D, text.count) != nil } ?? false
         for (range, hasApostrophe) in ASCIIWordRanges(text) {
@@ -56,13 +90,13 @@ public struct Highlighter: Sendable {
                 continue
             }
             if let current = window {
-                snippets.append(asciiSnippet(text, current))
-                if snippets.count == maxSnippets { return snippets }
+                body(current)
+                count += 1
+                if count == maxSnippets { return }
             }
             window = lower..<upper
         }
-        if let window { snippets.append(asciiSnippet(text, window)) }
-        return snippets
+        if let window { body(window) }
     }
 
     /// Whether the ASCII word at `range` is one of the query's terms. A word equal to a query term is that
@@ -87,32 +121,33 @@ public struct Highlighter: Sendable {
 
     private static func lengthBit(_ length: Int) -> UInt64 { 1 << UInt64(min(length, 63)) }
 
-    /// The snippet of `window`, written straight into the string's storage: at most the window and two ellipses.
-    private func asciiSnippet(_ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>) -> String {
-        String(unsafeUninitializedCapacity: window.count + 6) { snippet in
-            var count = 0
-            if window.lowerBound > 0 { count = Self.writeEllipsis(into: snippet, at: 0) }
-            let contentStart = count
-            var pendingSpace = false
-            var index = window.lowerBound
-            while index < window.upperBound {
-                let byte = text[index]
-                index += 1
-                if ASCII.isWhitespace(byte) {
-                    pendingSpace = true
-                    continue
-                }
-                if pendingSpace, count > contentStart {
-                    snippet[count] = 0x20
-                    count += 1
-                }
-                pendingSpace = false
-                snippet[count] = byte
+    /// Writes the snippet of `window` into `snippet` (at least `window.count + 6` bytes: the window and two
+    /// ellipses at most); returns its length.
+    private func writeASCIISnippet(
+        _ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>, into snippet: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int {
+        var count = 0
+        if window.lowerBound > 0 { count = Self.writeEllipsis(into: snippet, at: 0) }
+        let contentStart = count
+        var pendingSpace = false
+        var index = window.lowerBound
+        while index < window.upperBound {
+            let byte = text[index]
+            index += 1
+            if ASCII.isWhitespace(byte) {
+                pendingSpace = true
+                continue
+            }
+            if pendingSpace, count > contentStart {
+                snippet[count] = 0x20
                 count += 1
             }
-            if window.upperBound < text.count { count = Self.writeEllipsis(into: snippet, at: count) }
-            return count
+            pendingSpace = false
+            snippet[count] = byte
+            count += 1
         }
+        if window.upperBound < text.count { count = Self.writeEllipsis(into: snippet, at: count) }
+        return count
     }
 
     /// Writes `…` (U+2026, three bytes in UTF-8) at `index`; returns the index after it.

@@ -18,38 +18,63 @@ public enum ISO8601Millis {
 
     /// `2024-03-01T09:00:00.250Z`.
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let days = floorDivide(millis, 86_400_000)
-        let inDay = millis - days * 86_400_000
-        let (year, month, day) = civil(fromDays: days)
-        let hour = inDay / 3_600_000, minute = inDay / 60_000 % 60, second = inDay / 1000 % 60, milli = inDay % 1000
-        if (0...9999).contains(year) {
-            // Every search result and stream chunk has a date: 24 bytes written in place, one allocation.
-            return String(unsafeUninitializedCapacity: 24) { buffer in
-                var index = 0
-                func put(_ value: Int64, _ width: Int, then separator: UInt8?) {
-                    var remaining = value
-                    for position in stride(from: index + width - 1, through: index, by: -1) {
-                        buffer[position] = UInt8(truncatingIfNeeded: 0x30 + remaining % 10)
-                        remaining /= 10
-                    }
-                    index += width
-                    if let separator {
-                        buffer[index] = separator
-                        index += 1
-                    }
-                }
-                put(year, 4, then: UInt8(ascii: "-"))
-                put(month, 2, then: UInt8(ascii: "-"))
-                put(day, 2, then: UInt8(ascii: "T"))
-                put(hour, 2, then: UInt8(ascii: ":"))
-                put(minute, 2, then: UInt8(ascii: ":"))
-                put(second, 2, then: UInt8(ascii: "."))
-                put(milli, 3, then: UInt8(ascii: "Z"))
-                return index
-            }
+        let fields = Fields(date)
+        // Every search result and stream chunk has a date: 24 bytes written in place, one allocation.
+        guard fields.fitsFourDigitYear else { return formatByInterpolation(date) }
+        return String(unsafeUninitializedCapacity: 24) { fields.write(into: $0) }
+    }
+
+    /// Hands `body` the UTF-8 of ``format(_:)``, without a `String` for years 0…9999 (written on the stack).
+    /// (Not generic: a caller in another module would run it unspecialized.)
+    public static func withFormatted(_ date: Date, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let fields = Fields(date)
+        guard fields.fitsFourDigitYear else {
+            var text = formatByInterpolation(date)
+            return text.withUTF8(body)
         }
-        return formatByInterpolation(date)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            body(UnsafeBufferPointer(rebasing: buffer[..<fields.write(into: buffer)]))
+        }
+    }
+
+    /// A date's calendar fields in UTC, to the millisecond.
+    private struct Fields {
+        var year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64, milli: Int64
+
+        init(_ date: Date) {
+            let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
+            let days = floorDivide(millis, 86_400_000)
+            let inDay = millis - days * 86_400_000
+            (year, month, day) = civil(fromDays: days)
+            hour = inDay / 3_600_000
+            minute = inDay / 60_000 % 60
+            second = inDay / 1000 % 60
+            milli = inDay % 1000
+        }
+
+        var fitsFourDigitYear: Bool { (0...9999).contains(year) }
+
+        /// Writes the 24 bytes of a four-digit year's date-time; returns 24.
+        func write(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+            var index = 0
+            func put(_ value: Int64, _ width: Int, then separator: UInt8) {
+                var remaining = value
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    buffer[position] = UInt8(truncatingIfNeeded: 0x30 + remaining % 10)
+                    remaining /= 10
+                }
+                buffer[index + width] = separator
+                index += width + 1
+            }
+            put(year, 4, then: UInt8(ascii: "-"))
+            put(month, 2, then: UInt8(ascii: "-"))
+            put(day, 2, then: UInt8(ascii: "T"))
+            put(hour, 2, then: UInt8(ascii: ":"))
+            put(minute, 2, then: UInt8(ascii: ":"))
+            put(second, 2, then: UInt8(ascii: "."))
+            put(milli, 3, then: UInt8(ascii: "Z"))
+            return index
+        }
     }
 
     /// The same text built by string interpolation (years outside 0…9999; the reference in tests).

@@ -22,6 +22,19 @@ public struct ScoredEntry: Sendable, Equatable {
     }
 }
 
+/// A document a search ranked: its number in the snapshot (``SearchSnapshot/entry(at:)``) and its scores,
+/// as in ``ScoredEntry``.
+public struct RankedDocument: Sendable, Equatable {
+    /// The document's number in the snapshot it was ranked in.
+    public var doc: Int
+    /// The ranking score (see ``ScoredEntry/score``).
+    public var score: Double
+    /// The BM25 score, when the entry matched a query term.
+    public var bm25: Double?
+    /// The cosine similarity with the query embedding, when both exist.
+    public var cosine: Double?
+}
+
 /// Query terms resolved against a snapshot's vocabulary, with their IDF: prepare once, score many slices.
 public struct BM25Query: Sendable {
     struct Term: Sendable {
@@ -305,6 +318,14 @@ public struct SearchSnapshot: Sendable {
     /// with an embedding), or fused by reciprocal rank when both are given. `bm25` and `cosine` are indexed
     /// by document number (as filled by the scoring functions over `0..<documentCount`).
     public func rank(bm25: [Float]?, cosine: [Float]?, filter: DocumentFilter, limit: Int) -> [ScoredEntry] {
+        rankDocuments(bm25: bm25, cosine: cosine, filter: filter, limit: limit).map { ranked in
+            ScoredEntry(entry: index.entries[ranked.doc]!, score: ranked.score, bm25: ranked.bm25, cosine: ranked.cosine)
+        }
+    }
+
+    /// What ``rank(bm25:cosine:filter:limit:)`` ranks, as document numbers: no entry is copied (read them
+    /// with ``entry(at:)``, or ``withEntry(at:_:)``).
+    public func rankDocuments(bm25: [Float]?, cosine: [Float]?, filter: DocumentFilter, limit: Int) -> [RankedDocument] {
         guard limit > 0 else { return [] }
         let count = index.docCount
         let window = bm25 != nil && cosine != nil ? max(limit, Self.rrfWindow) : limit
@@ -322,10 +343,10 @@ public struct SearchSnapshot: Sendable {
         }
         let textRanking = bm25.map { top($0) { $0 > 0 } }
         let vectorRanking = cosine.map { top($0) { $0 > -.infinity } }
-        func make(_ doc: Int, score: Double) -> ScoredEntry {
+        func make(_ doc: Int, score: Double) -> RankedDocument {
             let bm25Score = bm25.flatMap { $0[doc] > 0 ? Double($0[doc]) : nil }
             let cosineScore = cosine.flatMap { $0[doc] > -.infinity ? Double($0[doc]) : nil }
-            return ScoredEntry(entry: index.entries[doc]!, score: score, bm25: bm25Score, cosine: cosineScore)
+            return RankedDocument(doc: doc, score: score, bm25: bm25Score, cosine: cosineScore)
         }
         switch (textRanking, vectorRanking) {
         case (let text?, let vector?):
@@ -340,6 +361,19 @@ public struct SearchSnapshot: Sendable {
             return vector.map { make(Int($0.doc), score: Double($0.score)) }
         case (nil, nil):
             return []
+        }
+    }
+
+    /// Calls `body` with the entry numbered `doc`, read in place rather than copied out of the snapshot;
+    /// returns false (without a call) if it is deleted or out of range. (Not generic: a caller in another
+    /// module would run it unspecialized.)
+    @discardableResult
+    public func withEntry(at doc: Int, _ body: (MemoryEntry) -> Void) -> Bool {
+        guard doc >= 0, doc < index.docCount, index.alive[doc] else { return false }
+        return index.entries.withElement(at: doc) { entry in
+            guard let entry else { return false }
+            body(entry)
+            return true
         }
     }
 

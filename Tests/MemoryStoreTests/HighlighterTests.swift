@@ -47,6 +47,24 @@ struct HighlighterTests {
         }
     }
 
+    /// The snippets handed over as bytes are those ``Highlighter/snippets(_:)`` returns, on ASCII text (written
+    /// into one scratch buffer) and on text with accents, CJK and emoji (the `Character` path).
+    @Test func forEachSnippetHandsOverTheSnippets() {
+        var generator = SplitMix64(seed: 17)
+        let unicode = ["café", "東京の天気", "emoji 👨‍👩‍👧 user", "Ünïcode project", "naïve user's"]
+        for round in 0..<2_000 {
+            var text = Self.randomASCIIText(&generator)
+            if round % 2 == 1 { text += " " + unicode[round / 2 % unicode.count] + " " + Self.randomASCIIText(&generator) }
+            let highlighter = highlighter([["user", "project"], ["Atlas", "42", "café"], ["東京の天気", "o'clock"]][round % 3], context: [0, 3, 40][round % 3])
+            var handed: [String] = []
+            highlighter.forEachSnippet(of: text) { handed.append(String(decoding: $0, as: UTF8.self)) }
+            #expect(handed == highlighter.snippets(text), "\(text.debugDescription)")
+        }
+        var none: [String] = []
+        highlighter([]).forEachSnippet(of: "user project") { none.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(none.isEmpty)
+    }
+
     /// Texts past 1 KiB take the tokenizer's heap scratch buffer instead of the stack one, and a word may
     /// be longer than 1 KiB.
     @Test func longTextsAndLongWordsMatchTooAndKeepAtMostThreeSnippets() {

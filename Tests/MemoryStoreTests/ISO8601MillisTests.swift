@@ -28,4 +28,17 @@ import Testing
         let beyond = Date(timeIntervalSince1970: 253_402_300_800)
         #expect(ISO8601Millis.format(beyond) == "10000-01-01T00:00:00.000Z")
     }
+
+    /// The bytes handed over without a `String` are the formatted text, inside years 0…9999 and past them.
+    @Test func withFormattedHandsOverTheFormattedText() {
+        var generator = SystemRandomNumberGenerator()
+        var seconds = (0..<2_000).map { _ in Double.random(in: -62_167_219_200...253_402_300_799, using: &generator) }
+        seconds += [0, -62_135_596_800, 253_402_300_799.999, 253_402_300_800, -62_200_000_000]
+        for second in seconds {
+            let date = Date(timeIntervalSince1970: second)
+            var handed = ""
+            ISO8601Millis.withFormatted(date) { handed = String(decoding: $0, as: UTF8.self) }
+            #expect(handed == ISO8601Millis.format(date))
+        }
+    }
 }

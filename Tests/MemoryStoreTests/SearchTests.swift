@@ -164,6 +164,39 @@ struct SearchTests {
         #expect(try store.search(query: "coffee", limit: 2, embedding: [1, 0]).map(\.entry.id) == ["B", "A"])
     }
 
+    /// Ranking by document number gives what ranking entries gives, for BM25, cosine and the fusion of both.
+    @Test func rankedDocumentsAreTheRankedEntries() throws {
+        let store = MemoryStore.inMemory(dimension: 2)
+        try store.upsert([
+            entry("A", "coffee coffee", embedding: [0.2, 1]), entry("B", "coffee notes", embedding: [1, 0]),
+            entry("C", "tea notes", embedding: [1, 0.5]), entry("D", "water", embedding: [-1, 0]),
+        ])
+        try store.delete(ids: ["C"])
+        let snapshot = store.searchSnapshot()
+        let count = snapshot.documentCount
+        var bm25 = [Float](repeating: 0, count: count)
+        snapshot.bm25Scores(snapshot.prepareBM25(query: "coffee notes"), docRange: 0..<count, into: &bm25)
+        var cosine = [Float](repeating: 0, count: count)
+        snapshot.cosineScores(try snapshot.prepareVector([1, 0]), docRange: 0..<count, into: &cosine)
+        let filter = snapshot.filter(tags: [], since: nil)
+        for (text, vector) in [(bm25, nil), (nil, cosine), (bm25, cosine)] as [([Float]?, [Float]?)] {
+            let entries = snapshot.rank(bm25: text, cosine: vector, filter: filter, limit: 3)
+            let documents = snapshot.rankDocuments(bm25: text, cosine: vector, filter: filter, limit: 3)
+            #expect(!entries.isEmpty)
+            #expect(documents.map { snapshot.entry(at: $0.doc)?.id } == entries.map(\.entry.id))
+            #expect(documents.map(\.score) == entries.map(\.score))
+            #expect(documents.map(\.bm25) == entries.map(\.bm25) && documents.map(\.cosine) == entries.map(\.cosine))
+            for document in documents {
+                var seen: String?
+                #expect(snapshot.withEntry(at: document.doc) { seen = $0.id })
+                #expect(seen == snapshot.entry(at: document.doc)?.id)
+            }
+        }
+        let deleted = try #require((0..<count).first { snapshot.entry(at: $0) == nil })
+        #expect(!snapshot.withEntry(at: deleted) { _ in Issue.record("called for a deleted entry") })
+        #expect(!snapshot.withEntry(at: count) { _ in Issue.record("called past the end") })
+    }
+
     @Test func tagAndSinceFilters() throws {
         let store = MemoryStore.inMemory()
         try store.upsert([

@@ -1,5 +1,8 @@
 import Foundation
+import MemoryStore
 import RouterCore
+import RouterTesting
+import Synchronization
 import Testing
 
 @testable import SearchPlugin
@@ -35,11 +38,59 @@ import Testing
         }
     }
 
+    /// A search's own response (ranked documents written straight from the store) writes the text its
+    /// results encode to, on texts that need escaping, with accents, CJK and emoji, several snippets each.
+    @Test func aSearchResponseWritesWhatItsResultsEncode() async throws {
+        let store = MemoryStore.inMemory()
+        let texts = Self.texts.filter { !$0.isEmpty } + [
+            "project \"Atlas\" and the project\\path" + String(repeating: " filler", count: 20) + " the café project again",
+            "café project 東京の天気 project 👨‍👩‍👧 project", "tab\tproject\nline",
+        ]
+        try store.upsert(
+            texts.enumerated().map { index, text in
+                MemoryEntry(
+                    id: "m\"\(index)", text: text + " project", tags: index % 2 == 0 ? ["a\\b", "東京"] : [],
+                    createdAt: Date(timeIntervalSince1970: 1_700_000_000.123 + Double(index) * 86_400))
+            })
+        let capture = ResponseCapture()
+        let events = await OperationHarness(capture, clock: ManualClock(), services: services(store))
+            .run(.init(query: "project café", limit: 20))
+        let response = try #require(capture.response)
+        #expect(resultIDs(events) == response.results.map(\.id), "the complete event carries the results")
+        #expect(response.results.count == texts.count)
+        #expect(response.results.contains { $0.highlights.count > 1 })
+        let written = try #require(JSONMembersWriter.writtenText(of: response))
+        #expect(written == (try JSONMembersWriter.codableText(of: response)))
+        // The same response once its results were made: the same text, and equal.
+        let materialized = Response(results: response.results, total: response.total)
+        #expect(JSONMembersWriter.writtenText(of: materialized) == written)
+        #expect(materialized == response)
+    }
+
     @Test func aNonFiniteScoreFallsBackToEncodableAndItsError() throws {
         let response = Response(
             results: [Result(id: "m1", text: "t", score: .nan, tags: [], createdAt: "2024-03-01T09:00:00.000Z", highlights: [])],
             total: 1)
         #expect(JSONMembersWriter.writtenText(of: response) == nil)
         #expect(throws: EncodingError.self) { try JSONMembersWriter.codableText(of: response) }
+    }
+}
+
+/// `memory_search` as it runs, keeping the response it returned.
+final class ResponseCapture: OperationHandler {
+    typealias Request = MemorySearchHandler.Request
+    typealias Response = MemorySearchHandler.Response
+    static var messageType: String { MemorySearchHandler.messageType }
+    static var eventPrefix: String { MemorySearchHandler.eventPrefix }
+    static var timeout: Duration { MemorySearchHandler.timeout }
+    static var stages: [ProgressStage] { MemorySearchHandler.stages }
+
+    private let kept = Mutex<Response?>(nil)
+    var response: Response? { kept.withLock { $0 } }
+
+    func handle(_ request: Request, context: OperationContext) async throws -> Response {
+        let response = try await MemorySearchHandler().handle(request, context: context)
+        kept.withLock { $0 = response }
+        return response
     }
 }

@@ -62,10 +62,82 @@ public struct MemorySearchHandler: OperationHandler {
     }
 
     /// The fields of `search_complete`.
+    ///
+    /// A response from ``handle(_:context:)`` holds the ranked documents of the snapshot it searched, not
+    /// `Result` values: the router writes them straight into the message (``JSONMembersWritable``), and
+    /// ``results`` makes the `Result`s only when read.
     public struct Response: Encodable, Sendable, Equatable {
-        public var results: [Result]
+        /// The results, by descending `score`.
+        public var results: [Result] {
+            get { hits?.results ?? stored }
+            set {
+                stored = newValue
+                hits = nil
+            }
+        }
         /// Entries that matched before the cut to `limit`.
         public var total: Int
+        private var stored: [Result]
+        private var hits: SearchHits?
+
+        init(results: [Result], total: Int) {
+            self.stored = results
+            self.total = total
+        }
+
+        init(hits: SearchHits, total: Int) {
+            self.stored = []
+            self.hits = hits
+            self.total = total
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case results, total
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(results, forKey: .results)
+            try container.encode(total, forKey: .total)
+        }
+
+        public static func == (lhs: Response, rhs: Response) -> Bool {
+            lhs.total == rhs.total && lhs.results == rhs.results
+        }
+    }
+
+    /// Ranked documents of one snapshot, with the query's highlighter: a search's results before they are
+    /// made into `Result`s (or written without being made).
+    struct SearchHits: Sendable {
+        let snapshot: SearchSnapshot
+        let ranked: [RankedDocument]
+        let highlighter: Highlighter?
+
+        var results: [Result] {
+            ranked.compactMap { ranked in
+                snapshot.entry(at: ranked.doc).map { entry in
+                    Result(
+                        id: entry.id, text: entry.text, score: ranked.score, tags: entry.tags,
+                        createdAt: ISO8601.format(entry.createdAt), highlights: highlighter?.snippets(entry.text) ?? [])
+                }
+            }
+        }
+
+        /// Writes what `results` would encode, from the entries in place.
+        func write(to writer: inout JSONMembersWriter) {
+            // A snapshot never loses an entry, so every ranked document is there (`compactMap` above agrees).
+            writer.member("results", objectCount: ranked.count) { writer, index in
+                let ranked = ranked[index]
+                snapshot.withEntry(at: ranked.doc) { entry in
+                    writer.member("id", entry.id)
+                    writer.member("text", entry.text)
+                    writer.member("score", ranked.score)
+                    writer.member("tags", entry.tags)
+                    ISO8601Millis.withFormatted(entry.createdAt) { writer.member("createdAt", utf8: $0) }
+                    writer.member("highlights") { write in highlighter?.forEachSnippet(of: entry.text, write) }
+                }
+            }
+        }
     }
 
     public static let messageType = "memory_search"
@@ -143,21 +215,10 @@ public struct MemorySearchHandler: OperationHandler {
         try Task.checkCancellation()
 
         context.advance(to: "ranking")
-        let ranked = snapshot.rank(bm25: bm25, cosine: cosine, filter: filter, limit: parameters.limit)
-        var results: [Result] = []
-        results.reserveCapacity(ranked.count)
+        let ranked = snapshot.rankDocuments(bm25: bm25, cosine: cosine, filter: filter, limit: parameters.limit)
         let highlighter = ranked.isEmpty ? nil : textQuery.map { snapshot.highlighter(for: $0) }
-        for (position, scored) in ranked.enumerated() {
-            if position % 64 == 63 { try Task.checkCancellation() }
-            let entry = scored.entry
-            results.append(
-                Result(
-                    id: entry.id, text: entry.text, score: scored.score, tags: entry.tags,
-                    createdAt: ISO8601.format(entry.createdAt),
-                    highlights: highlighter?.snippets(entry.text) ?? []))
-        }
         context.progress("ranking", 1)
-        return Response(results: results, total: total)
+        return Response(hits: SearchHits(snapshot: snapshot, ranked: ranked, highlighter: highlighter), total: total)
     }
 
     /// Documents in `range` that pass `filter` and scored (BM25 > 0, or a cosine, i.e. an embedding).
@@ -270,6 +331,16 @@ extension MemorySearchHandler.Request: JSONValueReadable {
 /// `Encodable` conformance, top-level keys sorted, each result's keys in declaration order.
 extension MemorySearchHandler.Response: JSONMembersWritable {
     package func writeMembers(to writer: inout JSONMembersWriter) {
+        if let hits {
+            hits.write(to: &writer)
+        } else {
+            writeStored(to: &writer)
+        }
+        writer.member("total", total)
+    }
+
+    private func writeStored(to writer: inout JSONMembersWriter) {
+        let results = stored
         writer.member("results", objectCount: results.count) { writer, index in
             let result = results[index]
             writer.member("id", result.id)
@@ -279,6 +350,5 @@ extension MemorySearchHandler.Response: JSONMembersWritable {
             writer.member("createdAt", result.createdAt)
             writer.member("highlights", result.highlights)
         }
-        writer.member("total", total)
     }
 }

@@ -32,6 +32,28 @@ package struct JSONMembersWriter: ~Copyable {
         json.writeString(value)
     }
 
+    /// `"key":"value"`, the value given as UTF-8 (which it must be: it is not checked).
+    package mutating func member(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
+        begin(key)
+        json.writeString(utf8: value)
+    }
+
+    /// `"key":["a","b"]`, each string handed over as UTF-8 by `produce`, which calls its argument once per
+    /// string, in order (the strings need not exist as `String`s).
+    package mutating func member(
+        _ key: StaticString, utf8Strings produce: (_ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Void
+    ) {
+        begin(key)
+        json.append(UInt8(ascii: "["))
+        var isFirstString = true
+        produce { utf8 in
+            if !isFirstString { json.append(UInt8(ascii: ",")) }
+            isFirstString = false
+            json.writeString(utf8: utf8)
+        }
+        json.append(UInt8(ascii: "]"))
+    }
+
     /// `"key":value`, written as `Encodable` writes an `Int` (through `Double`).
     package mutating func member(_ key: StaticString, _ value: Int) {
         begin(key)

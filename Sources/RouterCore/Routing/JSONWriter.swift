@@ -183,35 +183,38 @@ struct JSONWriter: ~Copyable {
 
     mutating func writeString(_ text: String) {
         var text = text
-        text.withUTF8 { utf8 in
-            // The quotes and the text, when nothing needs escaping (most strings); an escape reserves its own.
-            reserve(utf8.count + 2)
-            base[count] = UInt8(ascii: "\"")
-            count += 1
-            if let source = utf8.baseAddress {
-                // Copy runs that need no escaping in one go; most strings are one run. (Pointers and counts,
-                // not slices: a `PartialRangeFrom` slice went through generic range code per string.)
-                let length = utf8.count
-                var runStart = 0
-                var index = 0
-                while index < length {
-                    // Eight bytes at a time while none of them needs escaping (most text).
-                    if index + 8 <= length, !Self.needsEscaping(UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)) {
-                        index += 8
-                        continue
-                    }
-                    let byte = source[index]
-                    if byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                        append(source + runStart, count: index - runStart)
-                        appendEscaped(byte)
-                        runStart = index + 1
-                    }
-                    index += 1
+        text.withUTF8 { writeString(utf8: $0) }
+    }
+
+    /// Writes `utf8` (valid UTF-8) as a JSON string.
+    mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+        // The quotes and the text, when nothing needs escaping (most strings); an escape reserves its own.
+        reserve(utf8.count + 2)
+        base[count] = UInt8(ascii: "\"")
+        count += 1
+        if let source = utf8.baseAddress {
+            // Copy runs that need no escaping in one go; most strings are one run. (Pointers and counts,
+            // not slices: a `PartialRangeFrom` slice went through generic range code per string.)
+            let length = utf8.count
+            var runStart = 0
+            var index = 0
+            while index < length {
+                // Eight bytes at a time while none of them needs escaping (most text).
+                if index + 8 <= length, !Self.needsEscaping(UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)) {
+                    index += 8
+                    continue
                 }
-                append(source + runStart, count: length - runStart)
+                let byte = source[index]
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                    append(source + runStart, count: index - runStart)
+                    appendEscaped(byte)
+                    runStart = index + 1
+                }
+                index += 1
             }
-            append(UInt8(ascii: "\""))
+            append(source + runStart, count: length - runStart)
         }
+        append(UInt8(ascii: "\""))
     }
 
     /// `["a","b"]`: an array of strings without a ``JSONValue`` per element.
