@@ -109,14 +109,24 @@ public struct SearchSnapshot: Sendable {
     /// Candidates taken from each ranking before fusion (at least `limit`).
     public static let rrfWindow = 100
 
-    let index: IndexState
+    /// The index, boxed: a snapshot is copied for every search (out of the store, into its results), and a
+    /// copy of the index's dozen arrays and tables would count a reference to each.
+    private final class Frozen: Sendable {
+        let index: IndexState
+        init(_ index: IndexState) { self.index = index }
+    }
+
+    private let frozen: Frozen
+    var index: IndexState {
+        _read { yield frozen.index }
+    }
     /// The tokenizer the index was built with; use it (or ``queryTerms(_:)``) for queries.
     public let tokenizer: Tokenizer
     /// Increases with every change to the store; equal versions mean equal content.
     public let version: UInt64
 
     init(index: IndexState, tokenizer: Tokenizer, version: UInt64) {
-        self.index = index
+        self.frozen = Frozen(index)
         self.tokenizer = tokenizer
         self.version = version
     }

@@ -127,7 +127,11 @@ final class DeadlineTimer: Sendable {
     /// Starts the timer's thread on the first schedule; otherwise wakes it if it sleeps past a new entry.
     private func startOrWakeThread(start: Bool, wake: Bool) {
         if start {
-            let thread = Thread { [self] in run() }
+            let thread = Thread { [self] in
+                // Not a router thread's batch policy, which it inherits from the thread that started it.
+                ThreadScheduling.useDefaultPolicyForThisThread()
+                run()
+            }
             thread.name = name
             thread.start()
         } else if wake {

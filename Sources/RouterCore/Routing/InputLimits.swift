@@ -79,8 +79,10 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
     ///
     /// Allocates nothing when every limit holds: the path of a violation is spelled only once one is found.
     func violation(in data: JSONValue) -> OperationError? {
-        for rule in rules {
-            if let found = Self.check(rule, data, rule.steps[...]) {
+        // By index: `for rule in rules` would copy each rule (its name and steps) out of the array.
+        for index in rules.indices {
+            if let found = Self.check(rules[index], data, rules[index].steps[...]) {
+                let rule = rules[index]
                 let amount = rule.measure == .terms ? "more than \(rule.limit) \(found.unit)" : "\(found.amount) \(found.unit)"
                 return .payloadTooLarge("data\(found.path): \(amount), over the limit of \(rule.limit) (\(rule.name))")
             }

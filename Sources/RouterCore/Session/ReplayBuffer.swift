@@ -77,11 +77,11 @@ struct ReplayBuffer: Sendable {
     }
 
     private mutating func dropFirst() {
-        let dropped = storage[head]
+        // Read in place: a copy of the entry would retain its text only to release it.
+        bytes -= storage[head].bytes.count
+        trimmedThrough = max(trimmedThrough, storage[head].seq)
         storage[head].bytes = []
         head += 1
-        bytes -= dropped.bytes.count
-        trimmedThrough = max(trimmedThrough, dropped.seq)
         // Reclaim the dropped prefix once it is half the storage.
         if head >= 64, head * 2 >= storage.count {
             storage.removeFirst(head)

@@ -553,13 +553,15 @@ final class RouterSession: Sendable {
             target: target, stages: descriptor.stages, progressInterval: settings.progressInterval,
             quietUntil: quiet > .zero ? startedAt + quiet : nil, clock: clock, sessionLogger: logger,
             requestID: requestID, messageType: type)
-        let context = OperationContext(
-            sessionID: self.id, requestID: requestID, messageType: type,
-            deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock),
-            sessionLogger: logger, services: services, channel: channel)
+        // The context is made in place (a local would be copied into the runner: a dozen references).
         OperationRunner(
-            descriptor: descriptor, channel: channel, context: context, clock: clock, startedAt: startedAt,
-            cancelSignal: signal, handlerExecutor: settings.handlerExecutor, metrics: metrics
+            descriptor: descriptor, channel: channel,
+            context: OperationContext(
+                sessionID: self.id, requestID: requestID, messageType: type,
+                deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock),
+                sessionLogger: logger, services: services, channel: channel),
+            clock: clock, startedAt: startedAt, cancelSignal: signal, handlerExecutor: settings.handlerExecutor,
+            metrics: metrics
         ).start(prepared)
     }
 

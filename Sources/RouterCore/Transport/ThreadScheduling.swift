@@ -15,7 +15,9 @@ import Glibc
 /// stop 16). The price: under full load, I/O waits up to one scheduler slice (about a millisecond)
 /// behind a running handler rather than taking its core at once.
 ///
-/// The deadline timer's thread keeps the default policy: a deadline fires on time.
+/// A thread started from one of them inherits the policy (Linux threads do). The deadline timer's thread,
+/// started by whichever thread first schedules a deadline, sets the default policy back: a deadline fires
+/// on time.
 enum ThreadScheduling {
     /// Linux's `SCHED_BATCH` (sched.h), which Glibc's module map does not export.
     static let batchPolicy: Int32 = 3
@@ -27,6 +29,18 @@ enum ThreadScheduling {
         var parameters = sched_param()
         parameters.sched_priority = 0
         return sched_setscheduler(0, batchPolicy, &parameters) == 0
+        #else
+        return false
+        #endif
+    }
+
+    /// Puts the calling thread back under the default policy (`SCHED_OTHER`).
+    @discardableResult
+    static func useDefaultPolicyForThisThread() -> Bool {
+        #if os(Linux)
+        var parameters = sched_param()
+        parameters.sched_priority = 0
+        return sched_setscheduler(0, SCHED_OTHER, &parameters) == 0
         #else
         return false
         #endif
