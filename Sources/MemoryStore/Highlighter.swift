@@ -23,12 +23,22 @@ public final class Highlighter: Sendable {
     let maxSnippets: Int
     let context: Int
 
+    /// The terms an ASCII word can equal (ASCII letters and digits only; no other term ever matches ASCII
+    /// text), and their distinct first bytes: the match scan of text without `'` looks for those bytes
+    /// eight at a time.
+    private let alphanumericTerms: [[UInt8]]
+    private let firstBytes: [UInt8]
+
     /// `terms`: normalized (the tokenizer's output).
     init(tokenizer: Tokenizer, terms: [String], maxSnippets: Int, context: Int) {
         self.tokenizer = tokenizer
         wanted = Set(terms)
         wantedBytes = wanted.map { Array($0.utf8) }
         wantedLengths = wantedBytes.reduce(0) { $0 | Self.lengthBit($1.count) }
+        alphanumericTerms = wantedBytes.filter { !$0.isEmpty && $0.allSatisfy(ASCII.isAlphanumeric) }
+        var firstBytes: [UInt8] = []
+        for term in alphanumericTerms where !firstBytes.contains(term[0]) { firstBytes.append(term[0]) }
+        self.firstBytes = firstBytes
         self.maxSnippets = maxSnippets
         self.context = context
     }
@@ -81,8 +91,8 @@ public final class Highlighter: Sendable {
         var count = 0
         // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
         let hasCarriageReturn = text.baseAddress.map { memchr($0, 0x0D, text.count) != nil } ?? false
-        for (range, hasApostrophe) in ASCIIWordRanges(text) {
-            guard isWanted(text, range, hasApostrophe: hasApostrophe) else { continue }
+        var matches = ASCIIMatches(text, highlighter: self)
+        while let range = matches.next() {
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
             let upper = asciiExpandForward(text, from: range.upperBound, by: context, hasCarriageReturn: hasCarriageReturn)
             if let current = window, lower <= current.upperBound {
@@ -99,11 +109,75 @@ public final class Highlighter: Sendable {
         if let window { body(window) }
     }
 
+    /// The query's terms in ASCII text, in order. Text without `'` (most) is scanned for the terms' first
+    /// bytes, eight bytes at a time, and a term matches where it is a whole word (no letter or digit on
+    /// either side): there a word is exactly a run of letters and digits. Text with `'` goes word by word,
+    /// because `user's` is the term `user` and `don't` the term `dont`.
+    private struct ASCIIMatches {
+        private let text: UnsafeBufferPointer<UInt8>
+        private let highlighter: Highlighter
+        private var words: ASCIIWordRanges?
+        private var index = 0
+
+        init(_ text: UnsafeBufferPointer<UInt8>, highlighter: Highlighter) {
+            self.text = text
+            self.highlighter = highlighter
+            let hasApostrophe = text.baseAddress.map { memchr($0, Int32(UInt8(ascii: "'")), text.count) != nil } ?? false
+            words = hasApostrophe ? ASCIIWordRanges(text) : nil
+        }
+
+        mutating func next() -> Range<Int>? {
+            if words != nil {
+                while let (range, hasApostrophe) = words!.next() {
+                    if highlighter.isWanted(text, range, hasApostrophe: hasApostrophe) { return range }
+                }
+                return nil
+            }
+            let firstBytes = highlighter.firstBytes
+            guard !firstBytes.isEmpty, let base = text.baseAddress else { return nil }
+            let count = text.count
+            while index < count {
+                // Skip eight bytes none of which is a first byte in either case (`| 0x20` folds A–Z onto a–z;
+                // it also folds a few other bytes onto digits, which the check below turns down).
+                if index + 8 <= count {
+                    let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) | 0x2020_2020_2020_2020
+                    if !firstBytes.contains(where: { Self.hasByte(word, $0) }) {
+                        index += 8
+                        continue
+                    }
+                }
+                let start = index
+                index += 1
+                let first = ASCII.lowercased(base[start])
+                guard firstBytes.contains(first), start == 0 || !ASCII.isAlphanumeric(base[start - 1]) else { continue }
+                for term in highlighter.alphanumericTerms where term[0] == first && start + term.count <= count {
+                    let end = start + term.count
+                    guard end == count || !ASCII.isAlphanumeric(base[end]) else { continue }
+                    var offset = 1
+                    while offset < term.count, term[offset] == ASCII.lowercased(base[start + offset]) { offset += 1 }
+                    if offset == term.count {
+                        index = end
+                        return start..<end
+                    }
+                }
+            }
+            return nil
+        }
+
+        /// Whether one of the eight bytes of `word` is `byte`.
+        @inline(__always)
+        private static func hasByte(_ word: UInt64, _ byte: UInt8) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let value = word ^ (ones &* UInt64(byte))
+            return (value &- ones) & ~value & 0x8080_8080_8080_8080 != 0
+        }
+    }
+
     /// Whether the ASCII word at `range` is one of the query's terms. A word equal to a query term is that
     /// term (query terms are never stop words nor too long); a word with an apostrophe may become one once
     /// its `'s` is gone. Words are compared in place, ignoring case, and only with terms of their length:
     /// most words are none, and cost no copy.
-    private func isWanted(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, hasApostrophe: Bool) -> Bool {
+    fileprivate func isWanted(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, hasApostrophe: Bool) -> Bool {
         if hasApostrophe {
             let word = text[range].map(ASCII.lowercased)
             return word.withUnsafeBufferPointer {

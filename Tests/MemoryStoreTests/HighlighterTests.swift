@@ -65,6 +65,20 @@ struct HighlighterTests {
         #expect(none.isEmpty)
     }
 
+    /// Text without `'` takes the scan for the terms' first bytes: the same snippets, for terms that start
+    /// with a letter or a digit, several terms sharing a first byte, and terms no ASCII word can be.
+    @Test func theFirstByteScanMatchesTheCharacterPath() {
+        var generator = SplitMix64(seed: 19)
+        let queries = [["user"], ["project", "PROJECT", "pro"], ["42", "x2", "Atlas"], ["id", "7"], ["clock", "café", "a_b"], ["dont", "users"]]
+        for round in 0..<4_000 {
+            let text = String(Self.randomASCIIText(&generator).map { $0 == "'" ? " " : $0 })
+            let highlighter = highlighter(queries[round % queries.count], context: [0, 1, 3, 10, 40][round % 5])
+            var copy = text
+            let fast = copy.withUTF8 { highlighter.asciiSnippets($0) }
+            #expect(fast == highlighter.unicodeSnippets(text), "\(text.debugDescription)")
+        }
+    }
+
     /// Texts past 1 KiB take the tokenizer's heap scratch buffer instead of the stack one, and a word may
     /// be longer than 1 KiB.
     @Test func longTextsAndLongWordsMatchTooAndKeepAtMostThreeSnippets() {
