@@ -89,16 +89,22 @@ package final class OperationMetrics: Sendable {
         counters.inFlight += 1
     }
 
-    package func operationFinished(_ type: String, outcome: Outcome, duration: Duration) {
+    /// `bytesSent`: the bytes of the final message, counted with it (one lock and one lookup for both).
+    package func operationFinished(_ type: String, outcome: Outcome, duration: Duration, bytesSent: Int = 0) {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 }) ?? Self.latencyBuckets.count
         state.withLock {
             // Updated in place: a copy of the counters would copy their bucket array too.
-            Self.record(outcome, bucket: bucket, seconds: seconds, in: &$0.operations[type, default: OperationCounters()])
+            Self.record(
+                outcome, bucket: bucket, seconds: seconds, bytesSent: bytesSent,
+                in: &$0.operations[type, default: OperationCounters()])
         }
     }
 
-    private static func record(_ outcome: Outcome, bucket: Int, seconds: Double, in counters: inout OperationCounters) {
+    private static func record(
+        _ outcome: Outcome, bucket: Int, seconds: Double, bytesSent: Int, in counters: inout OperationCounters
+    ) {
+        counters.bytesOut += bytesSent
         switch outcome {
         case .completed: counters.completed += 1
         case .failed: counters.failed += 1

@@ -119,21 +119,25 @@ final class RouterSession: Sendable {
         }
     }
 
-    private func enqueueLocked(_ state: inout State, _ message: ServerMessage, opType: String?) {
+    /// Numbers and queues `message`; returns the bytes written to a connection (0 when none is attached).
+    /// With `opType` they are counted as that operation's (a final message's are counted by the caller).
+    @discardableResult
+    private func enqueueLocked(_ state: inout State, _ message: ServerMessage, opType: String?) -> Int {
         state.seq += 1
         // An ended session's last messages (its cancelled operations' final events) go nowhere.
-        if case .ended = state.phase { return }
+        if case .ended = state.phase { return 0 }
         let bytes = message.encoded(seq: state.seq)
         if state.replay != nil {
             metrics.replayBytesChanged(by: state.replay!.append(seq: state.seq, bytes: bytes, envelope: message.envelope))
         }
-        guard case .attached(let attachment, _) = state.phase else { return }
+        guard case .attached(let attachment, _) = state.phase else { return 0 }
         if let opType { metrics.bytesSent(opType, count: bytes.count) }
         write(bytes, seq: state.seq, envelope: message.envelope, to: attachment)
+        return bytes.count
     }
 
     func send(_ message: ServerMessage, opType: String? = nil) {
-        state.withLock { enqueueLocked(&$0, message, opType: opType) }
+        _ = state.withLock { enqueueLocked(&$0, message, opType: opType) }
     }
 
     /// Starts closing the connection of `generation` if it is still the one attached.
@@ -205,7 +209,10 @@ final class RouterSession: Sendable {
         // Encoded before the lock: only `seq` is spliced in under it.
         let message = ServerMessage.event(event, id: requestID, descriptor: descriptor)
         let delivered = state.withLock { state in
-            guard let entry = state.inFlight[requestID], entry.runToken == runToken else { return false }
+            // One lookup: the final event removes the entry at the index found.
+            guard let index = state.inFlight.index(forKey: requestID) else { return false }
+            let entry = state.inFlight[index].value
+            guard entry.runToken == runToken else { return false }
             let type = entry.descriptor.messageType
             let outcome: OperationMetrics.Outcome? =
                 switch event {
@@ -216,11 +223,14 @@ final class RouterSession: Sendable {
             // The final message is queued on the connection before the request's slot is released: a
             // graceful shutdown that waits for no request in flight, then closes with 1001, must find the
             // message ahead of its close frame (the loop runs both in the order they were queued).
-            enqueueLocked(&state, message, opType: type)
-            if let outcome {
-                finishLocked(&state, requestID: requestID, entry: entry, outcome: outcome, now: now)
-                finished = (type, outcome, now - entry.startedAt)
+            guard let outcome else {
+                enqueueLocked(&state, message, opType: type)
+                return true
             }
+            let sent = enqueueLocked(&state, message, opType: nil)
+            state.inFlight.remove(at: index)
+            finishLocked(entry: entry, outcome: outcome, now: now, bytesSent: sent)
+            finished = (type, outcome, now - entry.startedAt)
             return true
         }
         // One line per operation, written after the lock is released (and made only if its level is logged).
@@ -238,11 +248,12 @@ final class RouterSession: Sendable {
         return delivered
     }
 
-    private func finishLocked(_ state: inout State, requestID: String, entry: InFlight, outcome: OperationMetrics.Outcome, now: Duration) {
-        state.inFlight[requestID] = nil
+    /// The request of `entry`, removed from the in-flight map, is counted and its server-wide slot released.
+    private func finishLocked(entry: InFlight, outcome: OperationMetrics.Outcome, now: Duration, bytesSent: Int) {
         // Counted before the server-wide slot is released: whoever sees no request in flight (a test, a
         // drain) also sees every one of them counted.
-        metrics.operationFinished(entry.descriptor.messageType, outcome: outcome, duration: now - entry.startedAt)
+        metrics.operationFinished(
+            entry.descriptor.messageType, outcome: outcome, duration: now - entry.startedAt, bytesSent: bytesSent)
         limiter.release()
     }
 
