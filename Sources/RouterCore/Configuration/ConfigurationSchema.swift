@@ -11,7 +11,7 @@ enum ConfigurationSchema {
         var configuration = RouterConfiguration()
         guard let root = reader.object(tree, at: "", known: sections) else { return configuration }
 
-        let serverKeys = ["host", "port", "path", "echoPath", "allowedOrigins", "eventLoops", "handshakeTimeoutMs", "closeTimeoutMs", "staticDirectory"]
+        let serverKeys = ["host", "port", "path", "echoPath", "allowedOrigins", "eventLoops", "handshakeTimeoutMs", "closeTimeoutMs", "staticDirectory", "batchScheduling"]
         if let server = reader.object(root["server"], at: "server", known: serverKeys) {
             var s = configuration.server
             s.host = reader.string(server, "host", at: "server") ?? s.host
@@ -23,6 +23,7 @@ enum ConfigurationSchema {
             s.handshakeTimeoutMs = reader.int(server, "handshakeTimeoutMs", at: "server", default: s.handshakeTimeoutMs, range: positive)
             s.closeTimeoutMs = reader.int(server, "closeTimeoutMs", at: "server", default: s.closeTimeoutMs, range: positive)
             s.staticDirectory = reader.string(server, "staticDirectory", at: "server")
+            s.batchScheduling = reader.bool(server, "batchScheduling", at: "server", default: false)
             if s.host.isEmpty { reader.report("server.host", "must not be empty") }
             if let echo = s.echoPath, echo == s.path { reader.report("server.echoPath", "must differ from server.path (\(s.path))") }
             configuration.server = s

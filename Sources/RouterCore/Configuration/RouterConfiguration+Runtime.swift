@@ -5,6 +5,7 @@ extension RouterConfiguration {
         transport.host = server.host
         transport.port = server.port
         transport.eventLoops = server.eventLoops
+        transport.batchScheduling = server.batchScheduling
         transport.echoPath = server.echoPath
         transport.handshakeTimeout = .milliseconds(server.handshakeTimeoutMs)
         transport.closeTimeout = .milliseconds(server.closeTimeoutMs)

@@ -19,6 +19,9 @@ package struct RouterConfiguration: Sendable, Equatable {
         package var closeTimeoutMs = 5_000
         /// Serve the dashboard from this directory instead of the embedded copy.
         package var staticDirectory: String?
+        /// Event loops under Linux's `SCHED_BATCH`: more throughput on cores the router has to itself, more
+        /// latency on cores it shares with busy processes (see ``ThreadScheduling``).
+        package var batchScheduling = false
     }
 
     package struct Heartbeat: Sendable, Equatable {

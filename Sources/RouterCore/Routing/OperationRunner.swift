@@ -37,16 +37,16 @@ struct OperationRunner {
     /// each, for a dozen fields per request).
     @discardableResult
     consuming func start(_ operation: PreparedOperation) -> Task<Void, Never> {
-        RequestRun(self).start(operation)
+        RequestRun(self, operation).start()
     }
 
     /// Runs to the final event and returns it (whether or not the target still accepted it). Returns
     /// once the handler has returned too.
     @discardableResult
     func run(_ operation: PreparedOperation) async -> OperationEvent {
-        let run = RequestRun(self)
+        let run = RequestRun(self, operation)
         await withTaskCancellationHandler {
-            await run.start(operation).value
+            await run.start().value
         } onCancel: {
             cancelSignal.fire()
         }
@@ -129,13 +129,17 @@ private final class RequestRun: TimerAction, CancelAction {
     }
 
     let runner: OperationRunner
+    /// Held here so that the handler's task captures this run alone (a closure capturing the operation
+    /// too needs a context of its own: one allocation more per request).
+    private let operation: PreparedOperation
     private let state = Locked(State())
 
-    init(_ runner: consuming OperationRunner) {
+    init(_ runner: consuming OperationRunner, _ operation: PreparedOperation) {
         self.runner = runner
+        self.operation = operation
     }
 
-    func start(_ operation: PreparedOperation) -> Task<Void, Never> {
+    func start() -> Task<Void, Never> {
         // The cancel action is registered before the handler starts. The signal may fire inside an event
         // delivery (the harness's "cancel after N events"), under the channel's lock: the channel then
         // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,

@@ -124,7 +124,8 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     private func start(_ worker: Worker) {
         let thread = Thread { [self] in
-            ThreadScheduling.useBatchPolicyForThisThread()
+            // Not a loop's batch policy, which it inherits when a loop's work starts it.
+            ThreadScheduling.useDefaultPolicyForThisThread()
             run(worker)
         }
         thread.name = name

@@ -33,7 +33,8 @@ final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
 
     init(name: String) {
         let thread = Thread { [self] in
-            ThreadScheduling.useBatchPolicyForThisThread()
+            // Not the batch policy of the loop that makes it (threads inherit their creator's policy).
+            ThreadScheduling.useDefaultPolicyForThisThread()
             run()
         }
         thread.name = name

@@ -40,6 +40,8 @@ final class EventLoop: @unchecked Sendable {
     /// A scratch buffer reads land in before parsing; shared by every connection of the loop.
     let readBuffer: UnsafeMutableRawBufferPointer
     let index: Int
+    /// Whether its thread runs under `SCHED_BATCH`.
+    let batchScheduling: Bool
     /// The emptied write buffer the loop's connections pass on to each other (see ``WriteBufferSpare``).
     let writeBufferSpare = WriteBufferSpare()
     /// Where the sessions of this loop's connections run; its wake-ups are batched per iteration.
@@ -57,8 +59,10 @@ final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var spareTasks: [QueuedTask] = []
     private let finished = Locked<[CheckedContinuation<Void, Never>]?>([])
 
-    init(index: Int, readBufferSize: Int = 256 * 1024) throws(SocketError) {
+    /// `batchScheduling`: the loop's thread runs under `SCHED_BATCH` (``ThreadScheduling``).
+    init(index: Int, readBufferSize: Int = 256 * 1024, batchScheduling: Bool = false) throws(SocketError) {
         self.index = index
+        self.batchScheduling = batchScheduling
         selector = try Selector()
         sessionExecutor = BatchingTaskExecutor(name: "memory-router-sessions-\(index)")
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
@@ -72,7 +76,7 @@ final class EventLoop: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             threadID.store(UInt(pthread_self()), ordering: .releasing)
-            ThreadScheduling.useBatchPolicyForThisThread()
+            if batchScheduling { ThreadScheduling.useBatchPolicyForThisThread() }
             run()
         }
         thread.name = "memory-router-loop-\(index)"

@@ -2,22 +2,23 @@
 import Glibc
 #endif
 
-/// The scheduling policy of the router's own threads (event loops, session executors, handler and control
-/// pools): Linux's `SCHED_BATCH`.
+/// Linux's `SCHED_BATCH` for the event loops, when `server.batchScheduling` asks for it (off by default);
+/// every other thread of the router keeps the default policy.
 ///
-/// Those threads hand work to each other (loop → session → handler → loop). Under the default policy a
-/// thread woken by such a hand-over, or by a socket becoming readable, preempts the one running: on a busy
-/// core, a loop woken by each arriving packet reads one request at a time, and every request costs two
-/// context switches. A `SCHED_BATCH` thread gets the same share of the CPU but does not preempt on
-/// wake-up: it runs when the running thread blocks or its time slice ends, and then finds a batch of work
-/// waiting. On an idle core a woken thread runs at once, as before. Measured on one core at 50 × 8
-/// requests in flight: a ten-hit search went from 0.48 to 0.02 context switches per request (BENCHMARKS.md,
-/// stop 16). The price: under full load, I/O waits up to one scheduler slice (about a millisecond)
-/// behind a running handler rather than taking its core at once.
+/// A loop is woken by every arriving packet. Under the default policy a woken thread preempts the one
+/// running, so on a busy core the loop takes the CPU from a handler mid-request, reads one request and
+/// sleeps again: two context switches per request. A `SCHED_BATCH` thread gets the same share of the CPU
+/// but does not preempt on wake-up: it runs when the running thread blocks or its time slice ends, and then
+/// reads a batch. Measured on one core at 50 × 8 requests in flight: a ten-hit search went from 0.30 to 0.02
+/// context switches and from 13.4 to 11.5 µs of CPU per request (BENCHMARKS.md, stop 16).
 ///
-/// A thread started from one of them inherits the policy (Linux threads do). The deadline timer's thread,
-/// started by whichever thread first schedules a deadline, sets the default policy back: a deadline fires
-/// on time.
+/// Why it is not the default: an I/O thread that does not preempt waits up to a slice each time it is woken
+/// on a core that a busy process shares, and that adds up. With the end-to-end tests running in parallel
+/// (CPU-bound tests beside the router), a stream whose every chunk goes through the loop slowed until its
+/// test timed out, in 3 of 5 runs (0 of 4 without it). On cores the router has to itself, turn it on.
+///
+/// Threads inherit their creator's policy on Linux: the threads a loop's work starts (a pool's, a session
+/// executor's, the deadline timer's) set the default back.
 enum ThreadScheduling {
     /// Linux's `SCHED_BATCH` (sched.h), which Glibc's module map does not export.
     static let batchPolicy: Int32 = 3

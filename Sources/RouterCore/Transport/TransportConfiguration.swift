@@ -6,6 +6,8 @@ package struct TransportConfiguration: Sendable {
     package var port: Int = 8765
     /// Event-loop threads; 0 means one per core.
     package var eventLoops: Int = 0
+    /// Run the event loops under `SCHED_BATCH` (``ThreadScheduling``); off by default.
+    package var batchScheduling = false
     /// Request heads above this size are rejected with 431.
     package var maxHeaderBytes: Int = 8192
     /// A connection that has not completed its HTTP request within this time is closed (slowloris).

@@ -45,7 +45,7 @@ package final class WebSocketServer: Sendable {
         var loops: [EventLoop] = []
         var boxes: [Listener.Box] = []
         do {
-            for index in 0..<count { loops.append(try EventLoop(index: index)) }
+            for index in 0..<count { loops.append(try EventLoop(index: index, batchScheduling: configuration.batchScheduling)) }
             // Registered before the loops' threads start, so a failure is thrown here rather than lost.
             for loop in loops {
                 let listener = Listener(socket: socket, loop: loop, loops: loops, server: context)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -5,41 +6,55 @@ import Glibc
 
 @testable import RouterCore
 
-/// The router's threads run under `SCHED_BATCH` (no preemption on wake-up); the deadline timer's thread
-/// and threads that are not the router's keep their policy.
+/// Event loops run under `SCHED_BATCH` (no preemption on wake-up) when asked to, and under the default
+/// policy otherwise; the router's other threads under the default policy, even when a loop's work starts them.
 @Suite struct ThreadSchedulingTests {
     #if os(Linux)
-    @Test func anEventLoopThreadRunsUnderTheBatchPolicy() async throws {
-        let loop = try EventLoop(index: 0)
+    @Test func anEventLoopRunsUnderTheBatchPolicyOnlyWhenAsked() async throws {
+        var policies: [Int32] = []
+        for batch in [true, false] {
+            let loop = try EventLoop(index: 0, batchScheduling: batch)
+            loop.start()
+            policies.append(await EventLoopConfinementTests.onLoop(loop) { ThreadScheduling.policyOfThisThread })
+            loop.shutdown()
+            await loop.waitUntilFinished()
+        }
+        #expect(policies == [ThreadScheduling.batchPolicy, SCHED_OTHER])
+    }
+
+    /// `server.batchScheduling` reaches the transport; it is off unless set.
+    @Test func theServerSettingTurnsItOn() throws {
+        func transport(_ json: String) throws -> TransportConfiguration {
+            try RouterConfiguration.load(json: Data(json.utf8), knownPlugins: []).get().transportConfiguration()
+        }
+        #expect(try transport(#"{"server":{"batchScheduling":true}}"#).batchScheduling)
+        #expect(try !transport("{}").batchScheduling)
+    }
+
+    /// Started from a loop's thread (batch), a session executor, a pool and the deadline timer each run
+    /// their work under the default policy.
+    @Test func threadsStartedByALoopRunUnderTheDefaultPolicy() async throws {
+        let loop = try EventLoop(index: 0, batchScheduling: true)
         loop.start()
-        let policy = await EventLoopConfinementTests.onLoop(loop) { ThreadScheduling.policyOfThisThread }
-        loop.shutdown()
-        await loop.waitUntilFinished()
-        #expect(policy == ThreadScheduling.batchPolicy)
-    }
-
-    @Test func aSessionExecutorThreadRunsUnderTheBatchPolicy() async {
-        let executor = BatchingTaskExecutor(name: "test-sessions")
+        let (executor, pool, timer) = await EventLoopConfinementTests.onLoop(loop) {
+            (BatchingTaskExecutor(name: "test-sessions"), ThreadPoolExecutor(name: "test-pool", coreThreads: 1, maxThreads: 1),
+             DeadlineTimer(name: "test-timer"))
+        }
         defer { executor.shutdown() }
-        let policy = await Task(executorPreference: executor) { ThreadScheduling.policyOfThisThread }.value
-        #expect(policy == ThreadScheduling.batchPolicy)
-    }
-
-    @Test func handlerAndControlThreadsRunUnderTheBatchPolicy() async {
-        let handler = await Task(executorPreference: RouterExecutors.handlers) { ThreadScheduling.policyOfThisThread }.value
-        let control = await Task(executorPreference: RouterExecutors.control) { ThreadScheduling.policyOfThisThread }.value
-        #expect(handler == ThreadScheduling.batchPolicy)
-        #expect(control == ThreadScheduling.batchPolicy)
-    }
-
-    /// Started from a handler thread (batch), the timer's thread still takes the default policy.
-    @Test func theDeadlineTimerThreadRunsUnderTheDefaultPolicy() async {
-        let timer = DeadlineTimer(name: "test-timer")
-        let fired = await Task(executorPreference: RouterExecutors.handlers) {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+        let session = await Task(executorPreference: executor) { ThreadScheduling.policyOfThisThread }.value
+        // The pool starts its thread for its first job, enqueued here from the loop's thread.
+        let pooled = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            loop.execute { Task(executorPreference: pool) { continuation.resume(returning: ThreadScheduling.policyOfThisThread) } }
+        }
+        let fired = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            loop.execute {
                 _ = timer.schedule(at: .now) { continuation.resume(returning: ThreadScheduling.policyOfThisThread) }
             }
-        }.value
+        }
+        loop.shutdown()
+        await loop.waitUntilFinished()
+        #expect(session == SCHED_OTHER)
+        #expect(pooled == SCHED_OTHER)
         #expect(fired == SCHED_OTHER)
     }
     #endif
