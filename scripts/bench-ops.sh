@@ -5,6 +5,7 @@
 # request kind on router-host, then on the seed stack. Server pinned to CPU 0, load to CPU 1.
 #   scripts/bench-ops.sh                        REPS=3, 50 connections x 8 in flight, 8 s after 2 s warm-up
 #   SEED=0 REPS=1 DURATION=4 scripts/bench-ops.sh   router-host only, quick
+#   CONFIG=path/to/config.json scripts/bench-ops.sh  router-host with that configuration (default: the embedded one)
 # Prints one line per run, then medians, the ratio to the seed stack and to router-host's own ping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ WARMUP=${WARMUP:-2}
 SEED=${SEED:-1}
 PORT=${PORT:-18777}
 SEED_PORT=${SEED_PORT:-18778}
+CONFIG=${CONFIG:-}
 mkdir -p "$WORK"
 RESULTS="$WORK/bench-ops-$(date +%Y%m%d-%H%M%S).jsonl"
 
@@ -70,7 +72,7 @@ run_kind() { # server port name template done
 }
 
 for rep in $(seq 1 "$REPS"); do
-    taskset -c 0 "$HOST" --port "$PORT" 2>/dev/null &
+    taskset -c 0 "$HOST" --port "$PORT" ${CONFIG:+--config "$CONFIG"} 2>/dev/null &
     server=$!
     wait_for_port "$PORT"
     for kind in "${KINDS[@]}"; do

@@ -128,7 +128,7 @@ final class DeadlineTimer: Sendable {
     private func startOrWakeThread(start: Bool, wake: Bool) {
         if start {
             let thread = Thread { [self] in
-                // Not a router thread's batch policy, which it inherits from the thread that started it.
+                // Not a loop's batch policy (threads inherit their creator's): a deadline fires on time.
                 ThreadScheduling.useDefaultPolicyForThisThread()
                 run()
             }
