@@ -23,25 +23,22 @@ enum ThreadScheduling {
     /// Linux's `SCHED_BATCH` (sched.h), which Glibc's module map does not export.
     static let batchPolicy: Int32 = 3
 
+    /// Linux's `SCHED_OTHER`, the default policy.
+    static let defaultPolicy: Int32 = 0
+
     /// Puts the calling thread under `SCHED_BATCH`; returns false where that is not possible (not Linux).
     @discardableResult
-    static func useBatchPolicyForThisThread() -> Bool {
-        #if os(Linux)
-        var parameters = sched_param()
-        parameters.sched_priority = 0
-        return sched_setscheduler(0, batchPolicy, &parameters) == 0
-        #else
-        return false
-        #endif
-    }
+    static func useBatchPolicyForThisThread() -> Bool { setPolicyOfThisThread(batchPolicy) }
 
     /// Puts the calling thread back under the default policy (`SCHED_OTHER`).
     @discardableResult
-    static func useDefaultPolicyForThisThread() -> Bool {
+    static func useDefaultPolicyForThisThread() -> Bool { setPolicyOfThisThread(defaultPolicy) }
+
+    private static func setPolicyOfThisThread(_ policy: Int32) -> Bool {
         #if os(Linux)
         var parameters = sched_param()
         parameters.sched_priority = 0
-        return sched_setscheduler(0, SCHED_OTHER, &parameters) == 0
+        return sched_setscheduler(0, policy, &parameters) == 0
         #else
         return false
         #endif

@@ -1,8 +1,5 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @testable import RouterCore
 
@@ -19,7 +16,7 @@ import Glibc
             loop.shutdown()
             await loop.waitUntilFinished()
         }
-        #expect(policies == [ThreadScheduling.batchPolicy, SCHED_OTHER])
+        #expect(policies == [ThreadScheduling.batchPolicy, ThreadScheduling.defaultPolicy])
     }
 
     /// `server.batchScheduling` reaches the transport; it is off unless set.
@@ -53,9 +50,9 @@ import Glibc
         }
         loop.shutdown()
         await loop.waitUntilFinished()
-        #expect(session == SCHED_OTHER)
-        #expect(pooled == SCHED_OTHER)
-        #expect(fired == SCHED_OTHER)
+        #expect(session == ThreadScheduling.defaultPolicy)
+        #expect(pooled == ThreadScheduling.defaultPolicy)
+        #expect(fired == ThreadScheduling.defaultPolicy)
     }
     #endif
 }
