@@ -40,7 +40,8 @@ final class Connection: SelectableChannel {
     private var deadlineTimer: TimerQueue.ID?
     /// Whether the loop will call ``endBatch()`` at the end of its iteration.
     private var batchEndPending = false
-    private var backlogAboveSince: ContinuousClock.Instant?
+    private lazy var slowConsumerWatch = SlowConsumerWatch(
+        highWater: server.configuration.writeHighWaterBytes, lowWater: server.configuration.writeLowWaterBytes)
     private var slowConsumerTimer: TimerQueue.ID?
     /// Reading stopped because the outbound backlog passed the high-water mark (resumes under the low-water mark).
     private var readsPaused = false
@@ -462,7 +463,7 @@ final class Connection: SelectableChannel {
             writeShutdown = true
             shutdown(fd, Int32(SHUT_WR))
         }
-        handle?.publish(writeQueueBytes: writeQueue.byteCount)
+        let producersWaiting = handle?.publish(writeQueueBytes: writeQueue.byteCount) ?? false
         if isWebSocket, case .open = stage {
             let backlog = outboundBacklog
             let configuration = server.configuration
@@ -471,7 +472,7 @@ final class Connection: SelectableChannel {
             } else if backlog <= configuration.writeLowWaterBytes {
                 readsPaused = false
             }
-            checkBacklog(backlog)
+            checkBacklog(backlog, producersWaiting: producersWaiting)
             if case .closed = stage { return }
         } else {
             readsPaused = false
@@ -492,27 +493,25 @@ final class Connection: SelectableChannel {
         loop.modify(fd: fd, token: token, interest: wanted)
     }
 
-    /// Enforces the slow-consumer policy: above the high-water mark for too long closes with 1008; so does
-    /// a router connection far above it (its sessions produce whether or not the peer sends). The echo
-    /// endpoint produces only what it reads, and reading pauses at the high-water mark, so its backlog
-    /// stays within the mark plus one message.
-    private func checkBacklog(_ backlog: Int) {
-        let configuration = server.configuration
-        guard backlog > configuration.writeHighWaterBytes else {
-            backlogAboveSince = nil
+    /// Enforces the slow-consumer policy (``SlowConsumerWatch``): above the high-water mark (or above the low
+    /// one while producers wait), and not yet back to the low-water mark, for too long closes with 1008; so does a router connection far above it (its
+    /// sessions produce whether or not the peer sends). The echo endpoint produces only what it reads, and
+    /// reading pauses at the high-water mark, so its backlog stays within the mark plus one message.
+    private func checkBacklog(_ backlog: Int, producersWaiting: Bool) {
+        switch slowConsumerWatch.observe(backlog: backlog, producersWaiting: producersWaiting, closesFarAboveHighWater: handle != nil) {
+        case .none:
+            break
+        case .closeNow(let backlog):
+            closeSlowConsumer("outbound backlog of \(backlog) bytes exceeds 4× the high-water mark")
+        case .cancelTimer:
             if let timer = slowConsumerTimer { loop.cancelTimer(timer) }
             slowConsumerTimer = nil
-            return
-        }
-        if handle != nil, backlog > configuration.writeHighWaterBytes * 4 {
-            closeSlowConsumer("outbound backlog of \(backlog) bytes exceeds 4× the high-water mark")
-            return
-        }
-        guard backlogAboveSince == nil else { return }
-        backlogAboveSince = .now
-        slowConsumerTimer = loop.schedule(at: .now + configuration.slowConsumerTimeout) { [weak self] in
-            guard let self, self.backlogAboveSince != nil else { return }
-            self.closeSlowConsumer("peer read too slowly for \(configuration.slowConsumerTimeout)")
+        case .startTimer:
+            let timeout = server.configuration.slowConsumerTimeout
+            slowConsumerTimer = loop.schedule(at: .now + timeout) { [weak self] in
+                guard let self, self.slowConsumerWatch.isWatching else { return }
+                self.closeSlowConsumer("peer read too slowly for \(timeout)")
+            }
         }
     }
 

@@ -176,17 +176,21 @@ package final class ConnectionHandle: OutboundMessageSink, LoopTask, @unchecked 
     }
 
     /// On the loop, after a flush: records the write queue's size and wakes producers under the low-water mark.
-    func publish(writeQueueBytes: Int) {
+    /// Returns whether producers still wait (the backlog is above the low-water mark).
+    @discardableResult
+    func publish(writeQueueBytes: Int) -> Bool {
         loop.assertInEventLoop()
-        let resumed = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+        let (resumed, waiting) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], Bool) in
             state.writeQueueBytes = writeQueueBytes
-            guard !state.waiters.isEmpty, state.backlog <= lowWater else { return [] }
+            guard !state.waiters.isEmpty else { return ([], false) }
+            guard state.backlog <= lowWater else { return ([], true) }
             let waiters = Array(state.waiters.values)
             state.waiters = [:]
-            return waiters
+            return (waiters, false)
         }
         // Never resume continuations while holding the lock.
         for waiter in resumed { waiter.resume(returning: true) }
+        return waiting
     }
 
     /// On the loop, once the connection is closed: drops queued messages and releases every waiter.

@@ -10,12 +10,12 @@ import Glibc
 /// sleeps again: two context switches per request. A `SCHED_BATCH` thread gets the same share of the CPU
 /// but does not preempt on wake-up: it runs when the running thread blocks or its time slice ends, and then
 /// reads a batch. Measured on one core at 50 × 8 requests in flight: a ten-hit search went from 0.30 to 0.02
-/// context switches and from 13.4 to 11.5 µs of CPU per request (BENCHMARKS.md, stop 16).
+/// context switches and from 13.9 to 12.1 µs of CPU per request (BENCHMARKS.md, stop 16).
 ///
-/// Why it is not the default: an I/O thread that does not preempt waits up to a slice each time it is woken
-/// on a core that a busy process shares, and that adds up. With the end-to-end tests running in parallel
-/// (CPU-bound tests beside the router), a stream whose every chunk goes through the loop slowed until its
-/// test timed out, in 3 of 5 runs (0 of 4 without it). On cores the router has to itself, turn it on.
+/// Why it is not the default: a thread that does not preempt waits for the scheduler's tick each time it is
+/// woken on a core a busy process holds. With a CPU-bound process on the router's core, one client's `ping`
+/// took 4.0 ms (p50) under batch against 50–60 µs under the default policy. On cores the router has to itself,
+/// turn it on.
 ///
 /// Threads inherit their creator's policy on Linux: the threads a loop's work starts (a pool's, a session
 /// executor's, the deadline timer's) set the default back.
