@@ -129,7 +129,7 @@ final class DeadlineTimer: Sendable {
         if start {
             let thread = Thread { [self] in
                 // Not a loop's batch policy (threads inherit their creator's): a deadline fires on time.
-                ThreadScheduling.useDefaultPolicyForThisThread()
+                ThreadScheduling.useProcessPolicyForThisThread()
                 run()
             }
             thread.name = name

@@ -125,7 +125,7 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     private func start(_ worker: Worker) {
         let thread = Thread { [self] in
             // Not a loop's batch policy, which it inherits when a loop's work starts it.
-            ThreadScheduling.useDefaultPolicyForThisThread()
+            ThreadScheduling.useProcessPolicyForThisThread()
             run(worker)
         }
         thread.name = name

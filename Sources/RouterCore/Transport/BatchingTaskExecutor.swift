@@ -34,7 +34,7 @@ final class BatchingTaskExecutor: TaskExecutor, @unchecked Sendable {
     init(name: String) {
         let thread = Thread { [self] in
             // Not the batch policy of the loop that makes it (threads inherit their creator's policy).
-            ThreadScheduling.useDefaultPolicyForThisThread()
+            ThreadScheduling.useProcessPolicyForThisThread()
             run()
         }
         thread.name = name

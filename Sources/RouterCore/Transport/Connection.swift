@@ -40,8 +40,7 @@ final class Connection: SelectableChannel {
     private var deadlineTimer: TimerQueue.ID?
     /// Whether the loop will call ``endBatch()`` at the end of its iteration.
     private var batchEndPending = false
-    private lazy var slowConsumerWatch = SlowConsumerWatch(
-        highWater: server.configuration.writeHighWaterBytes, lowWater: server.configuration.writeLowWaterBytes)
+    private var slowConsumerWatch: SlowConsumerWatch
     private var slowConsumerTimer: TimerQueue.ID?
     /// Reading stopped because the outbound backlog passed the high-water mark (resumes under the low-water mark).
     private var readsPaused = false
@@ -63,6 +62,8 @@ final class Connection: SelectableChannel {
         decoder = FrameDecoder(role: .server, maxFramePayload: configuration.maxFrameBytes)
         assembler = MessageAssembler(maxMessageBytes: configuration.maxMessageBytes)
         writeQueue = WriteQueue(spare: loop.writeBufferSpare)
+        slowConsumerWatch = SlowConsumerWatch(
+            highWater: configuration.writeHighWaterBytes, lowWater: configuration.writeLowWaterBytes)
     }
 
     /// Registers with the loop and arms the handshake timeout.
@@ -494,9 +495,10 @@ final class Connection: SelectableChannel {
     }
 
     /// Enforces the slow-consumer policy (``SlowConsumerWatch``): above the high-water mark (or above the low
-    /// one while producers wait), and not yet back to the low-water mark, for too long closes with 1008; so does a router connection far above it (its
-    /// sessions produce whether or not the peer sends). The echo endpoint produces only what it reads, and
-    /// reading pauses at the high-water mark, so its backlog stays within the mark plus one message.
+    /// one while producers wait), and not yet back to the low-water mark, for too long closes with 1008; so
+    /// does a router connection far above it (its sessions produce whether or not the peer sends). The echo
+    /// endpoint produces only what it reads, and reading pauses at the high-water mark, so its backlog stays
+    /// within the mark plus one message.
     private func checkBacklog(_ backlog: Int, producersWaiting: Bool) {
         switch slowConsumerWatch.observe(backlog: backlog, producersWaiting: producersWaiting, closesFarAboveHighWater: handle != nil) {
         case .none:

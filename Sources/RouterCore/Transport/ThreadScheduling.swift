@@ -18,7 +18,8 @@ import Glibc
 /// turn it on.
 ///
 /// Threads inherit their creator's policy on Linux: the threads a loop's work starts (a pool's, a session
-/// executor's, the deadline timer's) set the default back.
+/// executor's, the deadline timer's) go back to the policy the process runs under (``processPolicy``: the
+/// default one, unless the operator chose another, e.g. with `chrt`).
 enum ThreadScheduling {
     /// Linux's `SCHED_BATCH` (sched.h), which Glibc's module map does not export.
     static let batchPolicy: Int32 = 3
@@ -26,18 +27,38 @@ enum ThreadScheduling {
     /// Linux's `SCHED_OTHER`, the default policy.
     static let defaultPolicy: Int32 = 0
 
-    /// Puts the calling thread under `SCHED_BATCH`; returns false where that is not possible (not Linux).
-    @discardableResult
-    static func useBatchPolicyForThisThread() -> Bool { setPolicyOfThisThread(batchPolicy) }
-
-    /// Puts the calling thread back under the default policy (`SCHED_OTHER`).
-    @discardableResult
-    static func useDefaultPolicyForThisThread() -> Bool { setPolicyOfThisThread(defaultPolicy) }
-
-    private static func setPolicyOfThisThread(_ policy: Int32) -> Bool {
+    /// The policy and priority the process's threads run under, read on first use, before any loop sets its
+    /// own (``useBatchPolicyForThisThread()`` reads it first).
+    static let processPolicy: (policy: Int32, priority: Int32) = {
         #if os(Linux)
         var parameters = sched_param()
-        parameters.sched_priority = 0
+        _ = sched_getparam(0, &parameters)
+        return (sched_getscheduler(0), parameters.sched_priority)
+        #else
+        return (-1, 0)
+        #endif
+    }()
+
+    /// Puts the calling thread under `SCHED_BATCH`; returns false where that is not possible (not Linux).
+    @discardableResult
+    static func useBatchPolicyForThisThread() -> Bool {
+        _ = processPolicy  // read while this thread still has the process's policy
+        return setPolicyOfThisThread(batchPolicy, priority: 0)
+    }
+
+    /// Puts the calling thread back under ``processPolicy`` if a loop's policy was passed on to it; no system
+    /// call when it already runs under it (always, unless `server.batchScheduling` is on).
+    static func useProcessPolicyForThisThread() {
+        let process = processPolicy
+        guard policyOfThisThread != process.policy else { return }
+        setPolicyOfThisThread(process.policy, priority: process.priority)
+    }
+
+    @discardableResult
+    private static func setPolicyOfThisThread(_ policy: Int32, priority: Int32) -> Bool {
+        #if os(Linux)
+        var parameters = sched_param()
+        parameters.sched_priority = priority
         return sched_setscheduler(0, policy, &parameters) == 0
         #else
         return false
