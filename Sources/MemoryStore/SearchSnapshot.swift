@@ -56,6 +56,82 @@ public struct VectorQuery: Sendable {
     let padded: [Float]
 }
 
+/// The BM25 scores of the documents a query's terms occur in, in document order: what
+/// ``SearchSnapshot/bm25Scores(_:docRange:into:)-(_,_,BM25Matches)`` collects slice by slice.
+///
+/// Sparse: a query costs the postings of its terms, not a score per document of the corpus (no array of
+/// the corpus's size to zero, scan for matches and scan again for the top results).
+public struct BM25Matches: Sendable {
+    /// The scored documents (live, with at least one query term), ascending.
+    public private(set) var docs: [UInt32] = []
+    /// Their BM25 scores (all > 0), aligned with `docs`.
+    public private(set) var scores: [Float] = []
+    /// Reused from slice to slice: a score per document of the slice being scored, and a bit per document
+    /// touched, so the slice's matches come out in document order without a sort.
+    private var scratch: [Float] = []
+    private var touched: [UInt64] = []
+
+    /// Documents are scored in slices of at most this many (the scratch's size).
+    static let scratchWidth = 16_384
+
+    /// No document scored yet.
+    public init() {}
+
+    /// Documents scored so far.
+    public var count: Int { docs.count }
+
+    /// The score of `doc`, or nil if it did not match (a binary search).
+    public func score(of doc: Int) -> Float? {
+        guard doc >= 0, doc <= Int(UInt32.max) else { return nil }
+        let target = UInt32(doc)
+        var low = 0
+        var high = docs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if docs[middle] < target { low = middle + 1 } else { high = middle }
+        }
+        return low < docs.count && docs[low] == target ? scores[low] : nil
+    }
+
+    /// Adds the scores of one slice (`base ..< base + width`, after every document scored so far):
+    /// `accumulate` adds each term's contributions into the scratch, then the touched documents are
+    /// appended in order and the scratch is cleared behind them.
+    mutating func scoreSlice(
+        base: Int, width: Int,
+        _ accumulate: (_ scratch: UnsafeMutablePointer<Float>, _ touched: UnsafeMutablePointer<UInt64>) -> Void
+    ) {
+        if scratch.count < width {
+            scratch = [Float](repeating: 0, count: width)
+            touched = [UInt64](repeating: 0, count: (width + 63) / 64)
+        }
+        scratch.withUnsafeMutableBufferPointer { scratch in
+            touched.withUnsafeMutableBufferPointer { touched in
+                accumulate(scratch.baseAddress!, touched.baseAddress!)
+                let words = (width + 63) / 64
+                var added = 0
+                for word in 0..<words { added += touched[word].nonzeroBitCount }
+                let needed = docs.count + added
+                if docs.capacity < needed {
+                    // Geometric, as appends would grow it, but once per slice rather than by doubling from one.
+                    docs.reserveCapacity(max(needed, 2 * docs.capacity))
+                    scores.reserveCapacity(max(needed, 2 * scores.capacity))
+                }
+                for word in 0..<words where touched[word] != 0 {
+                    var bits = touched[word]
+                    touched[word] = 0
+                    while bits != 0 {
+                        let local = word * 64 + bits.trailingZeroBitCount
+                        bits &= bits - 1
+                        docs.append(UInt32(base + local))
+                        scores.append(scratch[local])
+                        scratch[local] = 0
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The set of documents a search may return: live entries that carry every requested tag and were created
 /// at or after `since`.
 public struct DocumentFilter: Sendable {
@@ -240,6 +316,52 @@ public struct SearchSnapshot: Sendable {
         }
     }
 
+    /// Adds the BM25 scores of the live documents in `docRange` that contain a query term to `matches`
+    /// (the same scores as the dense form, added in the same order). Ranges must come in ascending order:
+    /// `docRange` starts after every document already in `matches`. Cost: the query terms' postings inside
+    /// the range, found by binary search; nothing per document that has no query term.
+    public func bm25Scores(_ query: BM25Query, docRange: Range<Int>, into matches: inout BM25Matches) {
+        precondition(
+            docRange.lowerBound > (matches.docs.last.map { Int($0) } ?? -1),
+            "slices must be scored in ascending order, after the documents already matched")
+        precondition(docRange.upperBound <= index.docCount, "docRange must lie within the snapshot's documents")
+        guard !query.resolved.isEmpty else { return }
+        let k1 = Self.bm25K1
+        let base = k1 * (1 - Self.bm25B)
+        let perLength = query.lengthNormalization
+        index.alive.withUnsafeBufferPointer { alive in
+            index.docLength.withUnsafeBufferPointer { lengths in
+                for start in stride(from: docRange.lowerBound, to: docRange.upperBound, by: BM25Matches.scratchWidth) {
+                    let end = min(start + BM25Matches.scratchWidth, docRange.upperBound)
+                    matches.scoreSlice(base: start, width: end - start) { scratch, touched in
+                        let lower = UInt32(start)
+                        let upper = UInt32(end)
+                        for term in query.resolved {
+                            let postings = index.postings[term.id]
+                            postings.docs.withUnsafeBufferPointer { docs in
+                                postings.frequencies.withUnsafeBufferPointer { frequencies in
+                                    var position = Self.lowerBound(docs, lower)
+                                    while position < docs.count {
+                                        let doc = docs[position]
+                                        if doc >= upper { break }
+                                        let d = Int(doc)
+                                        if alive[d] {
+                                            let tf = Float(frequencies[position])
+                                            let local = d - start
+                                            scratch[local] += term.idf * tf * (k1 + 1) / (tf + base + perLength * lengths[d])
+                                            touched[local >> 6] |= 1 << UInt64(local & 63)
+                                        }
+                                        position += 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Convenience: ``prepareBM25(queryTerms:)`` then ``bm25Scores(_:docRange:into:)``.
     public func bm25Scores(queryTerms: [String], docRange: Range<Int>, into scores: inout [Float]) {
         bm25Scores(prepareBM25(queryTerms: queryTerms), docRange: docRange, into: &scores)
@@ -337,28 +459,62 @@ public struct SearchSnapshot: Sendable {
     /// with ``entry(at:)``, or ``withEntry(at:_:)``).
     public func rankDocuments(bm25: [Float]?, cosine: [Float]?, filter: DocumentFilter, limit: Int) -> [RankedDocument] {
         guard limit > 0 else { return [] }
-        let count = index.docCount
         let window = bm25 != nil && cosine != nil ? max(limit, Self.rrfWindow) : limit
-        func top(_ scores: [Float], include: (Float) -> Bool) -> [TopK.Item] {
+        return fuse(
+            text: bm25.map { top($0, window: window, filter: filter) { $0 > 0 } },
+            vector: cosine.map { top($0, window: window, filter: filter) { $0 > -.infinity } }, limit: limit,
+            bm25: { doc in bm25.flatMap { $0[doc] > 0 ? Double($0[doc]) : nil } },
+            cosine: { doc in cosine.flatMap { $0[doc] > -.infinity ? Double($0[doc]) : nil } })
+    }
+
+    /// ``rankDocuments(bm25:cosine:filter:limit:)-(…,[Float]?,…)`` with sparse BM25 scores: the text ranking
+    /// visits the matched documents only. The same ranking for the same scores.
+    public func rankDocuments(bm25: BM25Matches?, cosine: [Float]?, filter: DocumentFilter, limit: Int) -> [RankedDocument] {
+        guard limit > 0 else { return [] }
+        let window = bm25 != nil && cosine != nil ? max(limit, Self.rrfWindow) : limit
+        let textRanking = bm25.map { matches -> [TopK.Item] in
             var heap = TopK(k: window)
-            scores.withUnsafeBufferPointer { scores in
-                for doc in 0..<min(count, scores.count) {
-                    let score = scores[doc]
-                    guard include(score), index.alive[doc], filter.contains(doc) else { continue }
-                    if let threshold = heap.threshold, score < threshold.score { continue }
-                    heap.insert(score: score, doc: doc)
+            matches.docs.withUnsafeBufferPointer { docs in
+                matches.scores.withUnsafeBufferPointer { scores in
+                    for position in 0..<docs.count {
+                        let doc = Int(docs[position])
+                        let score = scores[position]
+                        guard doc < index.docCount, index.alive[doc], filter.contains(doc) else { continue }
+                        if let threshold = heap.threshold, score < threshold.score { continue }
+                        heap.insert(score: score, doc: doc)
+                    }
                 }
             }
             return heap.sorted()
         }
-        let textRanking = bm25.map { top($0) { $0 > 0 } }
-        let vectorRanking = cosine.map { top($0) { $0 > -.infinity } }
-        func make(_ doc: Int, score: Double) -> RankedDocument {
-            let bm25Score = bm25.flatMap { $0[doc] > 0 ? Double($0[doc]) : nil }
-            let cosineScore = cosine.flatMap { $0[doc] > -.infinity ? Double($0[doc]) : nil }
-            return RankedDocument(doc: doc, score: score, bm25: bm25Score, cosine: cosineScore)
+        return fuse(
+            text: textRanking, vector: cosine.map { top($0, window: window, filter: filter) { $0 > -.infinity } },
+            limit: limit, bm25: { doc in bm25?.score(of: doc).map(Double.init) },
+            cosine: { doc in cosine.flatMap { $0[doc] > -.infinity ? Double($0[doc]) : nil } })
+    }
+
+    /// The best `window` documents of a dense score array, among those whose score passes `include`.
+    private func top(_ scores: [Float], window: Int, filter: DocumentFilter, include: (Float) -> Bool) -> [TopK.Item] {
+        var heap = TopK(k: window)
+        scores.withUnsafeBufferPointer { scores in
+            for doc in 0..<min(index.docCount, scores.count) {
+                let score = scores[doc]
+                guard include(score), index.alive[doc], filter.contains(doc) else { continue }
+                if let threshold = heap.threshold, score < threshold.score { continue }
+                heap.insert(score: score, doc: doc)
+            }
         }
-        switch (textRanking, vectorRanking) {
+        return heap.sorted()
+    }
+
+    /// One ranking as it is, or the two fused by reciprocal rank, cut to `limit`.
+    private func fuse(
+        text: [TopK.Item]?, vector: [TopK.Item]?, limit: Int, bm25: (Int) -> Double?, cosine: (Int) -> Double?
+    ) -> [RankedDocument] {
+        func make(_ doc: Int, score: Double) -> RankedDocument {
+            RankedDocument(doc: doc, score: score, bm25: bm25(doc), cosine: cosine(doc))
+        }
+        switch (text, vector) {
         case (let text?, let vector?):
             var fused: [Int: Double] = [:]
             for (rank, item) in text.enumerated() { fused[Int(item.doc), default: 0] += 1 / (Self.rrfK + Double(rank + 1)) }
@@ -397,11 +553,11 @@ public struct SearchSnapshot: Sendable {
         let count = index.docCount
         let vector = try embedding.map { embedding throws(MemoryStoreError) in try prepareVector(embedding) }
         let prepared = prepareBM25(queryTerms: queryTerms(query))
-        var bm25: [Float]?
+        var bm25: BM25Matches?
         if !prepared.terms.isEmpty {
-            var scores = [Float](repeating: 0, count: count)
-            bm25Scores(prepared, docRange: 0..<count, into: &scores)
-            bm25 = scores
+            var matches = BM25Matches()
+            bm25Scores(prepared, docRange: 0..<count, into: &matches)
+            bm25 = matches
         }
         var cosine: [Float]?
         if let vector {
@@ -409,7 +565,9 @@ public struct SearchSnapshot: Sendable {
             cosineScores(vector, docRange: 0..<count, into: &scores)
             cosine = scores
         }
-        return rank(bm25: bm25, cosine: cosine, filter: filter(tags: tags, since: since), limit: limit)
+        return rankDocuments(bm25: bm25, cosine: cosine, filter: filter(tags: tags, since: since), limit: limit).map { ranked in
+            ScoredEntry(entry: index.entries[ranked.doc]!, score: ranked.score, bm25: ranked.bm25, cosine: ranked.cosine)
+        }
     }
 
     /// Short snippets of `entry.text` around the query terms it contains, in text order: each snippet spans

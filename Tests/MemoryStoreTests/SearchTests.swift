@@ -164,6 +164,71 @@ struct SearchTests {
         #expect(try store.search(query: "coffee", limit: 2, embedding: [1, 0]).map(\.entry.id) == ["B", "A"])
     }
 
+    /// Sparse BM25 scores (the matched documents only) are the dense scores: the same documents, the same
+    /// `Float`s, in document order, however the corpus is sliced (slices wider than the scratch included).
+    @Test func sparseScoresAreTheDenseScores() throws {
+        let store = MemoryStore.inMemory(dimension: 4)
+        try store.upsert(SyntheticMemories.generate(count: 20_000, seed: 3, dimension: 4))
+        try store.delete(ids: (1...20_000).filter { $0 % 7 == 0 }.map { String(format: "mem-%06d", $0) })
+        let snapshot = store.searchSnapshot()
+        let count = snapshot.documentCount
+        for text in ["project atlas migration postgres", "coffee", "the and of", "zzzz", "notes travel budget"] {
+            let query = snapshot.prepareBM25(query: text)
+            var dense = [Float](repeating: 0, count: count)
+            snapshot.bm25Scores(query, docRange: 0..<count, into: &dense)
+            let expected = (0..<count).filter { dense[$0] > 0 }
+            for slice in [count, 16_384, 5_000, 257] {
+                var sparse = BM25Matches()
+                for start in stride(from: 0, to: count, by: slice) {
+                    snapshot.bm25Scores(query, docRange: start..<min(start + slice, count), into: &sparse)
+                }
+                #expect(sparse.docs.map(Int.init) == expected, "\(text), slices of \(slice)")
+                #expect(sparse.scores == expected.map { dense[$0] }, "\(text), slices of \(slice)")
+                #expect(expected.allSatisfy { sparse.score(of: $0) == dense[$0] })
+                #expect(sparse.score(of: count) == nil && sparse.score(of: -1) == nil)
+            }
+            if ["zzzz", "the and of"].contains(text) { #expect(expected.isEmpty) } else { #expect(expected.count > 10, "\(text)") }
+        }
+    }
+
+    /// Ranking from sparse BM25 scores is ranking from the dense ones: alone and fused with cosine, with and
+    /// without a filter, including ties (many documents share a score in the synthetic corpus).
+    @Test func rankingFromSparseScoresIsRankingFromDenseScores() throws {
+        let store = MemoryStore.inMemory(dimension: 8)
+        try store.upsert(SyntheticMemories.generate(count: 3_000, seed: 9, dimension: 8))
+        try store.delete(ids: (1...3_000).filter { $0 % 5 == 0 }.map { String(format: "mem-%06d", $0) })
+        let snapshot = store.searchSnapshot()
+        let count = snapshot.documentCount
+        var cosine = [Float](repeating: 0, count: count)
+        snapshot.cosineScores(
+            try snapshot.prepareVector(SyntheticMemories.centroid(for: "travel", dimension: 8)), docRange: 0..<count,
+            into: &cosine)
+        let filters = [
+            snapshot.filter(tags: [], since: nil), snapshot.filter(tags: ["work"], since: nil),
+            snapshot.filter(tags: [], since: snapshot.entries()[count / 2].createdAt),
+        ]
+        var filteredTextRankings = 0
+        for text in ["project atlas migration", "coffee notes", "zzzz"] {
+            let query = snapshot.prepareBM25(query: text)
+            var dense = [Float](repeating: 0, count: count)
+            snapshot.bm25Scores(query, docRange: 0..<count, into: &dense)
+            var sparse = BM25Matches()
+            snapshot.bm25Scores(query, docRange: 0..<count, into: &sparse)
+            for (which, filter) in filters.enumerated() {
+                for limit in [1, 10, 250] {
+                    for vector in [nil, cosine] {
+                        let fromDense = snapshot.rankDocuments(bm25: dense, cosine: vector, filter: filter, limit: limit)
+                        let fromSparse = snapshot.rankDocuments(bm25: sparse, cosine: vector, filter: filter, limit: limit)
+                        #expect(fromSparse == fromDense, "\(text), limit \(limit), cosine \(vector != nil)")
+                        if which == 0, text != "zzzz" || vector != nil { #expect(!fromDense.isEmpty, "\(text)") }
+                        if which > 0, vector == nil, !fromDense.isEmpty { filteredTextRankings += 1 }
+                    }
+                }
+            }
+        }
+        #expect(filteredTextRankings >= 6, "the filters leave BM25 results for most queries")
+    }
+
     /// Ranking by document number gives what ranking entries gives, for BM25, cosine and the fusion of both.
     @Test func rankedDocumentsAreTheRankedEntries() throws {
         let store = MemoryStore.inMemory(dimension: 2)

@@ -192,6 +192,29 @@ import Testing
         #expect((total(events) ?? 0) > 5)
     }
 
+    /// `total` counts every filtered match over all slices (the handler counts each slice's BM25 matches
+    /// only), and the results are the store's own ranking.
+    @Test func totalCountsTheFilteredMatchesOfEverySlice() async throws {
+        let store = MemoryStore.inMemory()
+        try store.upsert(SyntheticMemories.generate(count: 40_000, seed: 7))
+        try store.delete(ids: (1...40_000).filter { $0 % 6 == 0 }.map { String(format: "mem-%06d", $0) })
+        let snapshot = store.searchSnapshot()
+        let query = snapshot.prepareBM25(query: "coffee project notes")
+        var scores = [Float](repeating: 0, count: snapshot.documentCount)
+        snapshot.bm25Scores(query, docRange: 0..<snapshot.documentCount, into: &scores)
+        let harness = OperationHarness(MemorySearchHandler(), services: services(store))
+        for tags in [[], ["work"]] {
+            let filter = snapshot.filter(tags: tags, since: nil)
+            let expected = (0..<snapshot.documentCount).filter { scores[$0] > 0 && filter.contains($0) }.count
+            let tagList = tags.map { "\"\($0)\"" }.joined(separator: ",")
+            let events = await harness.run(json: #"{"query":"coffee project notes","limit":7,"tags":["# + tagList + "]}")
+            #expect(expected > MemorySearchHandler.sliceSize / 10, "matches in many slices")
+            #expect(total(events) == expected, "tags \(tags)")
+            let reference = try store.search(query: "coffee project notes", limit: 7, tags: tags)
+            #expect(resultIDs(events) == reference.map(\.entry.id), "tags \(tags)")
+        }
+    }
+
     @Test func aTimeoutDuringScoringStopsTheSearch() async throws {
         let store = MemoryStore.inMemory()
         try store.upsert(SyntheticMemories.generate(count: 40_000, seed: 7))

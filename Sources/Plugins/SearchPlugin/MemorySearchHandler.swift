@@ -195,7 +195,7 @@ public struct MemorySearchHandler: OperationHandler {
 
         context.advance(to: "scoring")
         let count = snapshot.documentCount
-        var bm25 = textQuery.map { _ in [Float](repeating: 0, count: count) }
+        var bm25 = textQuery.map { _ in BM25Matches() }
         var cosine = vectorQuery.map { _ in [Float](repeating: 0, count: count) }
         var total = 0
         var start = 0
@@ -205,9 +205,10 @@ public struct MemorySearchHandler: OperationHandler {
             if start > 0 { await Task.yield() }
             try Task.checkCancellation()
             let range = start..<min(start + Self.sliceSize, count)
+            let matchedBefore = bm25?.count ?? 0
             if let textQuery, !textQuery.isEmpty { snapshot.bm25Scores(textQuery, docRange: range, into: &bm25!) }
             if let vectorQuery { snapshot.cosineScores(vectorQuery, docRange: range, into: &cosine!) }
-            total += Self.countMatches(in: range, bm25: bm25, cosine: cosine, filter: filter)
+            total += Self.countMatches(in: range, bm25: bm25, from: matchedBefore, cosine: cosine, filter: filter)
             start = range.upperBound
             await onSliceScored?(start)
             context.progress("scoring", Double(start) / Double(count))
@@ -221,15 +222,28 @@ public struct MemorySearchHandler: OperationHandler {
         return Response(hits: SearchHits(snapshot: snapshot, ranked: ranked, highlighter: highlighter), total: total)
     }
 
-    /// Documents in `range` that pass `filter` and scored (BM25 > 0, or a cosine, i.e. an embedding).
-    /// Deleted documents never score, so they are never counted.
-    private static func countMatches(in range: Range<Int>, bm25: [Float]?, cosine: [Float]?, filter: DocumentFilter) -> Int {
+    /// Documents in `range` that pass `filter` and scored (a query term, or a cosine, i.e. an embedding);
+    /// the range's BM25 matches are `bm25`'s from `first` on. Without an embedding only those matches are
+    /// visited. Deleted documents never score, so they are never counted.
+    private static func countMatches(
+        in range: Range<Int>, bm25: BM25Matches?, from first: Int, cosine: [Float]?, filter: DocumentFilter
+    ) -> Int {
+        let textDocs = bm25?.docs ?? []
         var matches = 0
-        let none: [Float] = []
-        (bm25 ?? none).withUnsafeBufferPointer { text in
-            (cosine ?? none).withUnsafeBufferPointer { vector in
+        guard let cosine else {
+            for position in first..<textDocs.count where filter.contains(Int(textDocs[position])) { matches += 1 }
+            return matches
+        }
+        cosine.withUnsafeBufferPointer { vector in
+            textDocs.withUnsafeBufferPointer { text in
+                // Both in document order: the next BM25 match is the only one `doc` can be.
+                var next = first
                 for doc in range {
-                    let scored = (!text.isEmpty && text[doc] > 0) || (!vector.isEmpty && vector[doc] > -.infinity)
+                    var scored = vector[doc] > -.infinity
+                    if next < text.count, Int(text[next]) == doc {
+                        scored = true
+                        next += 1
+                    }
                     if scored && filter.contains(doc) { matches += 1 }
                 }
             }
