@@ -62,10 +62,17 @@ public struct VectorQuery: Sendable {
 /// Sparse: a query costs the postings of its terms, not a score per document of the corpus (no array of
 /// the corpus's size to zero, scan for matches and scan again for the top results).
 public struct BM25Matches: Sendable {
+    /// One scored document.
+    public struct Match: Sendable, Equatable {
+        let document: UInt32
+        /// Its BM25 score (> 0).
+        public let score: Float
+        /// The document's number in the snapshot.
+        public var doc: Int { Int(document) }
+    }
+
     /// The scored documents (live, with at least one query term), ascending.
-    public private(set) var docs: [UInt32] = []
-    /// Their BM25 scores (all > 0), aligned with `docs`.
-    public private(set) var scores: [Float] = []
+    public private(set) var matches: [Match] = []
     /// Reused from slice to slice: a score per document of the slice being scored, and a bit per document
     /// touched, so the slice's matches come out in document order without a sort.
     private var scratch: [Float] = []
@@ -78,19 +85,31 @@ public struct BM25Matches: Sendable {
     public init() {}
 
     /// Documents scored so far.
-    public var count: Int { docs.count }
+    public var count: Int { matches.count }
 
     /// The score of `doc`, or nil if it did not match (a binary search).
     public func score(of doc: Int) -> Float? {
         guard doc >= 0, doc <= Int(UInt32.max) else { return nil }
         let target = UInt32(doc)
         var low = 0
-        var high = docs.count
+        var high = matches.count
         while low < high {
             let middle = (low + high) / 2
-            if docs[middle] < target { low = middle + 1 } else { high = middle }
+            if matches[middle].document < target { low = middle + 1 } else { high = middle }
         }
-        return low < docs.count && docs[low] == target ? scores[low] : nil
+        return low < matches.count && matches[low].document == target ? matches[low].score : nil
+    }
+
+    /// Makes room for `extra` more matches, growing geometrically (as appends would, but at most once per slice).
+    mutating func reserve(_ extra: Int) {
+        let needed = matches.count + extra
+        if matches.capacity < needed { matches.reserveCapacity(max(needed, 2 * matches.capacity)) }
+    }
+
+    /// Appends a match after every one so far.
+    @inline(__always)
+    mutating func append(_ doc: Int, score: Float) {
+        matches.append(Match(document: UInt32(doc), score: score))
     }
 
     /// Adds the scores of one slice (`base ..< base + width`, after every document scored so far):
@@ -104,27 +123,34 @@ public struct BM25Matches: Sendable {
             scratch = [Float](repeating: 0, count: width)
             touched = [UInt64](repeating: 0, count: (width + 63) / 64)
         }
-        scratch.withUnsafeMutableBufferPointer { scratch in
-            touched.withUnsafeMutableBufferPointer { touched in
+        let words = (width + 63) / 64
+        let added = scratch.withUnsafeMutableBufferPointer { scratch in
+            touched.withUnsafeMutableBufferPointer { touched -> Int in
                 accumulate(scratch.baseAddress!, touched.baseAddress!)
-                let words = (width + 63) / 64
                 var added = 0
                 for word in 0..<words { added += touched[word].nonzeroBitCount }
-                let needed = docs.count + added
-                if docs.capacity < needed {
-                    // Geometric, as appends would grow it, but once per slice rather than by doubling from one.
-                    docs.reserveCapacity(max(needed, 2 * docs.capacity))
-                    scores.reserveCapacity(max(needed, 2 * scores.capacity))
-                }
-                for word in 0..<words where touched[word] != 0 {
-                    var bits = touched[word]
-                    touched[word] = 0
-                    while bits != 0 {
-                        let local = word * 64 + bits.trailingZeroBitCount
-                        bits &= bits - 1
-                        docs.append(UInt32(base + local))
-                        scores.append(scratch[local])
-                        scratch[local] = 0
+                return added
+            }
+        }
+        guard added > 0 else { return }
+        // Made room for at once and filled through a pointer: no capacity check per match.
+        let first = matches.count
+        reserve(added)
+        matches.append(contentsOf: repeatElement(Match(document: 0, score: 0), count: added))
+        matches.withUnsafeMutableBufferPointer { matches in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                touched.withUnsafeMutableBufferPointer { touched in
+                    var next = first
+                    for word in 0..<words where touched[word] != 0 {
+                        var bits = touched[word]
+                        touched[word] = 0
+                        while bits != 0 {
+                            let local = word * 64 + bits.trailingZeroBitCount
+                            bits &= bits - 1
+                            matches[next] = Match(document: UInt32(base + local), score: scratch[local])
+                            scratch[local] = 0
+                            next += 1
+                        }
                     }
                 }
             }
@@ -322,13 +348,36 @@ public struct SearchSnapshot: Sendable {
     /// the range, found by binary search; nothing per document that has no query term.
     public func bm25Scores(_ query: BM25Query, docRange: Range<Int>, into matches: inout BM25Matches) {
         precondition(
-            docRange.lowerBound > (matches.docs.last.map { Int($0) } ?? -1),
+            docRange.lowerBound > (matches.matches.last?.doc ?? -1),
             "slices must be scored in ascending order, after the documents already matched")
         precondition(docRange.upperBound <= index.docCount, "docRange must lie within the snapshot's documents")
         guard !query.resolved.isEmpty else { return }
         let k1 = Self.bm25K1
         let base = k1 * (1 - Self.bm25B)
         let perLength = query.lengthNormalization
+        if query.resolved.count == 1 {
+            // One term: its postings in the range are the matches, already in order; no scratch.
+            let term = query.resolved[0]
+            let postings = index.postings[term.id]
+            index.alive.withUnsafeBufferPointer { alive in
+                index.docLength.withUnsafeBufferPointer { lengths in
+                    postings.docs.withUnsafeBufferPointer { docs in
+                        postings.frequencies.withUnsafeBufferPointer { frequencies in
+                            let first = Self.lowerBound(docs, UInt32(clamping: docRange.lowerBound))
+                            let end = Self.lowerBound(docs, UInt32(clamping: docRange.upperBound))
+                            matches.reserve(end - first)
+                            for position in first..<end {
+                                let d = Int(docs[position])
+                                guard alive[d] else { continue }
+                                let tf = Float(frequencies[position])
+                                matches.append(d, score: term.idf * tf * (k1 + 1) / (tf + base + perLength * lengths[d]))
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
         index.alive.withUnsafeBufferPointer { alive in
             index.docLength.withUnsafeBufferPointer { lengths in
                 for start in stride(from: docRange.lowerBound, to: docRange.upperBound, by: BM25Matches.scratchWidth) {
@@ -472,17 +521,14 @@ public struct SearchSnapshot: Sendable {
     public func rankDocuments(bm25: BM25Matches?, cosine: [Float]?, filter: DocumentFilter, limit: Int) -> [RankedDocument] {
         guard limit > 0 else { return [] }
         let window = bm25 != nil && cosine != nil ? max(limit, Self.rrfWindow) : limit
-        let textRanking = bm25.map { matches -> [TopK.Item] in
+        let textRanking = bm25.map { bm25 -> [TopK.Item] in
             var heap = TopK(k: window)
-            matches.docs.withUnsafeBufferPointer { docs in
-                matches.scores.withUnsafeBufferPointer { scores in
-                    for position in 0..<docs.count {
-                        let doc = Int(docs[position])
-                        let score = scores[position]
-                        guard doc < index.docCount, index.alive[doc], filter.contains(doc) else { continue }
-                        if let threshold = heap.threshold, score < threshold.score { continue }
-                        heap.insert(score: score, doc: doc)
-                    }
+            bm25.matches.withUnsafeBufferPointer { matches in
+                for match in matches {
+                    let doc = match.doc
+                    guard doc < index.docCount, index.alive[doc], filter.contains(doc) else { continue }
+                    if let threshold = heap.threshold, match.score < threshold.score { continue }
+                    heap.insert(score: match.score, doc: doc)
                 }
             }
             return heap.sorted()

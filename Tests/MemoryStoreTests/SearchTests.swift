@@ -182,8 +182,8 @@ struct SearchTests {
                 for start in stride(from: 0, to: count, by: slice) {
                     snapshot.bm25Scores(query, docRange: start..<min(start + slice, count), into: &sparse)
                 }
-                #expect(sparse.docs.map(Int.init) == expected, "\(text), slices of \(slice)")
-                #expect(sparse.scores == expected.map { dense[$0] }, "\(text), slices of \(slice)")
+                #expect(sparse.matches.map(\.doc) == expected, "\(text), slices of \(slice)")
+                #expect(sparse.matches.map(\.score) == expected.map { dense[$0] }, "\(text), slices of \(slice)")
                 #expect(expected.allSatisfy { sparse.score(of: $0) == dense[$0] })
                 #expect(sparse.score(of: count) == nil && sparse.score(of: -1) == nil)
             }

@@ -228,19 +228,19 @@ public struct MemorySearchHandler: OperationHandler {
     private static func countMatches(
         in range: Range<Int>, bm25: BM25Matches?, from first: Int, cosine: [Float]?, filter: DocumentFilter
     ) -> Int {
-        let textDocs = bm25?.docs ?? []
+        let text = bm25?.matches ?? []
         var matches = 0
         guard let cosine else {
-            for position in first..<textDocs.count where filter.contains(Int(textDocs[position])) { matches += 1 }
+            for position in first..<text.count where filter.contains(text[position].doc) { matches += 1 }
             return matches
         }
         cosine.withUnsafeBufferPointer { vector in
-            textDocs.withUnsafeBufferPointer { text in
+            text.withUnsafeBufferPointer { text in
                 // Both in document order: the next BM25 match is the only one `doc` can be.
                 var next = first
                 for doc in range {
                     var scored = vector[doc] > -.infinity
-                    if next < text.count, Int(text[next]) == doc {
+                    if next < text.count, text[next].doc == doc {
                         scored = true
                         next += 1
                     }
