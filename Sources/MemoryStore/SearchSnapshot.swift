@@ -183,15 +183,17 @@ public struct DocumentFilter: Sendable {
 ///
 /// ```swift
 /// let snapshot = store.searchSnapshot()
-/// let query = snapshot.prepareBM25(queryTerms: snapshot.queryTerms("coffee preferences"))
-/// var bm25 = [Float](repeating: 0, count: snapshot.documentCount)
+/// let query = snapshot.prepareBM25(query: "coffee preferences")
+/// var bm25 = BM25Matches()  // sparse: the documents the terms occur in
 /// for start in stride(from: 0, to: snapshot.documentCount, by: 50_000) {
 ///     try Task.checkCancellation()
 ///     snapshot.bm25Scores(query, docRange: start..<min(start + 50_000, snapshot.documentCount), into: &bm25)
 ///     // report progress
 /// }
-/// let results = snapshot.rank(bm25: bm25, cosine: nil, filter: snapshot.filter(tags: [], since: nil), limit: 10)
+/// let ranked = snapshot.rankDocuments(bm25: bm25, cosine: nil, filter: snapshot.filter(tags: [], since: nil), limit: 10)
 /// ```
+///
+/// (A `[Float]` of one score per document, zero-initialized, works too: the dense form of both calls.)
 ///
 /// **BM25** (Robertson–Spärck Jones, Lucene's variant): for each distinct query term `q` in document `D`,
 /// `idf(q) · tf · (k1 + 1) / (tf + k1 · (1 − b + b · |D| / avgdl))` with `idf(q) = ln(1 + (N − n(q) + 0.5) /

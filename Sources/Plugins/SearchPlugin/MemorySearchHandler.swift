@@ -25,8 +25,9 @@ import MemoryStore
 ///
 /// **Progress and cancellation.** Stages `parsing` → `scoring` → `ranking` (weights 1, 8, 1). The corpus is
 /// scored in slices of ``sliceSize`` documents; after each slice the handler reports `scoring` progress as
-/// the fraction of documents scored, yields to other tasks and checks `Task.checkCancellation()`, so a cancel
-/// or timeout stops it within one slice (a few milliseconds) even on a million entries.
+/// the fraction of documents scored and checks `Task.checkCancellation()`, so a cancel or timeout stops it
+/// within one slice (a few milliseconds) even on a million entries; between slices it yields to other tasks
+/// once it has run a millisecond since it last did.
 ///
 /// Validation failures are `bad_request` with the path: `data.limit: must be between 1 and 1000`,
 /// `data.since: expected an ISO 8601 date, got "yesterday"`, `data.embedding: expected 384 dimensions, got 3`.
@@ -199,10 +200,12 @@ public struct MemorySearchHandler: OperationHandler {
         var cosine = vectorQuery.map { _ in [Float](repeating: 0, count: count) }
         var total = 0
         var start = 0
+        var pacing = YieldPacing(start: .now)
         while start < count {
-            // Yield between slices (not before the first: a small store is one slice, scored at once): a long
-            // search must not hold a handler thread for its whole duration while other requests wait.
-            if start > 0 { await Task.yield() }
+            // Yield between slices once a millisecond has passed (``YieldPacing``): a long search must not
+            // hold a handler thread for its whole duration while other requests wait, and a short one should
+            // not pay a hop per slice.
+            if start > 0, pacing.shouldYield(at: .now) { await Task.yield() }
             try Task.checkCancellation()
             let range = start..<min(start + Self.sliceSize, count)
             let matchedBefore = bm25?.count ?? 0
