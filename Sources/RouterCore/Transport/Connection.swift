@@ -104,7 +104,7 @@ final class Connection: SelectableChannel {
                 return
             }
             budget -= count
-            heartbeat?.heard(at: .now)
+            heartbeat?.heard(at: loop.wokeAt)
             process(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             if case .closed = stage { return }
             if count < size || inboundPaused || outboundBacklog > highWater { break }
@@ -467,10 +467,10 @@ final class Connection: SelectableChannel {
         let producersWaiting = handle?.publish(writeQueueBytes: writeQueue.byteCount) ?? false
         if isWebSocket, case .open = stage {
             let backlog = outboundBacklog
-            let configuration = server.configuration
-            if backlog > configuration.writeHighWaterBytes {
+            // Read field by field: a copy of the whole configuration costs a retain of each of its references.
+            if backlog > server.configuration.writeHighWaterBytes {
                 readsPaused = true
-            } else if backlog <= configuration.writeLowWaterBytes {
+            } else if backlog <= server.configuration.writeLowWaterBytes {
                 readsPaused = false
             }
             checkBacklog(backlog, producersWaiting: producersWaiting)

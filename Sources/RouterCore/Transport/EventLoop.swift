@@ -57,6 +57,9 @@ final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var batchEnds: [Connection] = []
     /// The queue's other buffer (see ``runQueuedTasks()``). Loop-confined.
     @exclusivity(unchecked) private var spareTasks: [QueuedTask] = []
+    /// When the loop woke for the events it is handling: one clock read per iteration, not one per read, for
+    /// what needs the time only roughly (when a peer was last heard). Loop-confined.
+    @exclusivity(unchecked) private(set) var wokeAt: ContinuousClock.Instant = .now
     private let finished = Locked<[CheckedContinuation<Void, Never>]?>([])
 
     /// `batchScheduling`: the loop's thread runs under `SCHED_BATCH` (``ThreadScheduling``).
@@ -223,6 +226,7 @@ final class EventLoop: @unchecked Sendable {
                     // Sessions resumed while handling this iteration's events start together, at its end.
                     sessionExecutor.hold()
                     holding = true
+                    wokeAt = .now
                 }
                 let fd = Int(UInt32(truncatingIfNeeded: event.token))
                 let registration = UInt32(truncatingIfNeeded: event.token >> 32)
