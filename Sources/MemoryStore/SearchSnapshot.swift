@@ -526,10 +526,14 @@ public struct SearchSnapshot: Sendable {
         let textRanking = bm25.map { bm25 -> [TopK.Item] in
             var heap = TopK(k: window)
             bm25.matches.withUnsafeBufferPointer { matches in
-                for match in matches {
+                // Highest document first: a tie with the worst kept item is then worse (ties prefer the higher
+                // document) and skipped here, where in ascending order every tie would displace it.
+                for match in matches.reversed() {
                     let doc = match.doc
                     guard doc < index.docCount, index.alive[doc], filter.contains(doc) else { continue }
-                    if let threshold = heap.threshold, match.score < threshold.score { continue }
+                    if let threshold = heap.threshold, !TopK.isWorse(threshold, TopK.Item(score: match.score, doc: Int32(doc))) {
+                        continue
+                    }
                     heap.insert(score: match.score, doc: doc)
                 }
             }
@@ -545,10 +549,13 @@ public struct SearchSnapshot: Sendable {
     private func top(_ scores: [Float], window: Int, filter: DocumentFilter, include: (Float) -> Bool) -> [TopK.Item] {
         var heap = TopK(k: window)
         scores.withUnsafeBufferPointer { scores in
-            for doc in 0..<min(index.docCount, scores.count) {
+            // Highest document first, as for sparse scores: ties with the worst kept item are skipped.
+            for doc in (0..<min(index.docCount, scores.count)).reversed() {
                 let score = scores[doc]
                 guard include(score), index.alive[doc], filter.contains(doc) else { continue }
-                if let threshold = heap.threshold, score < threshold.score { continue }
+                if let threshold = heap.threshold, !TopK.isWorse(threshold, TopK.Item(score: score, doc: Int32(doc))) {
+                    continue
+                }
                 heap.insert(score: score, doc: doc)
             }
         }

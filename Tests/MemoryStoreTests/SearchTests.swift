@@ -41,6 +41,20 @@ struct SearchTests {
         #expect(results[1].score == results[2].score)
     }
 
+    /// Ties at the cut keep the later documents, however many tie and whichever scores are ranked (sparse,
+    /// dense, cosine): a ranking must not depend on the order the candidates were visited in.
+    @Test func tiesAtTheCutKeepTheLaterDocuments() throws {
+        let store = MemoryStore.inMemory(dimension: 2)
+        try store.upsert((0..<12).map { entry("t\($0)", "coffee notes", embedding: [1, 0]) } + [entry("x", "tea", embedding: [0, 1])])
+        #expect(try store.search(query: "coffee", limit: 3).map(\.entry.id) == ["t11", "t10", "t9"])
+        #expect(try store.search(query: "", limit: 3, embedding: [1, 0]).map(\.entry.id) == ["t11", "t10", "t9"])
+        let snapshot = store.searchSnapshot()
+        var dense = [Float](repeating: 0, count: snapshot.documentCount)
+        snapshot.bm25Scores(snapshot.prepareBM25(query: "coffee"), docRange: 0..<snapshot.documentCount, into: &dense)
+        let ranked = snapshot.rankDocuments(bm25: dense, cosine: nil, filter: snapshot.filter(tags: [], since: nil), limit: 3)
+        #expect(ranked.map(\.doc) == [11, 10, 9])
+    }
+
     @Test func bm25IgnoresDeletedDocumentsInStatistics() throws {
         let store = try smallCorpus()
         try store.delete(ids: ["d3"])
