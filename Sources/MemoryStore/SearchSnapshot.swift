@@ -313,30 +313,39 @@ public struct SearchSnapshot: Sendable {
     /// the caller. Cost: the query terms' postings inside the range, found by binary search.
     public func bm25Scores(_ query: BM25Query, docRange: Range<Int>, into scores: inout [Float]) {
         precondition(scores.count >= docRange.upperBound, "scores must hold at least \(docRange.upperBound) values")
+        scores.withUnsafeMutableBufferPointer { out in
+            for term in query.resolved {
+                forEachPosting(of: term, query: query, in: docRange) { doc, score in out[doc] += score }
+            }
+        }
+    }
+
+    /// Calls `body` with each live document of `docRange` that `term` occurs in, in document order, and the
+    /// term's BM25 contribution to its score: `idf · tf · (k1 + 1) / (tf + k1 · (1 − b) + k1 · b · |D| / avgdl)`.
+    /// The one place the formula is evaluated, so every form of scoring adds the same `Float`s.
+    @inline(__always)
+    private func forEachPosting(
+        of term: BM25Query.Term, query: BM25Query, in docRange: Range<Int>, _ body: (_ doc: Int, _ score: Float) -> Void
+    ) {
         let k1 = Self.bm25K1
         let base = k1 * (1 - Self.bm25B)
         let perLength = query.lengthNormalization
-        let lower = UInt32(clamping: docRange.lowerBound)
-        let upper = UInt32(clamping: docRange.upperBound)
-        scores.withUnsafeMutableBufferPointer { out in
-            index.alive.withUnsafeBufferPointer { alive in
-                index.docLength.withUnsafeBufferPointer { lengths in
-                    for term in query.resolved {
-                        let postings = index.postings[term.id]
-                        postings.docs.withUnsafeBufferPointer { docs in
-                            postings.frequencies.withUnsafeBufferPointer { frequencies in
-                                var position = Self.lowerBound(docs, lower)
-                                while position < docs.count {
-                                    let doc = docs[position]
-                                    if doc >= upper { break }
-                                    let d = Int(doc)
-                                    if alive[d] {
-                                        let tf = Float(frequencies[position])
-                                        out[d] += term.idf * tf * (k1 + 1) / (tf + base + perLength * lengths[d])
-                                    }
-                                    position += 1
-                                }
+        let postings = index.postings[term.id]
+        index.alive.withUnsafeBufferPointer { alive in
+            index.docLength.withUnsafeBufferPointer { lengths in
+                postings.docs.withUnsafeBufferPointer { docs in
+                    postings.frequencies.withUnsafeBufferPointer { frequencies in
+                        let upper = UInt32(clamping: docRange.upperBound)
+                        var position = Self.lowerBound(docs, UInt32(clamping: docRange.lowerBound))
+                        while position < docs.count {
+                            let doc = docs[position]
+                            if doc >= upper { break }
+                            let d = Int(doc)
+                            if alive[d] {
+                                let tf = Float(frequencies[position])
+                                body(d, term.idf * tf * (k1 + 1) / (tf + base + perLength * lengths[d]))
                             }
+                            position += 1
                         }
                     }
                 }
@@ -354,62 +363,31 @@ public struct SearchSnapshot: Sendable {
             "slices must be scored in ascending order, after the documents already matched")
         precondition(docRange.upperBound <= index.docCount, "docRange must lie within the snapshot's documents")
         guard !query.resolved.isEmpty else { return }
-        let k1 = Self.bm25K1
-        let base = k1 * (1 - Self.bm25B)
-        let perLength = query.lengthNormalization
         if query.resolved.count == 1 {
             // One term: its postings in the range are the matches, already in order; no scratch.
             let term = query.resolved[0]
-            let postings = index.postings[term.id]
-            index.alive.withUnsafeBufferPointer { alive in
-                index.docLength.withUnsafeBufferPointer { lengths in
-                    postings.docs.withUnsafeBufferPointer { docs in
-                        postings.frequencies.withUnsafeBufferPointer { frequencies in
-                            let first = Self.lowerBound(docs, UInt32(clamping: docRange.lowerBound))
-                            let end = Self.lowerBound(docs, UInt32(clamping: docRange.upperBound))
-                            matches.reserve(end - first)
-                            for position in first..<end {
-                                let d = Int(docs[position])
-                                guard alive[d] else { continue }
-                                let tf = Float(frequencies[position])
-                                matches.append(d, score: term.idf * tf * (k1 + 1) / (tf + base + perLength * lengths[d]))
-                            }
-                        }
-                    }
-                }
-            }
+            matches.reserve(postingCount(of: term, in: docRange))
+            forEachPosting(of: term, query: query, in: docRange) { doc, score in matches.append(doc, score: score) }
             return
         }
-        index.alive.withUnsafeBufferPointer { alive in
-            index.docLength.withUnsafeBufferPointer { lengths in
-                for start in stride(from: docRange.lowerBound, to: docRange.upperBound, by: BM25Matches.scratchWidth) {
-                    let end = min(start + BM25Matches.scratchWidth, docRange.upperBound)
-                    matches.scoreSlice(base: start, width: end - start) { scratch, touched in
-                        let lower = UInt32(start)
-                        let upper = UInt32(end)
-                        for term in query.resolved {
-                            let postings = index.postings[term.id]
-                            postings.docs.withUnsafeBufferPointer { docs in
-                                postings.frequencies.withUnsafeBufferPointer { frequencies in
-                                    var position = Self.lowerBound(docs, lower)
-                                    while position < docs.count {
-                                        let doc = docs[position]
-                                        if doc >= upper { break }
-                                        let d = Int(doc)
-                                        if alive[d] {
-                                            let tf = Float(frequencies[position])
-                                            let local = d - start
-                                            scratch[local] += term.idf * tf * (k1 + 1) / (tf + base + perLength * lengths[d])
-                                            touched[local >> 6] |= 1 << UInt64(local & 63)
-                                        }
-                                        position += 1
-                                    }
-                                }
-                            }
-                        }
+        for start in stride(from: docRange.lowerBound, to: docRange.upperBound, by: BM25Matches.scratchWidth) {
+            let slice = start..<min(start + BM25Matches.scratchWidth, docRange.upperBound)
+            matches.scoreSlice(base: start, width: slice.count) { scratch, touched in
+                for term in query.resolved {
+                    forEachPosting(of: term, query: query, in: slice) { doc, score in
+                        let local = doc - start
+                        scratch[local] += score
+                        touched[local >> 6] |= 1 << UInt64(local & 63)
                     }
                 }
             }
+        }
+    }
+
+    /// How many of `term`'s postings fall in `docRange` (dead documents included): two binary searches.
+    private func postingCount(of term: BM25Query.Term, in docRange: Range<Int>) -> Int {
+        index.postings[term.id].docs.withUnsafeBufferPointer { docs in
+            Self.lowerBound(docs, UInt32(clamping: docRange.upperBound)) - Self.lowerBound(docs, UInt32(clamping: docRange.lowerBound))
         }
     }
 

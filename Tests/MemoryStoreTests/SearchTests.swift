@@ -178,13 +178,18 @@ struct SearchTests {
         #expect(try store.search(query: "coffee", limit: 2, embedding: [1, 0]).map(\.entry.id) == ["B", "A"])
     }
 
+    /// A snapshot of `count` synthetic memories with every `deletingEvery`-th one deleted (dead slots).
+    func syntheticSnapshot(count: Int, seed: UInt64, dimension: Int, deletingEvery step: Int) throws -> SearchSnapshot {
+        let store = MemoryStore.inMemory(dimension: dimension)
+        try store.upsert(SyntheticMemories.generate(count: count, seed: seed, dimension: dimension))
+        try store.delete(ids: (1...count).filter { $0 % step == 0 }.map { String(format: "mem-%06d", $0) })
+        return store.searchSnapshot()
+    }
+
     /// Sparse BM25 scores (the matched documents only) are the dense scores: the same documents, the same
     /// `Float`s, in document order, however the corpus is sliced (slices wider than the scratch included).
     @Test func sparseScoresAreTheDenseScores() throws {
-        let store = MemoryStore.inMemory(dimension: 4)
-        try store.upsert(SyntheticMemories.generate(count: 20_000, seed: 3, dimension: 4))
-        try store.delete(ids: (1...20_000).filter { $0 % 7 == 0 }.map { String(format: "mem-%06d", $0) })
-        let snapshot = store.searchSnapshot()
+        let snapshot = try syntheticSnapshot(count: 20_000, seed: 3, dimension: 4, deletingEvery: 7)
         let count = snapshot.documentCount
         for text in ["project atlas migration postgres", "coffee", "the and of", "zzzz", "notes travel budget"] {
             let query = snapshot.prepareBM25(query: text)
@@ -208,10 +213,7 @@ struct SearchTests {
     /// Ranking from sparse BM25 scores is ranking from the dense ones: alone and fused with cosine, with and
     /// without a filter, including ties (many documents share a score in the synthetic corpus).
     @Test func rankingFromSparseScoresIsRankingFromDenseScores() throws {
-        let store = MemoryStore.inMemory(dimension: 8)
-        try store.upsert(SyntheticMemories.generate(count: 3_000, seed: 9, dimension: 8))
-        try store.delete(ids: (1...3_000).filter { $0 % 5 == 0 }.map { String(format: "mem-%06d", $0) })
-        let snapshot = store.searchSnapshot()
+        let snapshot = try syntheticSnapshot(count: 3_000, seed: 9, dimension: 8, deletingEvery: 5)
         let count = snapshot.documentCount
         var cosine = [Float](repeating: 0, count: count)
         snapshot.cosineScores(
