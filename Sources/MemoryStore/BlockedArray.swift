@@ -16,7 +16,8 @@ struct BlockedArray<Element> {
         set { blocks[index >> Self.blockShift][index & Self.blockMask] = newValue }
     }
 
-    /// Calls `body` with the element at `index`, borrowed in place.
+    /// Calls `body` with the element at `index` (the block itself is not copied; the element's references are
+    /// counted for the call).
     func withElement<Result>(at index: Int, _ body: (Element) -> Result) -> Result {
         blocks[index >> Self.blockShift].withUnsafeBufferPointer { body($0[index & Self.blockMask]) }
     }

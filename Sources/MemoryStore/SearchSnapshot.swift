@@ -479,7 +479,12 @@ public struct SearchSnapshot: Sendable {
     /// with an embedding), or fused by reciprocal rank when both are given. `bm25` and `cosine` are indexed
     /// by document number (as filled by the scoring functions over `0..<documentCount`).
     public func rank(bm25: [Float]?, cosine: [Float]?, filter: DocumentFilter, limit: Int) -> [ScoredEntry] {
-        rankDocuments(bm25: bm25, cosine: cosine, filter: filter, limit: limit).map { ranked in
+        scoredEntries(rankDocuments(bm25: bm25, cosine: cosine, filter: filter, limit: limit))
+    }
+
+    /// The entries of ranked (live) documents, with their scores.
+    private func scoredEntries(_ ranked: [RankedDocument]) -> [ScoredEntry] {
+        ranked.map { ranked in
             ScoredEntry(entry: index.entries[ranked.doc]!, score: ranked.score, bm25: ranked.bm25, cosine: ranked.cosine)
         }
     }
@@ -505,13 +510,10 @@ public struct SearchSnapshot: Sendable {
             var heap = TopK(k: window)
             bm25.matches.withUnsafeBufferPointer { matches in
                 // Highest document first: a tie with the worst kept item is then worse (ties prefer the higher
-                // document) and skipped here, where in ascending order every tie would displace it.
+                // document) and turned away, where in ascending order every tie would displace it.
                 for match in matches.reversed() {
                     let doc = match.doc
                     guard doc < index.docCount, index.alive[doc], filter.contains(doc) else { continue }
-                    if let threshold = heap.threshold, !TopK.isWorse(threshold, TopK.Item(score: match.score, doc: Int32(doc))) {
-                        continue
-                    }
                     heap.insert(score: match.score, doc: doc)
                 }
             }
@@ -527,13 +529,10 @@ public struct SearchSnapshot: Sendable {
     private func top(_ scores: [Float], window: Int, filter: DocumentFilter, include: (Float) -> Bool) -> [TopK.Item] {
         var heap = TopK(k: window)
         scores.withUnsafeBufferPointer { scores in
-            // Highest document first, as for sparse scores: ties with the worst kept item are skipped.
+            // Highest document first, as for sparse scores: ties with the worst kept item are turned away.
             for doc in (0..<min(index.docCount, scores.count)).reversed() {
                 let score = scores[doc]
                 guard include(score), index.alive[doc], filter.contains(doc) else { continue }
-                if let threshold = heap.threshold, !TopK.isWorse(threshold, TopK.Item(score: score, doc: Int32(doc))) {
-                    continue
-                }
                 heap.insert(score: score, doc: doc)
             }
         }
@@ -563,8 +562,9 @@ public struct SearchSnapshot: Sendable {
         }
     }
 
-    /// Calls `body` with the entry numbered `doc`, read in place rather than copied out of the snapshot;
-    /// returns false (without a call) if it is deleted or out of range. (Not generic: a caller in another
+    /// Calls `body` with the entry numbered `doc`; returns false (without a call) if it is deleted or out of
+    /// range. The entry's references are still counted for the call, as for an ``entry(at:)`` copy (the
+    /// compiler copies an array element before passing it to a closure). (Not generic: a caller in another
     /// module would run it unspecialized.)
     @discardableResult
     public func withEntry(at doc: Int, _ body: (MemoryEntry) -> Void) -> Bool {
@@ -598,9 +598,7 @@ public struct SearchSnapshot: Sendable {
             cosineScores(vector, docRange: 0..<count, into: &scores)
             cosine = scores
         }
-        return rankDocuments(bm25: bm25, cosine: cosine, filter: filter(tags: tags, since: since), limit: limit).map { ranked in
-            ScoredEntry(entry: index.entries[ranked.doc]!, score: ranked.score, bm25: ranked.bm25, cosine: ranked.cosine)
-        }
+        return scoredEntries(rankDocuments(bm25: bm25, cosine: cosine, filter: filter(tags: tags, since: since), limit: limit))
     }
 
     /// Short snippets of `entry.text` around the query terms it contains, in text order: each snippet spans

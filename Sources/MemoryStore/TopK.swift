@@ -21,9 +21,9 @@ struct TopK {
         lhs.score < rhs.score || (lhs.score == rhs.score && lhs.doc < rhs.doc)
     }
 
-    /// The worst kept item when full: a candidate that is not better can be skipped cheaply.
-    var threshold: Item? { heap.count == k ? heap.first : nil }
-
+    /// Keeps `(score, doc)` if it is better than the worst kept item (or there is room): a candidate that is
+    /// not costs one comparison (inlined into the scan that offers it).
+    @inline(__always)
     mutating func insert(score: Float, doc: Int) {
         guard k > 0 else { return }
         let item = Item(score: score, doc: Int32(doc))

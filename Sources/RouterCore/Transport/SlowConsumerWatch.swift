@@ -7,8 +7,8 @@
 /// is written; and a producer may be suspended by a backlog the connection never saw above the high-water
 /// mark (its messages were still on their way to the loop). The watch used to run only while the
 /// connection's own backlog was above the high-water mark, which left such a connection and its stream
-/// stuck until the heartbeat gave up on the peer (an end-to-end test timed out on it, 1 run in 5 under
-/// load). A value: the connection reports each backlog it sees and applies the action.
+/// stuck until the heartbeat gave up on the peer (an end-to-end test timed out on it in 2 of 12 parallel
+/// runs). A value: the connection reports each backlog it sees and applies the action.
 struct SlowConsumerWatch: Equatable {
     /// What the connection does after reporting a backlog.
     enum Action: Equatable {
