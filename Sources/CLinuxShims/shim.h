@@ -23,5 +23,6 @@ static inline int clinux_available_cpus(void) {
     return count > 0 ? count : 1;
 }
 
+extern int sched_getcpu(void);
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 #endif

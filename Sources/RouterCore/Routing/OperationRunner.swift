@@ -165,7 +165,8 @@ private final class RequestRun: TimerAction, CancelAction {
             } catch {
                 outcome = .finished(.failure(error))
             }
-            conclude(outcome)
+            // The job ends here: its final message may wait for this worker's next jobs (``LoopWakeDeferral``).
+            LoopWakeDeferral.deferringWakes { conclude(outcome) }
             handlerEnded()
         }
         attach(work)

@@ -88,14 +88,23 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     let coreThreads: Int
     let maxThreads: Int
     let idleTimeout: Duration
+    /// How long a worker with queued jobs holds back loop wake-ups (``LoopWakeDeferral``), and the timer
+    /// that releases them should the worker be stuck.
+    let wakeHoldBound: Duration
+    private let wakeHoldTimer: DeadlineTimer
     private let state = Locked(State())
 
-    init(name: String, coreThreads: Int, maxThreads: Int, idleTimeout: Duration = .seconds(2)) {
+    init(
+        name: String, coreThreads: Int, maxThreads: Int, idleTimeout: Duration = .seconds(2),
+        wakeHoldBound: Duration = LoopWakeDeferral.defaultBound, wakeHoldTimer: DeadlineTimer = .shared
+    ) {
         precondition(coreThreads >= 1 && maxThreads >= coreThreads)
         self.name = name
         self.coreThreads = coreThreads
         self.maxThreads = maxThreads
         self.idleTimeout = idleTimeout
+        self.wakeHoldBound = wakeHoldBound
+        self.wakeHoldTimer = wakeHoldTimer
     }
 
     /// Threads running now (busy or idle).
@@ -135,6 +144,11 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
 
     private func run(_ worker: Worker) {
         let executor = asUnownedTaskExecutor()
+        // This thread's held-back loop wake-ups: held while it ends requests with more jobs queued, released
+        // before it sleeps, or before a job once they are old (``LoopWakeDeferral``).
+        let deferral = LoopWakeDeferral(bound: wakeHoldBound, timer: wakeHoldTimer)
+        deferral.install()
+        defer { deferral.uninstall() }
         // Started or woken: this worker is the one on its way until it looks at the queue.
         var wasWoken = true
         var ranJob = false
@@ -157,9 +171,11 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
                 return (job, next)
             }) {
                 perform(next)
+                if deferral.isHolding { deferral.releaseIfDue() }
                 job.runSynchronously(on: executor)
                 ranJob = true
             }
+            deferral.release()
             wasWoken = true
             if worker.isCore {
                 worker.wakeUp.wait()

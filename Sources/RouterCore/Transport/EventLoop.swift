@@ -18,7 +18,7 @@ protocol SelectableChannel: AnyObject {
 ///
 /// Everything except ``execute(_:)``, ``inEventLoop`` and ``shutdown()`` must be called on the loop's
 /// own thread. No handler or user code runs here: operations run as Swift tasks.
-final class EventLoop: @unchecked Sendable {
+final class EventLoop: DeferrableWake, @unchecked Sendable {
     private struct Slot {
         var registrationID: UInt32 = 0
         var channel: (any SelectableChannel)?
@@ -49,6 +49,8 @@ final class EventLoop: @unchecked Sendable {
 
     private let queue = Locked(TaskQueue())
     private let threadID = Atomic<UInt>(0)
+    /// The CPU the loop's thread last went to sleep on (-1 before it first did).
+    private let sleepsOnCPU = Atomic<Int32>(-1)
     @exclusivity(unchecked) private var slots: [Slot] = []
     @exclusivity(unchecked) private var timers = TimerQueue()
     private var nextRegistrationID: UInt32 = 0
@@ -117,7 +119,20 @@ final class EventLoop: @unchecked Sendable {
             state.tasks.append(task)
             return empty
         }
-        if wasEmpty { selector.wakeUp() }
+        guard wasEmpty else { return }
+        // A pool worker ending a request holds back the wake-up of a loop that sleeps on its own CPU, which
+        // would preempt it (``LoopWakeDeferral``); a loop on another CPU is woken at once.
+        if let deferral = LoopWakeDeferral.current, sleepsOnCPU.load(ordering: .relaxed) == sched_getcpu(),
+            deferral.hold(self)
+        {
+            return
+        }
+        selector.wakeUp()
+    }
+
+    /// Wakes the loop's thread if it sleeps (``DeferrableWake``).
+    func wakeUp() {
+        selector.wakeUp()
     }
 
     /// Releases a loop whose thread was never started (the server failed to start): ends its session
@@ -221,6 +236,7 @@ final class EventLoop: @unchecked Sendable {
                 timeout = -1
             }
             var holding = false
+            sleepsOnCPU.store(sched_getcpu(), ordering: .relaxed)
             selector.wait(timeoutMilliseconds: timeout) { event in
                 if !holding {
                     // Sessions resumed while handling this iteration's events start together, at its end.
