@@ -285,14 +285,7 @@ public struct SearchSnapshot: Sendable {
     }
 
     private func prepareBM25(normalizedTerms: [String]) -> BM25Query {
-        var terms: [String] = []
-        terms.reserveCapacity(normalizedTerms.count)
-        // Most queries have a few terms: a linear look-up beats hashing them, up to a point.
-        var seen: Set<String>? = normalizedTerms.count > 16 ? [] : nil
-        for term in normalizedTerms {
-            let isNew = seen != nil ? seen!.insert(term).inserted : !terms.contains(term)
-            if isNew { terms.append(term) }
-        }
+        let terms = Self.deduplicated(normalizedTerms)
         let live = Float(index.liveCount)
         var resolved: [BM25Query.Term] = []
         for term in terms {
@@ -306,6 +299,28 @@ public struct SearchSnapshot: Sendable {
         return BM25Query(
             terms: terms, resolved: resolved,
             lengthNormalization: averageLength > 0 ? Self.bm25K1 * Self.bm25B / averageLength : 0)
+    }
+
+    /// `terms` without repeats, first occurrences in order; `terms` itself (no copy) when it has none, as most
+    /// queries do.
+    static func deduplicated(_ terms: [String]) -> [String] {
+        // Most queries have a few terms: a linear look-up beats hashing them, up to a point.
+        if terms.count <= 16 {
+            var repeats = false
+            for index in terms.indices.dropFirst() where terms[..<index].contains(terms[index]) {
+                repeats = true
+                break
+            }
+            guard repeats else { return terms }
+        }
+        var unique: [String] = []
+        unique.reserveCapacity(terms.count)
+        var seen: Set<String>? = terms.count > 16 ? [] : nil
+        for term in terms {
+            let isNew = seen != nil ? seen!.insert(term).inserted : !unique.contains(term)
+            if isNew { unique.append(term) }
+        }
+        return unique
     }
 
     /// Adds the BM25 score of every live document in `docRange` to `scores[doc]` (documents without a query

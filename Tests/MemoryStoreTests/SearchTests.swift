@@ -92,6 +92,15 @@ struct SearchTests {
         }
     }
 
+    /// A query's terms are kept once each, first occurrences in order, for short and long queries.
+    @Test(arguments: [
+        ([], []), (["a"], ["a"]), (["a", "b", "c"], ["a", "b", "c"]), (["a", "b", "a", "c", "b"], ["a", "b", "c"]),
+        ((0..<40).map { "t\($0 % 25)" }, (0..<25).map { "t\($0)" }), ((0..<20).map { "t\($0)" }, (0..<20).map { "t\($0)" }),
+    ])
+    func queryTermsAreDeduplicatedInOrder(_ terms: [String], _ expected: [String]) {
+        #expect(SearchSnapshot.deduplicated(terms) == expected)
+    }
+
     @Test func slicedScoringEqualsWholeCorpusScoring() throws {
         let store = MemoryStore.inMemory(dimension: 16)
         try store.upsert(SyntheticMemories.generate(count: 3000, seed: 11, dimension: 16))

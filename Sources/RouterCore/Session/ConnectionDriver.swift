@@ -24,7 +24,8 @@ struct ConnectionDriver: Sendable {
         var closed = false
         var rateLimit = MessageRateLimiter(perSecond: messagesPerSecond, burst: messageBurst, now: .now)
         var rateLimitClosed = false
-        while let batch = await inbox.nextBatch() {
+        var batch: [SessionInput] = []
+        while await inbox.nextBatch(into: &batch) {
             let now = ContinuousClock.now
             for input in batch {
                 if case .message = input, rateLimit != nil, !rateLimitClosed {

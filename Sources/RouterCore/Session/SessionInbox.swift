@@ -109,8 +109,17 @@ final class SessionInbox: Sendable {
     /// Everything queued, in order, waiting for at least one input; nil once the input has ended and
     /// was taken, or the calling task is cancelled. One consumer only.
     func nextBatch() async -> [SessionInput]? {
+        var batch: [SessionInput] = []
+        return await nextBatch(into: &batch) ? batch : nil
+    }
+
+    /// ``nextBatch()`` into `batch`, which it empties first: the consumer's batch and the queue trade
+    /// buffers, so in steady state queueing allocates no array. Returns false once the input has ended
+    /// and was taken, or the calling task is cancelled.
+    func nextBatch(into batch: inout [SessionInput]) async -> Bool {
+        batch.removeAll(keepingCapacity: true)
         while true {
-            if let batch = take() { return batch.isEmpty ? nil : batch }
+            if let more = take(into: &batch) { return more }
             await withTaskCancellationHandler {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                     let waits = state.withLock { state -> Bool in
@@ -130,30 +139,28 @@ final class SessionInbox: Sendable {
         }
     }
 
-    /// The queued inputs; an empty array when the input is over (finished and drained, or cancelled);
-    /// nil when the caller should wait.
+    /// Moves the queued inputs into `batch` (empty) and returns true; false when the input is over
+    /// (finished and drained, or cancelled); nil when the caller should wait.
     /// The batch taken before is done with: its bytes no longer count, and a paused connection resumes
     /// reading once the backlog is under half of both bounds.
-    private func take() -> [SessionInput]? {
-        let (batch, resume) = state.withLock { state -> ([SessionInput]?, Bool) in
+    private func take(into batch: inout [SessionInput]) -> Bool? {
+        let (more, resume) = state.withLock { state -> (Bool?, Bool) in
             state.takenBytes = 0
             var resume = false
             if state.readingPaused, state.queued.count <= maxMessages / 2, state.queuedBytes <= maxBytes / 2 {
                 state.readingPaused = false
                 resume = true
             }
-            if state.cancelled { return ([], resume) }
+            if state.cancelled { return (false, resume) }
             if !state.queued.isEmpty {
-                defer {
-                    state.queued = []
-                    state.takenBytes = state.queuedBytes
-                    state.queuedBytes = 0
-                }
-                return (state.queued, resume)
+                swap(&state.queued, &batch)
+                state.takenBytes = state.queuedBytes
+                state.queuedBytes = 0
+                return (true, resume)
             }
-            return (state.finished ? [] : nil, resume)
+            return (state.finished ? false : nil, resume)
         }
         if resume { resumeReading() }
-        return batch
+        return more
     }
 }

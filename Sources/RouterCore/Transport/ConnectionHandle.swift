@@ -35,6 +35,8 @@ package final class ConnectionHandle: OutboundMessageSink, LoopTask, @unchecked 
     private let state = Locked(State())
     /// Only touched on the loop thread.
     nonisolated(unsafe) weak var connection: Connection?
+    /// The inbox's other buffer, emptied with its capacity kept (see ``drain()``). Only touched on the loop thread.
+    private nonisolated(unsafe) var spareInbox: [Outbound] = []
     /// The connection's permessage-deflate compressor, used by producers (never by the loop) under this lock,
     /// which also orders their messages: each is compressed and queued before the next one starts, so the
     /// compressor's context follows wire order. nil without permessage-deflate.
@@ -157,12 +159,17 @@ package final class ConnectionHandle: OutboundMessageSink, LoopTask, @unchecked 
 
     private func drain() {
         loop.assertInEventLoop()
-        let messages = state.withLock { state -> [Outbound] in
-            let messages = state.inbox
-            state.inbox = []
+        // The inbox and the spare trade places: in steady state queueing a message allocates no array.
+        var messages: [Outbound] = []
+        swap(&messages, &spareInbox)
+        state.withLock { state in
+            swap(&messages, &state.inbox)
             state.inboxBytes = 0
             state.drainScheduled = false
-            return messages
+        }
+        defer {
+            messages.removeAll(keepingCapacity: true)
+            swap(&messages, &spareInbox)
         }
         guard let connection else { return }
         for message in messages {
@@ -200,6 +207,7 @@ package final class ConnectionHandle: OutboundMessageSink, LoopTask, @unchecked 
             state.closed = true
             state.inbox = []
             state.inboxBytes = 0
+            spareInbox = []
             let waiters = Array(state.waiters.values)
             state.waiters = [:]
             return waiters

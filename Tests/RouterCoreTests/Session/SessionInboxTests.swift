@@ -20,6 +20,30 @@ import Testing
         #expect(inbox.backlog == 0)
     }
 
+    /// A consumer that reuses its batch gets each batch whole and in order, the previous one's inputs gone,
+    /// then false once the input has ended.
+    @Test func aReusedBatchHoldsOnlyTheNewInputs() async {
+        let inbox = SessionInbox(maxMessages: 10, maxBytes: 1 << 20) {}
+        var batch: [SessionInput] = []
+        #expect(inbox.push(.text(Array("a".utf8))))
+        #expect(inbox.push(.text(Array("b".utf8))))
+        inbox.wake()
+        #expect(await inbox.nextBatch(into: &batch))
+        #expect(texts(batch) == ["a", "b"])
+        #expect(inbox.push(.text(Array("c".utf8))))
+        inbox.wake()
+        #expect(await inbox.nextBatch(into: &batch))
+        #expect(texts(batch) == ["c"])
+        #expect(inbox.push(.text(Array("d".utf8))))
+        #expect(inbox.push(.text(Array("e".utf8))))
+        inbox.finish(code: .normal)
+        #expect(await inbox.nextBatch(into: &batch))
+        #expect(texts(batch) == ["d", "e"])
+        #expect(batch.count == 3, "the closing follows the messages")
+        #expect(await inbox.nextBatch(into: &batch) == false)
+        #expect(batch.isEmpty)
+    }
+
     @Test func reachingTheMessageBoundPausesReadingUntilTheConsumerCatchesUp() async {
         let resumed = Locked(0)
         let inbox = SessionInbox(maxMessages: 2, maxBytes: 1 << 20) { resumed.withLock { $0 += 1 } }
