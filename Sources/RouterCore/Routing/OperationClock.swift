@@ -1,32 +1,47 @@
 /// An opened `any Clock<Duration>`: instants are offsets from the moment the box was made.
 ///
 /// Lets the router keep one injected clock (``ContinuousClock`` in production, a manual clock in
-/// tests) without generic parameters everywhere.
-struct OperationClock: Sendable {
-    /// Time since the box was created.
-    let now: @Sendable () -> Duration
-    /// Runs an action once `now() >= offset`, unless cancelled first (see ``ScheduledAction``).
-    let schedule: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
-    /// Like ``schedule``, for an action that may run up to ``DeadlineTimer/groupingResolution`` late: the
-    /// production clock runs the actions due in one such window together, from one heap entry (every
-    /// request's quiet-start end).
-    let scheduleGrouped: @Sendable (_ offset: Duration, _ action: any TimerAction) -> ScheduledAction
+/// tests) without generic parameters everywhere. A class: a request's channel, context, deadline and run
+/// each hold it, and a copy costs one reference count, not one per closure; the production clock reads
+/// the time without calling through a closure.
+final class OperationClock: Sendable {
+    /// The production clock's origin (nil for any other clock).
+    private let continuousOrigin: ContinuousClock.Instant?
+    private let readNow: @Sendable () -> Duration
+    private let scheduleAction: @Sendable (_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction
+    private let scheduleGroupedAction: @Sendable (_ offset: Duration, _ action: any TimerAction) -> ScheduledAction
 
     init(_ clock: any Clock<Duration>) {
-        self = Self.open(clock)
+        let opened = Self.open(clock)
+        continuousOrigin = opened.0
+        readNow = opened.1
+        scheduleAction = opened.2
+        scheduleGroupedAction = opened.3
     }
 
-    private init(
-        now: @escaping @Sendable () -> Duration,
-        schedule: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction,
-        scheduleGrouped: @escaping @Sendable (Duration, any TimerAction) -> ScheduledAction
+    /// Time since the box was created.
+    func now() -> Duration {
+        if let continuousOrigin { return continuousOrigin.duration(to: .now) }
+        return readNow()
+    }
+
+    /// Runs an action once `now() >= offset`, unless cancelled first (see ``ScheduledAction``).
+    func schedule(_ offset: Duration, _ action: @escaping @Sendable () -> Void) -> ScheduledAction {
+        scheduleAction(offset, action)
+    }
+
+    /// Like ``schedule(_:_:)``, for an action that may run up to ``DeadlineTimer/groupingResolution`` late:
+    /// the production clock runs the actions due in one such window together, from one heap entry (every
+    /// request's quiet-start end).
+    func scheduleGrouped(_ offset: Duration, _ action: any TimerAction) -> ScheduledAction {
+        scheduleGroupedAction(offset, action)
+    }
+
+    private static func open<C: Clock<Duration>>(_ clock: C) -> (
+        ContinuousClock.Instant?, @Sendable () -> Duration,
+        @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction,
+        @Sendable (Duration, any TimerAction) -> ScheduledAction
     ) {
-        self.now = now
-        self.schedule = schedule
-        self.scheduleGrouped = scheduleGrouped
-    }
-
-    private static func open<C: Clock<Duration>>(_ clock: C) -> OperationClock {
         let origin = clock.now
         let sleepUntil: @Sendable (Duration) async throws -> Void = { offset in
             try await clock.sleep(until: origin.advanced(by: offset), tolerance: nil)
@@ -35,7 +50,8 @@ struct OperationClock: Sendable {
         // clock): a task that sleeps on it, so advancing that clock fires the action.
         let schedule: @Sendable (Duration, @escaping @Sendable () -> Void) -> ScheduledAction
         let scheduleGrouped: @Sendable (Duration, any TimerAction) -> ScheduledAction
-        if let origin = origin as? ContinuousClock.Instant {
+        let continuousOrigin = origin as? ContinuousClock.Instant
+        if let origin = continuousOrigin {
             schedule = { offset, action in
                 .timer(DeadlineTimer.shared.schedule(at: origin.advanced(by: offset), action))
             }
@@ -52,7 +68,7 @@ struct OperationClock: Sendable {
             }
             scheduleGrouped = { offset, action in schedule(offset) { action.timerFired() } }
         }
-        return OperationClock(now: { origin.duration(to: clock.now) }, schedule: schedule, scheduleGrouped: scheduleGrouped)
+        return (continuousOrigin, { origin.duration(to: clock.now) }, schedule, scheduleGrouped)
     }
 }
 
