@@ -392,7 +392,7 @@ package struct LocalOperationRunner: Sendable {
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
         let startedAt = clock.now()
         let channel = RequestChannel(
-            target: target, stages: descriptor.stages, progressInterval: progressInterval, clock: clock,
+            destination: .target(target), stages: descriptor.stages, progressInterval: progressInterval, clock: clock,
             sessionLogger: logger, requestID: requestID, messageType: descriptor.messageType)
         let context = OperationContext(
             sessionID: "local", requestID: requestID, messageType: descriptor.messageType,

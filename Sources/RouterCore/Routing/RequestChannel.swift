@@ -5,6 +5,14 @@ import Synchronization
 ///
 /// Lock order: the channel's lock is taken before the target's (a session's) lock, never after.
 final class RequestChannel: Sendable {
+    /// Where the request's events go: its session (held in the channel: no object of its own per request),
+    /// or another target (the test harness's).
+    enum Destination: Sendable {
+        /// Run `runToken` of the request in `session`'s in-flight map.
+        case session(RouterSession, runToken: UInt64, descriptor: OperationDescriptor)
+        case target(any OperationEventTarget)
+    }
+
     private struct State {
         var throttle: ProgressThrottle
         var nextChunk = 0
@@ -12,7 +20,7 @@ final class RequestChannel: Sendable {
         var finalEvent: OperationEvent?
     }
 
-    let target: any OperationEventTarget
+    let destination: Destination
     let clock: OperationClock
     /// The session's logger; ``logger`` adds the request's metadata when something is logged.
     private let sessionLogger: Logger
@@ -22,10 +30,10 @@ final class RequestChannel: Sendable {
 
     /// `quietUntil`: progress before this time is held (see ``ProgressThrottle``); nil sends from the start.
     init(
-        target: any OperationEventTarget, stages: [ProgressStage], progressInterval: Duration, quietUntil: Duration? = nil,
+        destination: Destination, stages: [ProgressStage], progressInterval: Duration, quietUntil: Duration? = nil,
         clock: OperationClock, sessionLogger: Logger, requestID: String, messageType: String
     ) {
-        self.target = target
+        self.destination = destination
         self.clock = clock
         self.sessionLogger = sessionLogger
         self.requestID = requestID
@@ -46,7 +54,7 @@ final class RequestChannel: Sendable {
             guard !state.finished else { return }
             switch state.throttle.report(stage: stage, fraction: fraction, now: now, message: message) {
             case .send(let index, let progress):
-                _ = target.deliver(
+                _ = deliver(
                     .progress(
                         stage: stage, stageIndex: index, stageCount: state.throttle.stages.count, progress: progress,
                         message: message))
@@ -54,7 +62,7 @@ final class RequestChannel: Sendable {
                 break
             case .unknownStage:
                 logger.debug("progress for undeclared stage ignored", metadata: ["stage": stage])
-                target.undeclaredStage(stage, declared: state.throttle.stages.map(\.name))
+                undeclaredStage(stage, declared: state.throttle.stages.map(\.name))
             case .staleStage(let reached):
                 logger.debug(
                     "progress for an earlier stage ignored",
@@ -74,7 +82,7 @@ final class RequestChannel: Sendable {
 
     private func releaseLocked(_ state: inout State, now: Duration) {
         guard let report = state.throttle.releaseHeld(now: now) else { return }
-        _ = target.deliver(
+        _ = deliver(
             .progress(
                 stage: state.throttle.stages[report.stageIndex].name, stageIndex: report.stageIndex,
                 stageCount: state.throttle.stages.count, progress: report.progress, message: report.message))
@@ -92,7 +100,7 @@ final class RequestChannel: Sendable {
     func emit(_ fields: ResultFields) async throws {
         if outputRefused.load(ordering: .acquiring) { throw CancellationError() }
         try Task.checkCancellation()
-        guard await target.waitUntilWritable() else { throw CancellationError() }
+        guard await waitUntilWritable() else { throw CancellationError() }
         try Task.checkCancellation()
         if outputRefused.load(ordering: .acquiring) { throw CancellationError() }
         let now = clock.now()
@@ -100,7 +108,7 @@ final class RequestChannel: Sendable {
             guard !state.finished else { return false }
             // A stream's first chunk ends the quiet start: its progress goes before it.
             releaseLocked(&state, now: now)
-            guard target.deliver(.chunk(index: state.nextChunk, fields: fields)) else { return false }
+            guard deliver(.chunk(index: state.nextChunk, fields: fields)) else { return false }
             state.nextChunk += 1
             return true
         }
@@ -114,8 +122,29 @@ final class RequestChannel: Sendable {
             guard !state.finished else { return false }
             state.finished = true
             state.finalEvent = event
-            return target.deliver(event)
+            return deliver(event)
         }
+    }
+
+    private func deliver(_ event: OperationEvent) -> Bool {
+        switch destination {
+        case .session(let session, let runToken, let descriptor):
+            session.deliver(event, requestID: requestID, runToken: runToken, descriptor: descriptor)
+        case .target(let target):
+            target.deliver(event)
+        }
+    }
+
+    private func waitUntilWritable() async -> Bool {
+        switch destination {
+        case .session(let session, _, _): await session.waitUntilWritable()
+        case .target(let target): await target.waitUntilWritable()
+        }
+    }
+
+    /// A live session ignores an undeclared stage (the request goes on); the test harness fails the test.
+    private func undeclaredStage(_ stage: String, declared: [String]) {
+        if case .target(let target) = destination { target.undeclaredStage(stage, declared: declared) }
     }
 
     /// The final event, once one was delivered.

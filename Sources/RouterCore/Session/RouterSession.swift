@@ -203,7 +203,7 @@ final class RouterSession: Sendable {
     }
 
     /// Delivers one event of the request `requestID` run `runToken`; false once it has ended.
-    fileprivate func deliver(_ event: OperationEvent, requestID: String, runToken: UInt64, descriptor: OperationDescriptor) -> Bool {
+    func deliver(_ event: OperationEvent, requestID: String, runToken: UInt64, descriptor: OperationDescriptor) -> Bool {
         let now = clock.now()
         var finished: (type: String, outcome: OperationMetrics.Outcome, duration: Duration)?
         // Encoded before the lock: only `seq` is spliced in under it.
@@ -558,10 +558,9 @@ final class RouterSession: Sendable {
         // An operation belongs to the session, not to the connection: it outlives a dropped connection
         // (its session's `end()` cancels it). Its handler runs on the handler executor, never on the
         // session's executor (a loop's) nor the cooperative pool; its deadline is a timer entry.
-        let target = SessionRequestTarget(session: self, requestID: requestID, runToken: runToken, descriptor: descriptor)
         let quiet = settings.progressQuietPeriod
         let channel = RequestChannel(
-            target: target, stages: descriptor.stages, progressInterval: settings.progressInterval,
+            destination: .session(self, runToken: runToken, descriptor: descriptor), stages: descriptor.stages, progressInterval: settings.progressInterval,
             quietUntil: quiet > .zero ? startedAt + quiet : nil, clock: clock, sessionLogger: logger,
             requestID: requestID, messageType: type)
         // The context is made in place (a local would be copied into the runner: a dozen references).
@@ -599,21 +598,5 @@ final class RouterSession: Sendable {
             text.append(digits[Int(byte & 0xF)])
         }
         return text
-    }
-}
-
-/// Routes one request's events into its session.
-private struct SessionRequestTarget: OperationEventTarget {
-    let session: RouterSession
-    let requestID: String
-    let runToken: UInt64
-    let descriptor: OperationDescriptor
-
-    func deliver(_ event: OperationEvent) -> Bool {
-        session.deliver(event, requestID: requestID, runToken: runToken, descriptor: descriptor)
-    }
-
-    func waitUntilWritable() async -> Bool {
-        await session.waitUntilWritable()
     }
 }
