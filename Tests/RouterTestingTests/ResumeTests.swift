@@ -321,9 +321,13 @@ private extension TestConnection {
             #expect(await new.sink.waitFor { $0.count >= 2 })
             #expect(new.messages[1].messageType == "resumed")
             #expect(old.sink.closeCode == .other(4001))
-            // The old connection's later messages are ignored; its close does not detach the session.
+            // The old connection's later messages are ignored, requests too; its close does not detach the session.
             old.send(#"{"type":"cancel","id":"p"}"#)
+            old.send(#"{"type":"block","id":"q"}"#)
             old.close(code: .abnormalClosure)
+            // Its driver has ended (after handling both messages) once only the new connection is counted.
+            #expect(await new.sink.waitFor { _ in fixture.metrics.snapshot().connectionsCurrent == 1 })
+            #expect(fixture.metrics.snapshot().operations["block"]?.started ?? 0 == 0, "a request from the old connection ran")
             fixture.pacer.release(1)
             #expect(await new.waitForFinal("p"))
             #expect(new.chunkIndexes("p") == [0, 1])

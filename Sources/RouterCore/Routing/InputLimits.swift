@@ -79,9 +79,10 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
     ///
     /// Allocates nothing when every limit holds: the path of a violation is spelled only once one is found.
     func violation(in data: JSONValue) -> OperationError? {
-        // By index: `for rule in rules` would copy each rule (its name and steps) out of the array.
+        // By index, passing the measure and limit alone: a rule passed whole is copied (its path, name and
+        // steps retained and released) for every request.
         for index in rules.indices {
-            if let found = Self.check(rules[index], data, rules[index].steps[...]) {
+            if let found = Self.check(rules[index].measure, rules[index].limit, data, rules[index].steps[...]) {
                 let rule = rules[index]
                 let amount = rule.measure == .terms ? "more than \(rule.limit) \(found.unit)" : "\(found.amount) \(found.unit)"
                 return .payloadTooLarge("data\(found.path): \(amount), over the limit of \(rule.limit) (\(rule.name))")
@@ -97,17 +98,19 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
         let unit: String
     }
 
-    private static func check(_ rule: Rule, _ value: JSONValue, _ steps: ArraySlice<Rule.Step>) -> Excess? {
-        guard let step = steps.first else { return measure(rule, value) }
+    private static func check(
+        _ measure: Rule.Measure, _ limit: Int, _ value: JSONValue, _ steps: ArraySlice<Rule.Step>
+    ) -> Excess? {
+        guard let step = steps.first else { return Self.measure(measure, limit, value) }
         guard case .object(let members) = value, let member = Self.member(step.name, of: members) else { return nil }
         guard step.eachElement else {
-            guard var excess = check(rule, member, steps.dropFirst()) else { return nil }
+            guard var excess = check(measure, limit, member, steps.dropFirst()) else { return nil }
             excess.path = "." + step.name + excess.path
             return excess
         }
         guard case .array(let elements) = member else { return nil }
         for (index, element) in elements.enumerated() {
-            if var excess = check(rule, element, steps.dropFirst()) {
+            if var excess = check(measure, limit, element, steps.dropFirst()) {
                 excess.path = ".\(step.name)[\(index)]" + excess.path
                 return excess
             }
@@ -122,10 +125,10 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
         return nil
     }
 
-    private static func measure(_ rule: Rule, _ value: JSONValue) -> Excess? {
+    private static func measure(_ measure: Rule.Measure, _ limit: Int, _ value: JSONValue) -> Excess? {
         let found: Int
         let unit: String
-        switch (rule.measure, value) {
+        switch (measure, value) {
         case (.items, .array(let elements)):
             found = elements.count
             unit = "items"
@@ -134,12 +137,12 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
             unit = "bytes"
         case (.terms, .string(let text)):
             // Counting stops just past the limit: a huge query costs no more than the limit to refuse.
-            found = countTerms(text, stoppingAfter: rule.limit)
+            found = countTerms(text, stoppingAfter: limit)
             unit = "terms"
         default:
             return nil
         }
-        guard found > rule.limit else { return nil }
+        guard found > limit else { return nil }
         return Excess(path: "", amount: found, unit: unit)
     }
 

@@ -477,6 +477,13 @@ final class RouterSession: Sendable {
     /// A request's `preparation` is made here when not given (``InboundDecoder`` makes it off this thread
     /// for a large message).
     func handle(_ message: ClientMessage, preparation: RequestPreparation? = nil, generation: UInt64) {
+        if case .request(let type, let id, let data, let timeout) = message {
+            // The generation is checked when the request is admitted, under the lock that admits it.
+            startRequest(
+                type: type, id: id, preparation: preparation ?? router.prepare(type: type, data: data), timeout: timeout,
+                generation: generation)
+            return
+        }
         guard attachedGeneration == generation else { return }
         switch message {
         case .ping(let id):
@@ -493,8 +500,8 @@ final class RouterSession: Sendable {
             if let error = acknowledge(seq) { reject(ErrorCode.badRequest, error, id: nil, op: "ack") }
         case .resume:
             reject(ErrorCode.badRequest, "resume must be the first message of a connection", id: nil, op: "resume")
-        case .request(let type, let id, let data, let timeout):
-            startRequest(type: type, id: id, preparation: preparation ?? router.prepare(type: type, data: data), timeout: timeout)
+        case .request:
+            break  // above
         }
     }
 
@@ -503,7 +510,9 @@ final class RouterSession: Sendable {
         case rejected
     }
 
-    private func startRequest(type: String, id: String?, preparation: RequestPreparation, timeout: Duration?) {
+    private func startRequest(
+        type: String, id: String?, preparation: RequestPreparation, timeout: Duration?, generation: UInt64
+    ) {
         let descriptor: OperationDescriptor
         let prepared: PreparedOperation
         switch preparation {
@@ -511,12 +520,15 @@ final class RouterSession: Sendable {
             descriptor = operationDescriptor
             prepared = operation
         case .refused(let code, let message):
+            guard attachedGeneration == generation else { return }
             reject(code, message, id: id, op: type)
             return
         }
         let now = clock.now()
         let admission = state.withLock { state -> Admission in
-            if case .ended = state.phase { return .rejected }
+            // From a connection that is no longer the session's (or an ended session): dropped, as
+            // ``handle(_:preparation:generation:)`` drops any other message.
+            guard case .attached(_, let current) = state.phase, current == generation else { return .rejected }
             var requestID: String
             if let id {
                 requestID = id
