@@ -13,8 +13,10 @@ import Foundation
 /// one reference count, not one per term.
 public final class Highlighter: Sendable {
     let tokenizer: Tokenizer
-    /// The query's terms, as the tokenizer makes them.
-    let wanted: Set<String>
+    /// The query's terms, as the tokenizer makes them, once each.
+    let wanted: [String]
+    /// The same terms hashed, for a long query (most have a few terms, compared one by one without hashing).
+    private let wantedSet: Set<String>?
     /// The same terms as bytes, for the ASCII path (a query has a few).
     private let wantedBytes: [[UInt8]]
     /// Bit `n` is set when a term is `n` bytes long (a term longer than 63 sets bit 63): most words have
@@ -32,10 +34,13 @@ public final class Highlighter: Sendable {
     /// `terms`: normalized (the tokenizer's output).
     init(tokenizer: Tokenizer, terms: [String], maxSnippets: Int, context: Int) {
         self.tokenizer = tokenizer
-        wanted = Set(terms)
+        wanted = SearchSnapshot.deduplicated(terms)
+        wantedSet = wanted.count > 8 ? Set(wanted) : nil
         wantedBytes = wanted.map { Array($0.utf8) }
         wantedLengths = wantedBytes.reduce(0) { $0 | Self.lengthBit($1.count) }
-        alphanumericTerms = wantedBytes.filter { !$0.isEmpty && $0.allSatisfy(ASCII.isAlphanumeric) }
+        // Shared, not filtered into a new array, when every term is alphanumeric (the usual query).
+        let isAlphanumeric = { (term: [UInt8]) in !term.isEmpty && term.allSatisfy(ASCII.isAlphanumeric) }
+        alphanumericTerms = wantedBytes.allSatisfy(isAlphanumeric) ? wantedBytes : wantedBytes.filter(isAlphanumeric)
         var firstBytes: [UInt8] = []
         for term in alphanumericTerms where !firstBytes.contains(term[0]) { firstBytes.append(term[0]) }
         self.firstBytes = firstBytes
@@ -173,6 +178,11 @@ public final class Highlighter: Sendable {
         }
     }
 
+    /// Whether `term` (a tokenizer's term) is one of the query's.
+    private func isWanted(_ term: String) -> Bool {
+        wantedSet?.contains(term) ?? wanted.contains(term)
+    }
+
     /// Whether the ASCII word at `range` is one of the query's terms. A word equal to a query term is that
     /// term (query terms are never stop words nor too long); a word with an apostrophe may become one once
     /// its `'s` is gone. Words are compared in place, ignoring case, and only with terms of their length:
@@ -181,7 +191,7 @@ public final class Highlighter: Sendable {
         if hasApostrophe {
             let word = text[range].map(ASCII.lowercased)
             return word.withUnsafeBufferPointer {
-                tokenizer.term(ofASCIIWord: $0, hasApostrophe: true).map(wanted.contains) ?? false
+                tokenizer.term(ofASCIIWord: $0, hasApostrophe: true).map(isWanted) ?? false
             }
         }
         guard wantedLengths & Self.lengthBit(range.count) != 0 else { return false }
@@ -270,7 +280,7 @@ public final class Highlighter: Sendable {
     // MARK: Unicode
 
     func unicodeSnippets(_ text: String) -> [String] {
-        let matches = tokenizer.tokens(text).filter { wanted.contains($0.term) }
+        let matches = tokenizer.tokens(text).filter { isWanted($0.term) }
         guard !matches.isEmpty else { return [] }
 
         // Windows around each match, merged when they overlap.

@@ -22,6 +22,24 @@ struct HighlighterTests {
         return text
     }
 
+    /// A long query (its terms hashed) and a short one (compared one by one) highlight the same: terms that
+    /// do not occur in a text change nothing, on the ASCII, apostrophe and Unicode paths, repeats included.
+    @Test func aLongQueryHighlightsAsItsTermsThatOccur() {
+        let absent = ["zebra", "quartz", "fjord", "glyph", "nymph", "vortex", "jinx", "klutz", "sphinx", "wyvern"]
+        let texts = [
+            "Project Atlas: the user's migration to Postgres, don't wait.", "Café au lait in 東京 with the user's project.",
+            String(repeating: "project notes and user's o'clock reminders ", count: 8),
+        ]
+        for present in [["project"], ["user"], ["project", "user", "project"], ["東京", "café"]] {
+            let short = highlighter(present)
+            let long = highlighter(absent + present + absent)
+            for text in texts {
+                #expect(long.snippets(text) == short.snippets(text), "\(present) in \(text)")
+            }
+        }
+        #expect(!highlighter(absent + ["user"]).snippets(texts[0]).isEmpty, "the apostrophe word matches")
+    }
+
     @Test func asciiTokensMatchTheUnicodeTokenizer() {
         var generator = SplitMix64(seed: 7)
         for _ in 0..<2_000 {
