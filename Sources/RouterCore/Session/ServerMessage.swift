@@ -7,10 +7,14 @@ struct ServerMessage: Sendable {
     let id: String?
     let op: String?
     /// `{"type":"…","seq":,"id":…,…}`: the message without the digits of its `seq`, which go at
-    /// ``seqDigitsAt`` (after ``seqMemberAt``, where `,"seq":` begins).
+    /// ``seqDigitsAt`` (after ``seqMemberAt``, where `,"seq":` begins), nor its ``body``.
     private let text: JSONText
     private let seqMemberAt: Int
     private let seqDigitsAt: Int
+    /// Members written elsewhere (a result's, `"a":1,"b":2`), which go at ``bodyAt`` after a comma: they are
+    /// copied once, into the encoded message, not first into ``text``.
+    private let body: JSONText?
+    private let bodyAt: Int
 
     init(type: String, id: String? = nil, op: String? = nil, fields: [(String, JSONValue)] = []) {
         self.init(type: type, id: id, op: op) { writer in
@@ -23,12 +27,17 @@ struct ServerMessage: Sendable {
         }
     }
 
-    /// A message whose members after `id` and `op` are written by `writeMembers`, each preceded by a comma.
-    /// `membersCapacity`: about how many bytes `writeMembers` writes (the text is reserved once).
-    init(type: String, id: String?, op: String?, membersCapacity: Int = 192, writeMembers: (inout JSONWriter) -> Void) {
+    /// A message whose members after `id` and `op` are `body` (if any), then those `writeMembers` writes,
+    /// each preceded by a comma. `membersCapacity`: about how many bytes `writeMembers` writes (the text is
+    /// reserved once).
+    init(
+        type: String, id: String?, op: String?, body: JSONText? = nil, membersCapacity: Int = 192,
+        writeMembers: (inout JSONWriter) -> Void
+    ) {
         self.type = type
         self.id = id
         self.op = op
+        self.body = body.flatMap { $0.isEmpty ? nil : $0 }
         var writer = JSONWriter(
             reservingCapacity: 96 + type.utf8.count + (id?.utf8.count ?? 0) + (op?.utf8.count ?? 0) + membersCapacity)
         writer.append(#"{"type":"#)
@@ -44,6 +53,7 @@ struct ServerMessage: Sendable {
             writer.append(#","op":"#)
             writer.writeString(op)
         }
+        bodyAt = writer.count
         writeMembers(&writer)
         writer.append(UInt8(ascii: "}"))
         text = writer.takeText()
@@ -63,15 +73,26 @@ struct ServerMessage: Sendable {
         spliced(UnsafeBufferPointer(start: nil, count: 0), removing: seqMemberAt..<seqDigitsAt)
     }
 
-    /// The text with `removed` left out and `inserted` at its place, in one exact allocation.
+    /// The text with `removed` left out and `inserted` at its place, and the body at its place, in one exact
+    /// allocation. `removed` ends at or before ``bodyAt``.
     private func spliced(_ inserted: UnsafeBufferPointer<UInt8>, removing removed: Range<Int>) -> [UInt8] {
         text.withBytes { text in
-            let total = text.count - removed.count + inserted.count
+            let bodyCount = body.map { 1 + $0.count } ?? 0
+            let total = text.count - removed.count + inserted.count + bodyCount
             return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-                var index = buffer.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: text[..<removed.lowerBound]))
-                index = UnsafeMutableBufferPointer(rebasing: buffer[index...]).initialize(fromContentsOf: inserted) + index
-                _ = UnsafeMutableBufferPointer(rebasing: buffer[index...])
-                    .initialize(fromContentsOf: UnsafeBufferPointer(rebasing: text[removed.upperBound...]))
+                var index = 0
+                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    index += UnsafeMutableBufferPointer(rebasing: buffer[index...]).initialize(fromContentsOf: bytes)
+                }
+                put(UnsafeBufferPointer(rebasing: text[..<removed.lowerBound]))
+                put(inserted)
+                put(UnsafeBufferPointer(rebasing: text[removed.upperBound..<bodyAt]))
+                if let body {
+                    buffer[index] = UInt8(ascii: ",")
+                    index += 1
+                    body.withBytes { put($0) }
+                }
+                put(UnsafeBufferPointer(rebasing: text[bodyAt...]))
                 initialized = total
             }
         }
@@ -137,10 +158,13 @@ struct ServerMessage: Sendable {
                 chunkFields.writeMembers(into: &writer)
             }
         case .complete(let resultFields, let elapsed):
+            // A written result is not copied into the message's text: the encoded message takes it as its body.
+            let body = resultFields.membersText
             return ServerMessage(
-                type: descriptor.completeType, id: id, op: op, membersCapacity: 32 + resultFields.estimatedByteCount
+                type: descriptor.completeType, id: id, op: op, body: body,
+                membersCapacity: 32 + (body == nil ? resultFields.estimatedByteCount : 0)
             ) { writer in
-                resultFields.writeMembers(into: &writer)
+                if body == nil { resultFields.writeMembers(into: &writer) }
                 writer.append(#","elapsedMs":"#)
                 writer.writeInteger(OperationRunner.milliseconds(elapsed))
             }

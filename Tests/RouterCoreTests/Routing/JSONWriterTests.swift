@@ -43,6 +43,37 @@ import Testing
         #expect(String(decoding: message.encoded(seq: 1234), as: UTF8.self) == #"{"type":"pong","seq":1234,"id":"a"}"#)
     }
 
+    /// A result's members written elsewhere (the body) land where members written into the message would,
+    /// before the members written after them, with or without `id` and `op`, `seq` or none; an empty body
+    /// adds nothing.
+    @Test(arguments: [UInt64(0), 42, .max])
+    func aBodyGoesWhereItsMembersWouldBeWritten(_ seq: UInt64) {
+        func text(_ bytes: String) -> JSONText {
+            var writer = JSONWriter()
+            Array(bytes.utf8).withUnsafeBufferPointer { writer.append($0) }
+            return writer.takeText()
+        }
+        let members = #""results":[{"id":"m-1"}],"total":1"#
+        for (id, op) in [("r-1", "memory_search"), (nil, nil)] as [(String?, String?)] {
+            for body in [members, ""] {
+                let withBody = ServerMessage(type: "search_complete", id: id, op: op, body: text(body)) { writer in
+                    writer.append(#","elapsedMs":3"#)
+                }
+                let written = ServerMessage(type: "search_complete", id: id, op: op) { writer in
+                    if !body.isEmpty { Array(("," + body).utf8).withUnsafeBufferPointer { writer.append($0) } }
+                    writer.append(#","elapsedMs":3"#)
+                }
+                #expect(withBody.encoded(seq: seq) == written.encoded(seq: seq))
+                #expect(withBody.encodedWithoutSeq() == written.encodedWithoutSeq())
+            }
+        }
+        let expected = #"{"type":"search_complete","seq":42,"id":"r-1","op":"memory_search","# + members + #","elapsedMs":3}"#
+        let message = ServerMessage(type: "search_complete", id: "r-1", op: "memory_search", body: text(members)) { writer in
+            writer.append(#","elapsedMs":3"#)
+        }
+        #expect(String(decoding: message.encoded(seq: 42), as: UTF8.self) == expected)
+    }
+
     /// The message is written once with a place for its `seq`: each `seq` goes there, and the `resumed`
     /// form leaves the member out; the rest (an escaped type, id, op, fields) is as written.
     @Test(arguments: [UInt64(0), 7, 10, 1234, 9_999_999_999, .max])
