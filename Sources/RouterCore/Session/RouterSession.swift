@@ -501,7 +501,7 @@ final class RouterSession: Sendable {
         case .resume:
             reject(ErrorCode.badRequest, "resume must be the first message of a connection", id: nil, op: "resume")
         case .request:
-            break  // above
+            break  // started above, its generation checked when it is admitted
         }
     }
 
@@ -572,8 +572,9 @@ final class RouterSession: Sendable {
         // session's executor (a loop's) nor the cooperative pool; its deadline is a timer entry.
         let quiet = settings.progressQuietPeriod
         let channel = RequestChannel(
-            destination: .session(self, runToken: runToken, descriptor: descriptor), stages: descriptor.stages, progressInterval: settings.progressInterval,
-            quietUntil: quiet > .zero ? startedAt + quiet : nil, clock: clock, sessionLogger: logger,
+            destination: .session(self, runToken: runToken, descriptor: descriptor), stages: descriptor.stages,
+            progressInterval: settings.progressInterval, quietUntil: quiet > .zero ? startedAt + quiet : nil, clock: clock,
+            sessionLogger: logger,
             requestID: requestID, messageType: type)
         // The context is made in place (a local would be copied into the runner: a dozen references).
         OperationRunner(
