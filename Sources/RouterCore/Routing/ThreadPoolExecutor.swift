@@ -30,6 +30,8 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         var waking = 0
         /// Jobs finished so far, and its value when the pending stall check was scheduled.
         var completed: UInt64 = 0
+        /// Workers running a job now.
+        var running = 0
         var stallCheck: UInt64?
 
         mutating func takeJob() -> UnownedJob? {
@@ -91,12 +93,15 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
     /// How long a worker with queued jobs holds back loop wake-ups (``LoopWakeDeferral``), and the timer
     /// that releases them should the worker be stuck.
     let wakeHoldBound: Duration
+    /// Workers running jobs at once from which wake-ups may be held back: the CPUs the process may use.
+    let saturationThreads: Int
     private let wakeHoldTimer: DeadlineTimer
     private let state = Locked(State())
 
     init(
         name: String, coreThreads: Int, maxThreads: Int, idleTimeout: Duration = .seconds(2),
-        wakeHoldBound: Duration = LoopWakeDeferral.defaultBound, wakeHoldTimer: DeadlineTimer = .shared
+        wakeHoldBound: Duration = LoopWakeDeferral.defaultBound, wakeHoldTimer: DeadlineTimer = .shared,
+        saturationThreads: Int = ProcessorCount.available
     ) {
         precondition(coreThreads >= 1 && maxThreads >= coreThreads)
         self.name = name
@@ -105,6 +110,7 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         self.idleTimeout = idleTimeout
         self.wakeHoldBound = wakeHoldBound
         self.wakeHoldTimer = wakeHoldTimer
+        self.saturationThreads = saturationThreads
     }
 
     /// Threads running now (busy or idle).
@@ -153,24 +159,29 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
         var wasWoken = true
         var ranJob = false
         while true {
-            while let (job, next) = state.withLock({ state -> (UnownedJob, WakeAction)? in
+            while let (job, next, saturated) = state.withLock({ state -> (UnownedJob, WakeAction, Bool)? in
                 if wasWoken {
                     state.waking -= 1
                     wasWoken = false
                 }
                 if ranJob {
                     state.completed &+= 1
+                    state.running -= 1
                     ranJob = false
                 }
                 guard let job = state.takeJob() else {
                     state.idle.append(worker)
                     return nil
                 }
+                state.running += 1
                 // More jobs queued behind this one: get another worker going.
                 let next = state.hasQueuedJobs ? state.wakeOne(maxThreads: maxThreads, coreThreads: coreThreads) : .none
-                return (job, next)
+                return (job, next, state.running >= saturationThreads)
             }) {
                 perform(next)
+                // A wake-up is held back only while this pool's jobs occupy every CPU: otherwise a loop woken
+                // now may run on a free one.
+                deferral.poolSaturated = saturated
                 if deferral.isHolding { deferral.releaseIfDue() }
                 job.runSynchronously(on: executor)
                 ranJob = true

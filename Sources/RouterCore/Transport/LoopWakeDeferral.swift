@@ -19,8 +19,9 @@ protocol DeferrableWake: AnyObject, Sendable {
 /// - by the deadline timer, at most ``bound`` plus its grouping resolution (5 ms) after the first was held,
 ///   should the worker be stuck in a long job.
 ///
-/// Only a worker's own thread holds wake-ups (``current``), and only inside ``deferringWakes(_:)``:
-/// progress, chunks and anything sent in the middle of a handler wake their loop at once.
+/// Only a worker's own thread holds wake-ups (``current``), only inside ``deferringWakes(_:)`` (progress,
+/// chunks and anything sent in the middle of a handler wake their loop at once), and only while its pool's
+/// running jobs occupy every CPU the process may use (otherwise the loop may run on a free one).
 final class LoopWakeDeferral: TimerAction, @unchecked Sendable {
     /// How long a worker with queued jobs holds a wake-up, by default.
     static let defaultBound: Duration = .milliseconds(1)
@@ -56,6 +57,9 @@ final class LoopWakeDeferral: TimerAction, @unchecked Sendable {
     private let held = Locked(Held())
     /// The owning thread's: inside ``deferringWakes(_:)``.
     private var deferring = false
+    /// The owning thread's: whether its pool's running jobs occupy every CPU (set by the pool for each job).
+    /// Only then is a wake-up held: with a CPU free, a loop woken at once may run there.
+    var poolSaturated = true
     /// The owning thread's: when the first wake-up still held was held.
     private var heldSince: ContinuousClock.Instant?
 
@@ -79,7 +83,7 @@ final class LoopWakeDeferral: TimerAction, @unchecked Sendable {
     /// Holds `target`'s wake-up if the owning thread is inside ``deferringWakes(_:)``; returns whether it did
     /// (if not, the caller wakes it). Owning thread only.
     func hold(_ target: any DeferrableWake) -> Bool {
-        guard deferring else { return false }
+        guard deferring, poolSaturated else { return false }
         let now = ContinuousClock.now
         let scheduleTimer = held.withLock { held -> Bool in
             if !held.targets.contains(where: { $0 === target }) { held.targets.append(target) }
