@@ -80,8 +80,8 @@ final class LoopWakeDeferral: TimerAction, @unchecked Sendable {
         pthread_setspecific(Self.key, nil)
     }
 
-    /// Holds `target`'s wake-up if the owning thread is inside ``deferringWakes(_:)``; returns whether it did
-    /// (if not, the caller wakes it). Owning thread only.
+    /// Holds `target`'s wake-up if the owning thread is inside ``deferringWakes(_:)`` and its pool's running
+    /// jobs occupy every CPU; returns whether it did (if not, the caller wakes it). Owning thread only.
     func hold(_ target: any DeferrableWake) -> Bool {
         guard deferring, poolSaturated else { return false }
         let now = ContinuousClock.now
