@@ -90,15 +90,24 @@ private struct Resumable {
     let metrics = OperationMetrics()
     let logs = InMemoryLogHandler()
 
-    init(_ resume: ResumeSettings = ResumeSettings(), clock: any Clock<Duration> = ContinuousClock()) throws {
+    init(
+        _ resume: ResumeSettings = ResumeSettings(), clock: any Clock<Duration> = ContinuousClock(),
+        gzipAbove threshold: Int? = nil
+    ) throws {
         let router = try RouterBuilder()
             .register(PacedHandler(pacer: pacer))
             .register(FloodHandler(emitted: emitted))
             .register(BlockingHandler())
             .register(GatedHandler(pacer: pacer))
+            .register(BigHandler())
             .build()
+        var settings = RouterSettings(clock: clock, resume: resume)
+        if let threshold {
+            settings.compressionThreshold = threshold
+            settings.gzip = GzipTool.gzip
+        }
         service = RouterService(
-            router: router, settings: RouterSettings(clock: clock, resume: resume), metrics: metrics,
+            router: router, settings: settings, metrics: metrics,
             logger: Logger(label: "test", level: .debug, handler: logs))
     }
 }
@@ -173,6 +182,38 @@ private extension TestConnection {
             #expect(lines.count == 1)
             #expect(lines.first?.metadata["outcome"] == "resumed")
             #expect(!fixture.logs.records.contains { "\($0.message) \($0.metadata)".contains(credentials.token) })
+        }
+    }
+
+    @Test func aReplayedLargeMessageComesInTheGzipEnvelopeOfTheResumingClient() async throws {
+        let fixture = try Resumable(gzipAbove: 1024)
+        try await withRunningService(fixture.service) {
+            let first = TestConnection(to: fixture.service, query: ["compress": "gzip"])
+            let credentials = first.credentials
+            first.send(#"{"type":"big","id":"g1","data":{"bytes":5000}}"#)
+            #expect(await first.waitForFinal("g1"))
+            let live = try #require(first.messages(for: "g1").first)
+            #expect(live["encoding"] == .string("gzip+base64"))
+            first.close(code: .abnormalClosure)
+            #expect(await first.sink.waitFor { _ in fixture.metrics.snapshot().sessions.detachedCurrent == 1 })
+
+            // Resumed from before it (the welcome's seq): the message is replayed, in the envelope, as it was sent.
+            let second = TestConnection(to: fixture.service, query: ["compress": "gzip"])
+            second.resume(credentials, lastSeq: 1)
+            #expect(await second.waitForFinal("g1"))
+            let replayed = try #require(second.messages(for: "g1").first)
+            #expect(replayed["encoding"] == .string("gzip+base64"))
+            for key in ["type", "id", "op", "seq", "compressed"] {
+                #expect(replayed[key] == live[key], "\(key)")
+            }
+            guard case .string(let base64)? = replayed["data"], let gzipped = Data(base64Encoded: base64) else {
+                Issue.record("data must be base64")
+                return
+            }
+            let inner = try JSONValue(jsonBytes: GzipTool.gunzip(Array(gzipped)))
+            #expect(inner["type"] == .string("big_complete"))
+            #expect(inner["seq"] == live["seq"])
+            if case .string(let blob)? = inner["blob"] { #expect(blob.utf8.count >= 4990) } else { Issue.record("blob") }
         }
     }
 

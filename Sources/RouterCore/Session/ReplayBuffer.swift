@@ -7,11 +7,11 @@
 struct ReplayBuffer: Sendable {
     let maxMessages: Int
     let maxBytes: Int
-    /// One message held: its `seq`, its JSON text, and what a gzip envelope copies from it.
+    /// One message held: its `seq` and its JSON text. (Sixteen bytes: a gzip envelope's fields are read back
+    /// from the text on the rare replay that needs them, not copied for every message.)
     struct Entry: Sendable {
         let seq: UInt64
         var bytes: [UInt8]
-        let envelope: ServerMessage.Envelope
     }
 
     private var storage: [Entry] = []
@@ -46,9 +46,9 @@ struct ReplayBuffer: Sendable {
 
     /// Holds message `seq` (greater than every seq held), dropping the oldest past the bounds.
     /// Returns the change in ``bytes``.
-    mutating func append(seq: UInt64, bytes message: [UInt8], envelope: ServerMessage.Envelope) -> Int {
+    mutating func append(seq: UInt64, bytes message: [UInt8]) -> Int {
         let before = bytes
-        storage.append(Entry(seq: seq, bytes: message, envelope: envelope))
+        storage.append(Entry(seq: seq, bytes: message))
         bytes += message.count
         while count > 0, count > maxMessages || bytes > maxBytes {
             dropFirst()

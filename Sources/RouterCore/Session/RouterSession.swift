@@ -111,9 +111,9 @@ final class RouterSession: Sendable {
     // MARK: Sending
 
     /// Writes message `seq` (its JSON text `bytes`) to a connection, in the gzip envelope if it asked for one.
-    private func write(_ bytes: [UInt8], seq: UInt64, envelope: @autoclosure () -> ServerMessage.Envelope, to attachment: Attachment) {
-        if let gzip = attachment.gzip, bytes.count > settings.compressionThreshold {
-            attachment.sink.sendText(envelope().wrap(seq: seq, json: bytes, gzip: gzip))
+    private func write(_ bytes: [UInt8], seq: UInt64, envelope: @autoclosure () -> ServerMessage.Envelope?, to attachment: Attachment) {
+        if let gzip = attachment.gzip, bytes.count > settings.compressionThreshold, let envelope = envelope() {
+            attachment.sink.sendText(envelope.wrap(seq: seq, json: bytes, gzip: gzip))
         } else {
             attachment.sink.sendText(bytes)
         }
@@ -128,7 +128,7 @@ final class RouterSession: Sendable {
         if case .ended = state.phase { return 0 }
         let bytes = message.encoded(seq: state.seq)
         if state.replay != nil {
-            metrics.replayBytesChanged(by: state.replay!.append(seq: state.seq, bytes: bytes, envelope: message.envelope))
+            metrics.replayBytesChanged(by: state.replay!.append(seq: state.seq, bytes: bytes))
         }
         guard case .attached(let attachment, _) = state.phase else { return 0 }
         if let opType { metrics.bytesSent(opType, count: bytes.count) }
@@ -445,7 +445,7 @@ final class RouterSession: Sendable {
             attachment.sink.sendText(resumed.encodedWithoutSeq())
             let pending = state.replay!.messages(after: lastSeq)
             for entry in pending {
-                write(entry.bytes, seq: entry.seq, envelope: entry.envelope, to: attachment)
+                write(entry.bytes, seq: entry.seq, envelope: ServerMessage.Envelope(of: entry.bytes), to: attachment)
             }
             return .resumed(generation: generation, replayed: pending.count, inFlight: inFlight.count, tookOver: previous != nil)
         }

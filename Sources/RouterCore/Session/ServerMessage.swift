@@ -104,6 +104,25 @@ struct ServerMessage: Sendable {
         let id: String?
         let op: String?
 
+        init(type: String, id: String?, op: String?) {
+            self.type = type
+            self.id = id
+            self.op = op
+        }
+
+        /// The envelope fields of an encoded message (`json`, as ``encoded(seq:)`` wrote it), read back on a
+        /// replay; nil if `json` is not a message object (never for the router's own).
+        init?(of json: [UInt8]) {
+            guard case .object(let members)? = try? JSONParser.parse(json), case .string(let type)? = members["type"] else {
+                return nil
+            }
+            func text(_ key: String) -> String? {
+                if case .string(let value)? = members[key] { return value }
+                return nil
+            }
+            self.init(type: type, id: text("id"), op: text("op"))
+        }
+
         /// The `gzip+base64` envelope of DESIGN §4 around `json` (the message encoded with `seq`).
         func wrap(seq: UInt64, json: [UInt8], gzip: ([UInt8]) -> [UInt8]) -> [UInt8] {
             var members: [(String, JSONValue)] = [("type", .string(type))]
