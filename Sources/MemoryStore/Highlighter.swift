@@ -51,8 +51,7 @@ public final class Highlighter: Sendable {
     /// The snippets of `text` around the query's terms (none when the query has no terms).
     public func snippets(_ text: String) -> [String] {
         guard !wanted.isEmpty, maxSnippets > 0 else { return [] }
-        var utf8 = text
-        return utf8.withUTF8 { ASCII.isASCII($0) ? asciiSnippets($0) : nil } ?? unicodeSnippets(text)
+        return ASCII.withUTF8(text) { ASCII.isASCII($0) ? asciiSnippets($0) : nil } ?? unicodeSnippets(text)
     }
 
     /// Hands each snippet of `text` to `body` as UTF-8, in order, without making a `String` of it on ASCII
@@ -60,8 +59,7 @@ public final class Highlighter: Sendable {
     /// during the call; they are exactly the UTF-8 of what ``snippets(_:)`` returns.
     public func forEachSnippet(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard !wanted.isEmpty, maxSnippets > 0 else { return }
-        var utf8 = text
-        let wasASCII = utf8.withUTF8 { text -> Bool in
+        let wasASCII = ASCII.withUTF8(text) { text -> Bool in
             guard ASCII.isASCII(text) else { return false }
             // One scratch buffer for every snippet of the text (on the stack when the text is short): a
             // snippet is at most its window and two ellipses.

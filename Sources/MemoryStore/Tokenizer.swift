@@ -106,8 +106,7 @@ public struct Tokenizer: Sendable {
 
     /// ASCII fast path (no allocation per byte, no Unicode tables); same rules as ``tokens(_:)``.
     private func asciiTerms(_ text: String, _ body: (String) -> Void) {
-        var text = text
-        text.withUTF8 { bytes in asciiTokens(bytes) { term, _ in body(term) } }
+        ASCII.withUTF8(text) { bytes in asciiTokens(bytes) { term, _ in body(term) } }
     }
 
     /// The tokens of ASCII `bytes` with their byte ranges; same rules as ``tokens(_:)`` (which, on ASCII
@@ -232,8 +231,15 @@ enum ASCII {
     /// Unicode `White_Space` within ASCII: tab, line feed, vertical tab, form feed, carriage return, space.
     static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
     static func isASCII(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8(isASCII)
+        withUTF8(text, isASCII)
+    }
+
+    /// `text`'s UTF-8 in place when it is contiguous (native and small strings: no copy of the string, so no
+    /// reference count), else in a native copy.
+    static func withUTF8<Result>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return copy.withUTF8(body)
     }
 
     /// Whether every byte is below 0x80, eight at a time.

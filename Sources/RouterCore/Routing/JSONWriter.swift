@@ -182,6 +182,8 @@ struct JSONWriter: ~Copyable {
     }
 
     mutating func writeString(_ text: String) {
+        // In place for a native or small string (no copy of the string, so no reference count either).
+        if text.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) != nil { return }
         var text = text
         text.withUTF8 { writeString(utf8: $0) }
     }
