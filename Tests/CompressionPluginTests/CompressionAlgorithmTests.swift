@@ -15,6 +15,19 @@ import Testing
         #expect(SentenceSplitter.split("今日は晴れ。明日は雨！") == ["今日は晴れ。", "明日は雨！"])
         #expect(SentenceSplitter.split("   \n  ") == [])
     }
+
+    @Test func itsASCIIShortcutsAgreeWithTheUnicodeProperties() {
+        for value in UInt8(0)...UInt8(127) {
+            let scalar = Unicode.Scalar(value)
+            #expect(SentenceSplitter.isWhitespace(scalar) == scalar.properties.isWhitespace, "\(value)")
+            #expect(SentenceSplitter.isAlphabetic(scalar) == scalar.properties.isAlphabetic, "\(value)")
+        }
+        // Past ASCII the tables answer: a no-break space and an ideographic space are spaces, é and 日 letters.
+        for scalar in ["\u{A0}", "\u{3000}", "\u{85}"] as [Unicode.Scalar] { #expect(SentenceSplitter.isWhitespace(scalar)) }
+        for scalar in ["é", "日", "ß"] as [Unicode.Scalar] { #expect(SentenceSplitter.isAlphabetic(scalar)) }
+        #expect(!SentenceSplitter.isAlphabetic("\u{2026}"))
+        #expect(SentenceSplitter.split("Dr.\u{A0}Lee came. He left.") == ["Dr.\u{A0}Lee came.", "He left."])
+    }
 }
 
 @Suite struct TokenEstimatorTests {

@@ -68,13 +68,12 @@ struct NearDuplicateDetector {
         for set in shingleSets {
             for hash in set { frequency[hash, default: 0] += 1 }
         }
-        let ranked = frequency.keys.sorted { lhs, rhs in
-            let left = frequency[lhs]!, right = frequency[rhs]!
-            return left != right ? left < right : lhs < rhs
-        }
+        // Sorted as (count, hash) pairs: a comparison looks nothing up.
+        var ranked = frequency.map { (count: $0.value, hash: $0.key) }
+        ranked.sort { $0.count != $1.count ? $0.count < $1.count : $0.hash < $1.hash }
         var rankOf: [UInt64: Int32] = [:]
         rankOf.reserveCapacity(ranked.count)
-        for (rank, hash) in ranked.enumerated() { rankOf[hash] = Int32(rank) }
+        for (rank, entry) in ranked.enumerated() { rankOf[entry.hash] = Int32(rank) }
         let sets = shingleSets.map { set in set.map { rankOf[$0]! }.sorted() }
 
         var matches = [Match?](repeating: nil, count: sets.count)

@@ -53,7 +53,7 @@ public enum SentenceSplitter {
                 runLength += 1
             }
             while next < end, isCloser(scalars[next]) { next = scalars.index(after: next) }
-            let atBoundary = next == end || scalars[next].properties.isWhitespace || isFullWidthTerminator(scalar)
+            let atBoundary = next == end || isWhitespace(scalars[next]) || isFullWidthTerminator(scalar)
             if atBoundary, !(runLength == 1 && scalar == "." && isAbbreviation(before: index, in: scalars, from: start)) {
                 flush(start..<next)
                 start = next
@@ -66,9 +66,20 @@ public enum SentenceSplitter {
 
     private static func trim(_ slice: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {
         var slice = slice
-        while let first = slice.first, first.properties.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, last.properties.isWhitespace { slice.removeLast() }
+        while let first = slice.first, isWhitespace(first) { slice.removeFirst() }
+        while let last = slice.last, isWhitespace(last) { slice.removeLast() }
         return slice
+    }
+
+    /// Unicode `White_Space`; in ASCII (most text) without the property tables: tab through carriage return,
+    /// and space.
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? scalar == " " || (0x09...0x0D).contains(scalar.value) : scalar.properties.isWhitespace
+    }
+
+    /// Unicode `Alphabetic`; in ASCII (most text) without the property tables: A–Z and a–z.
+    static func isAlphabetic(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) : scalar.properties.isAlphabetic
     }
 
     private static func isLineBreak(_ scalar: Unicode.Scalar) -> Bool {
@@ -108,7 +119,7 @@ public enum SentenceSplitter {
         while wordStart > start {
             let previous = scalars.index(before: wordStart)
             let scalar = scalars[previous]
-            guard scalar.properties.isAlphabetic || scalar == "." else { break }
+            guard isAlphabetic(scalar) || scalar == "." else { break }
             wordStart = previous
         }
         let word = String(scalars[wordStart..<dot])
