@@ -41,9 +41,10 @@ struct SentenceScorer {
         var documentFrequency: [Int] = []
         var vectors: [[(term: Int, count: Int)]] = []
         vectors.reserveCapacity(sentences.count)
+        // A sentence's term counts by term id, back to zero after each sentence (an array: no hashing per term).
+        var counts: [Int] = []
         for (position, sentence) in sentences.enumerated() {
             if position & 255 == 0 { try step(position / 2) }
-            var counts: [Int: Int] = [:]
             var firstSeen: [Int] = []
             for term in tokenizer.terms(sentence) {
                 let id: Int
@@ -53,12 +54,14 @@ struct SentenceScorer {
                     id = documentFrequency.count
                     termID[term] = id
                     documentFrequency.append(0)
+                    counts.append(0)
                 }
-                if counts[id] == nil { firstSeen.append(id) }
-                counts[id, default: 0] += 1
+                if counts[id] == 0 { firstSeen.append(id) }
+                counts[id] += 1
             }
             for id in firstSeen { documentFrequency[id] += 1 }
-            vectors.append(firstSeen.sorted().map { ($0, counts[$0]!) })
+            vectors.append(firstSeen.sorted().map { ($0, counts[$0]) })
+            for id in firstSeen { counts[id] = 0 }
         }
 
         let total = Double(sentences.count)
