@@ -14,17 +14,30 @@ struct Heartbeat: Equatable {
         case closeSilentPeer(silence: Duration)
     }
 
-    let interval: Duration
-    let timeout: Duration
+    /// In nanoseconds: every open connection holds a heartbeat, and two `Duration`s take 16 bytes more.
+    private let intervalNanoseconds: Int64
+    private let timeoutNanoseconds: Int64
     private(set) var lastHeard: ContinuousClock.Instant
     private(set) var nextPing: ContinuousClock.Instant
 
+    var interval: Duration { .nanoseconds(intervalNanoseconds) }
+    var timeout: Duration { .nanoseconds(timeoutNanoseconds) }
+
     /// Starts the heartbeat of a connection that opened at `now`: the first ping is due one interval later.
+    /// (Both durations are kept to the nanosecond, at most 292 years.)
     init(interval: Duration, timeout: Duration, openedAt now: ContinuousClock.Instant) {
-        self.interval = interval
-        self.timeout = timeout
+        intervalNanoseconds = Self.nanoseconds(interval)
+        timeoutNanoseconds = Self.nanoseconds(timeout)
         lastHeard = now
-        nextPing = now + interval
+        nextPing = now + .nanoseconds(intervalNanoseconds)
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, carry) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return carry ? (scaled < 0 ? .min : .max) : total
     }
 
     /// Bytes arrived from the peer at `now`.

@@ -1,7 +1,7 @@
 /// A min-heap of deadlines for one event loop. Loop-confined; cancellation is lazy (a cancelled
 /// timer stays in the heap until it reaches the top and is then skipped).
 struct TimerQueue {
-    /// Identifies a scheduled timer, for cancellation.
+    /// Identifies a scheduled timer, for cancellation. Never 0 (a connection stores "no timer" as 0).
     struct ID: Hashable { let raw: UInt64 }
 
     private struct Entry {
