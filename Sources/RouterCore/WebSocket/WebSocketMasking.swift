@@ -42,8 +42,20 @@ enum WebSocketMasking {
             bytes[7] = key.3
         }
         var index = 0
-        // Four words per turn: independent loads and stores the CPU overlaps (a 16 KiB frame took 12 % of the
-        // echo path's time at one word per turn).
+        // Sixty-four bytes per turn in four 16-byte vectors (SSE2, which every x86-64 has; NEON on ARM): a 16 KiB
+        // frame's unmasking was 4.5 % of the echo path's time at four 8-byte words per turn.
+        let vector = SIMD2<UInt64>(repeating: word)
+        while count - index >= 64 {
+            let a = source.loadUnaligned(fromByteOffset: index, as: SIMD2<UInt64>.self) ^ vector
+            let b = source.loadUnaligned(fromByteOffset: index + 16, as: SIMD2<UInt64>.self) ^ vector
+            let c = source.loadUnaligned(fromByteOffset: index + 32, as: SIMD2<UInt64>.self) ^ vector
+            let d = source.loadUnaligned(fromByteOffset: index + 48, as: SIMD2<UInt64>.self) ^ vector
+            destination.storeBytes(of: a, toByteOffset: index, as: SIMD2<UInt64>.self)
+            destination.storeBytes(of: b, toByteOffset: index + 16, as: SIMD2<UInt64>.self)
+            destination.storeBytes(of: c, toByteOffset: index + 32, as: SIMD2<UInt64>.self)
+            destination.storeBytes(of: d, toByteOffset: index + 48, as: SIMD2<UInt64>.self)
+            index += 64
+        }
         while count - index >= 32 {
             let a = source.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ word
             let b = source.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self) ^ word

@@ -113,7 +113,7 @@ struct UTF8ValidatorTests {
         #expect(agreements == 5000)
     }
 
-    /// Long ASCII runs go through the 32- and 8-byte fast paths: a stray byte anywhere in them, at any
+    /// Long ASCII runs go through the 64-, 32- and 8-byte fast paths: a stray byte anywhere in them, at any
     /// alignment, must be found at the same offset as byte-by-byte feeding finds it.
     @Test func theFastPathsFindEveryNonASCIIByteAtItsOffset() {
         var rng = SplitMix64(seed: 77)
