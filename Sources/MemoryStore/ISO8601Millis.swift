@@ -37,6 +37,32 @@ public enum ISO8601Millis {
         }
     }
 
+    /// A date's text (``format(_:)``) kept as 24 bytes in place, for dates written again and again (a search
+    /// index keeps one per entry, so a result's `createdAt` is copied, not computed). Empty for a year
+    /// outside 0…9999, whose text is longer: ``withUTF8(_:)`` then hands over nothing and the caller formats.
+    public struct Formatted: Sendable {
+        private var bytes: (UInt64, UInt64, UInt64) = (0, 0, 0)
+
+        public init(_ date: Date) {
+            let fields = Fields(date)
+            guard fields.fitsFourDigitYear else { return }
+            withUnsafeMutableBytes(of: &bytes) { raw in
+                _ = fields.write(into: raw.bindMemory(to: UInt8.self))
+            }
+        }
+
+        /// Whether the text is here (a four-digit year).
+        public var isAvailable: Bool { bytes.0 != 0 }
+
+        /// Hands `body` the 24 bytes of the text; returns false (without calling it) when it is not here.
+        public func withUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+            guard isAvailable else { return false }
+            var copy = bytes
+            withUnsafeBytes(of: &copy) { body($0.bindMemory(to: UInt8.self)) }
+            return true
+        }
+    }
+
     /// A date's calendar fields in UTC, to the millisecond.
     private struct Fields {
         var year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64, milli: Int64

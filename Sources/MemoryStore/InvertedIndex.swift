@@ -19,6 +19,8 @@ struct IndexState: Sendable {
     /// Terms in the document after tokenization (stop words removed): BM25's `|D|`.
     var docLength: [Float] = []
     var createdAt: [Double] = []
+    /// Each document's `createdAt` as its ISO 8601 text (what every search result writes).
+    var createdAtText = BlockedArray<ISO8601Millis.Formatted>()
     var termIDs: [String: UInt32] = [:]
     var postings: [Postings] = []
     /// Live documents containing each term: BM25's `n(q)`.
@@ -61,6 +63,7 @@ struct IndexState: Sendable {
         alive.append(true)
         docLength.append(Float(terms.count))
         createdAt.append(entry.createdAt.timeIntervalSince1970)
+        createdAtText.append(ISO8601Millis.Formatted(entry.createdAt))
         vectors.append(entry.embedding)
         liveCount += 1
         totalLength += Double(terms.count)

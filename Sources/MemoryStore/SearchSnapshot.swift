@@ -591,6 +591,16 @@ public struct SearchSnapshot: Sendable {
         }
     }
 
+    /// Hands `body` the UTF-8 of document `doc`'s `createdAt` as ``ISO8601Millis/format(_:)`` writes it, kept
+    /// in the index (formatted here only for a year outside 0…9999); returns false (without a call) if the
+    /// document is deleted or out of range.
+    @discardableResult
+    public func withFormattedCreatedAt(at doc: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        guard doc >= 0, doc < index.docCount, index.alive[doc] else { return false }
+        if index.createdAtText.withElement(at: doc, { $0.withUTF8(body) }) { return true }
+        return withEntry(at: doc) { entry in ISO8601Millis.withFormatted(entry.createdAt, body) }
+    }
+
     /// Hybrid search in one call: BM25 over `query`'s terms and/or cosine against `embedding`, filtered,
     /// fused (see the type's documentation) and cut to `limit`. An empty query (no terms after tokenization)
     /// with no embedding returns `[]`.

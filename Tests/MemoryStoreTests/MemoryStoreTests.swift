@@ -117,6 +117,30 @@ struct MemoryStoreTests {
         #expect(try now.search(query: "coffee").map(\.entry.id) == ["c"])
     }
 
+    /// A result's `createdAt` comes from the index's text of it: the formatted date, for years 0…9999 and (formatted
+    /// on the spot) past them; nothing for a deleted document.
+    @Test func theIndexKeepsEachEntrysCreatedAtAsItsFormattedText() throws {
+        let store = MemoryStore.inMemory()
+        let seconds: [Double] = [0, 1_700_000_000.123, 1_709_164_800.999_6, -1, -62_135_596_800, 253_402_300_799.999, 253_402_300_800]
+        try store.upsert(seconds.enumerated().map { entry("e\($0.offset)", "note", at: $0.element) })
+        try store.delete(ids: ["e0"])
+        let snapshot = store.searchSnapshot()
+        var written: [String: String] = [:]
+        for doc in 0..<snapshot.documentCount {
+            guard let id = snapshot.entry(at: doc)?.id else {
+                #expect(!snapshot.withFormattedCreatedAt(at: doc) { _ in Issue.record("a deleted entry's date") })
+                continue
+            }
+            #expect(snapshot.withFormattedCreatedAt(at: doc) { written[id] = String(decoding: $0, as: UTF8.self) })
+        }
+        for (offset, second) in seconds.enumerated().dropFirst() {
+            #expect(written["e\(offset)"] == ISO8601Millis.format(Date(timeIntervalSince1970: second)), "\(second)")
+        }
+        #expect(written["e6"] == "10000-01-01T00:00:00.000Z")
+        #expect(written["e0"] == nil)
+        #expect(!snapshot.withFormattedCreatedAt(at: snapshot.documentCount) { _ in })
+    }
+
     @Test func allEntriesOrderIsCreatedAtThenId() throws {
         let store = MemoryStore.inMemory()
         try store.upsert([entry("b", "x", at: 20), entry("c", "x", at: 10), entry("a", "x", at: 20), entry("d", "x", at: 5)])

@@ -134,7 +134,7 @@ public struct MemorySearchHandler: OperationHandler {
                     writer.member("text", entry.text)
                     writer.member("score", ranked.score)
                     writer.member("tags", entry.tags)
-                    ISO8601Millis.withFormatted(entry.createdAt) { writer.member("createdAt", utf8: $0) }
+                    snapshot.withFormattedCreatedAt(at: ranked.doc) { writer.member("createdAt", utf8: $0) }
                     writer.member("highlights") { write in highlighter?.forEachSnippet(of: entry.text, write) }
                 }
             }
