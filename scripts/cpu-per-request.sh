@@ -5,8 +5,8 @@
 # wsload (--request, pinned to CPU 1) for 2 s, then reads the server's user+system time from /proc/PID/stat
 # around DURATION seconds of load and divides by the requests answered.
 #   scripts/cpu-per-request.sh KIND BINARY...            ROUNDS=3, 50 connections x 8 in flight, 6 s
-#   ROUNDS=5 scripts/cpu-per-request.sh hits /tmp/before/router-host .build/release/router-host
-# KIND: ping | miss (a search with no hit) | hits (ten hits) | compress (a small context_compress)
+#   ROUNDS=5 scripts/cpu-per-request.sh search-10-hits /tmp/before/router-host .build/release/router-host
+# KIND: one of bench-ops.sh's (scripts/request-kinds.sh): ping, search-miss, search-10-hits, compress-small
 # Runs of one binary drift by 5-10 % over minutes on a shared machine: compare binaries within a round, in
 # both orders, over several rounds, never one round against another.
 set -euo pipefail
@@ -24,15 +24,16 @@ CONFIG=${CONFIG:-}
 mkdir -p "$WORK"
 [ -x "$WORK/wsload" ] || gcc -O2 -std=gnu11 -o "$WORK/wsload" "$TOOLS/wsload.c"
 
-case $KIND in
-    ping) TEMPLATE='{"type":"ping","id":"{n}"}'; DONE='"pong"' ;;
-    miss) TEMPLATE='{"type":"memory_search","id":"{n}","data":{"query":"zzzz","limit":1}}'; DONE='_complete"' ;;
-    hits) TEMPLATE='{"type":"memory_search","id":"{n}","data":{"query":"project","limit":10}}'; DONE='_complete"' ;;
-    compress)
-        TEMPLATE='{"type":"context_compress","id":"{n}","data":{"budgetTokens":40,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"The Atlas project moved its deadline to Friday because the security review is blocked."},{"role":"assistant","content":"Noted: Atlas deadline is Friday, blocked on the security review."},{"role":"user","content":"Also remind me that Lukas prefers dark roast coffee and lives in Sao Paulo."}]}}'
-        DONE='_complete"' ;;
-    *) echo "cpu-per-request: unknown kind '$KIND' (ping, miss, hits, compress)" >&2; exit 2 ;;
-esac
+source scripts/request-kinds.sh  # the kinds bench-ops.sh times
+TEMPLATE=
+for kind in "${KINDS[@]}"; do
+    IFS='|' read -r name _ template done <<<"$kind"
+    if [ "$name" = "$KIND" ]; then TEMPLATE=$template; DONE=$done; fi
+done
+if [ -z "$TEMPLATE" ]; then
+    echo "cpu-per-request: unknown kind '$KIND' ($(printf '%s\n' "${KINDS[@]}" | cut -d'|' -f1 | paste -sd' '))" >&2
+    exit 2
+fi
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 

@@ -51,12 +51,10 @@ public enum ISO8601Millis {
             }
         }
 
-        /// Whether the text is here (a four-digit year).
-        public var isAvailable: Bool { bytes.0 != 0 }
-
         /// Hands `body` the 24 bytes of the text; returns false (without calling it) when it is not here.
         public func withUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
-            guard isAvailable else { return false }
+            // A kept text starts with a digit; an empty one is all zeros.
+            guard bytes.0 != 0 else { return false }
             var copy = bytes
             withUnsafeBytes(of: &copy) { body($0.bindMemory(to: UInt8.self)) }
             return true

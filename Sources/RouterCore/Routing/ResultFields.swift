@@ -84,13 +84,13 @@ package struct ResultFields: Sendable, Equatable {
         }
     }
 
-    /// Writes `,"key":value` for each field, sorted by key, leaving out the envelope's own keys.
     /// The members' text when they are written already (`"a":1,"b":[…]`, no braces), else nil.
     var membersText: JSONText? {
         if case .text(let text) = storage { return text }
         return nil
     }
 
+    /// Writes `,"key":value` for each field, sorted by key, leaving out the envelope's own keys.
     func writeMembers(into writer: inout JSONWriter) {
         switch storage {
         case .text(let text):

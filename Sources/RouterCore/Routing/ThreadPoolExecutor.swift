@@ -182,7 +182,7 @@ package final class ThreadPoolExecutor: TaskExecutor, @unchecked Sendable {
                 // A wake-up is held back only while this pool's jobs occupy every CPU: otherwise a loop woken
                 // now may run on a free one.
                 deferral.poolSaturated = saturated
-                if deferral.isHolding { deferral.releaseIfDue() }
+                deferral.releaseIfDue()
                 job.runSynchronously(on: executor)
                 ranJob = true
             }

@@ -96,10 +96,8 @@ final class LoopWakeDeferral: TimerAction, @unchecked Sendable {
         return true
     }
 
-    /// Whether wake-ups are held (the owning thread's view: the timer may have released them since).
-    var isHolding: Bool { heldSince != nil }
-
-    /// Releases the held wake-ups if the first was held at least ``bound`` ago. Owning thread only.
+    /// Releases the held wake-ups if the first was held at least ``bound`` ago (reads the clock only while
+    /// something is held). Owning thread only.
     func releaseIfDue() {
         guard let heldSince, ContinuousClock.now - heldSince >= bound else { return }
         release()
