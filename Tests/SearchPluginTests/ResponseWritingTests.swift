@@ -67,6 +67,28 @@ import Testing
         #expect(materialized == response)
     }
 
+    /// A BM25 or cosine score (a `Float` widened) is written with the `Float`'s shortest digits, an RRF
+    /// score (a `Double`) with the `Double`'s: the same text from the written and the encoded response.
+    @Test func aFloatScoreIsWrittenWithAFloatsDigits() throws {
+        func scoreText(_ score: Double) throws -> String {
+            let response = Response(
+                results: [Result(id: "m1", text: "t", score: score, tags: [], createdAt: "2024-03-01T09:00:00.000Z", highlights: [])],
+                total: 1)
+            let written = try #require(JSONMembersWriter.writtenText(of: response))
+            #expect(written == (try JSONMembersWriter.codableText(of: response)))
+            let start = try #require(written.range(of: #""score":"#)).upperBound
+            return String(written[start...].prefix { $0 != "," })
+        }
+        let bm25 = Float(1.5990166)
+        #expect(try scoreText(Double(bm25)) == "\(bm25)")
+        #expect("\(bm25)".count < "\(Double(bm25))".count)
+        #expect(try scoreText(Double(Float(0.1))) == "0.1")
+        #expect(try scoreText(Double(Float(3))) == "3")
+        let rrf = 1 / 61.0 + 1 / 62.0
+        #expect(Float(exactly: rrf) == nil)
+        #expect(try scoreText(rrf) == "\(rrf)")
+    }
+
     @Test func aNonFiniteScoreFallsBackToEncodableAndItsError() throws {
         let response = Response(
             results: [Result(id: "m1", text: "t", score: .nan, tags: [], createdAt: "2024-03-01T09:00:00.000Z", highlights: [])],

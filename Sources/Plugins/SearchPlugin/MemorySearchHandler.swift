@@ -60,6 +60,35 @@ public struct MemorySearchHandler: OperationHandler {
         public var createdAt: String
         /// Snippets of `text` around the query terms it contains (empty for a match by embedding only).
         public var highlights: [String]
+
+        private enum CodingKeys: String, CodingKey {
+            case id, text, score, tags, createdAt, highlights
+        }
+
+        /// A score that is a `Float` (BM25 or cosine alone: the store computes them in 32 bits) is written with
+        /// the shortest digits that read back as that `Float`; an RRF score with a `Double`'s.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(text, forKey: .text)
+            if let score = Float(exactly: score) {
+                try container.encode(score, forKey: .score)
+            } else {
+                try container.encode(score, forKey: .score)
+            }
+            try container.encode(tags, forKey: .tags)
+            try container.encode(createdAt, forKey: .createdAt)
+            try container.encode(highlights, forKey: .highlights)
+        }
+
+        /// `"score":…` as ``encode(to:)`` writes it.
+        static func writeScore(_ score: Double, to writer: inout JSONMembersWriter) {
+            if let score = Float(exactly: score) {
+                writer.member("score", score)
+            } else {
+                writer.member("score", score)
+            }
+        }
     }
 
     /// The fields of `search_complete`.
@@ -132,7 +161,7 @@ public struct MemorySearchHandler: OperationHandler {
                 snapshot.withEntry(at: ranked.doc) { entry in
                     writer.member("id", entry.id)
                     writer.member("text", entry.text)
-                    writer.member("score", ranked.score)
+                    Result.writeScore(ranked.score, to: &writer)
                     writer.member("tags", entry.tags)
                     snapshot.withFormattedCreatedAt(at: ranked.doc) { writer.member("createdAt", utf8: $0) }
                     writer.member("highlights") { write in highlighter?.forEachSnippet(of: entry.text, write) }
@@ -362,7 +391,7 @@ extension MemorySearchHandler.Response: JSONMembersWritable {
             let result = results[index]
             writer.member("id", result.id)
             writer.member("text", result.text)
-            writer.member("score", result.score)
+            MemorySearchHandler.Result.writeScore(result.score, to: &writer)
             writer.member("tags", result.tags)
             writer.member("createdAt", result.createdAt)
             writer.member("highlights", result.highlights)

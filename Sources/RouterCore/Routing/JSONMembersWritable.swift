@@ -68,6 +68,14 @@ package struct JSONMembersWriter: ~Copyable {
         json.writeNumber(value)
     }
 
+    /// `"key":value` with the shortest digits that read back as this `Float` (as `Encodable` writes a
+    /// `Float`); a non-finite value sends the whole value through `Encodable`, which throws its error.
+    package mutating func member(_ key: StaticString, _ value: Float) {
+        begin(key)
+        if !value.isFinite { failed = true }
+        json.writeNumber(value)
+    }
+
     /// `"key":["a","b"]`.
     package mutating func member(_ key: StaticString, _ values: [String]) {
         begin(key)

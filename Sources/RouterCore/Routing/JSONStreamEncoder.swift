@@ -199,6 +199,15 @@ private final class JSONStream {
     func writeNumber(_ value: Double, codingPath: @autoclosure () -> [any CodingKey]) throws {
         writer.write(try JSONValueEncoder.number(value, codingPath: value.isFinite ? [] : codingPath()))
     }
+
+    /// A `Float` with the shortest digits that read back as it (as `JSONEncoder` writes one).
+    func writeNumber(_ value: Float, codingPath: @autoclosure () -> [any CodingKey]) throws {
+        guard value.isFinite else {
+            _ = try JSONValueEncoder.number(value, codingPath: codingPath())
+            return
+        }
+        writer.writeNumber(value)
+    }
 }
 
 /// The encoder of one value being written into a ``JSONStream``.
@@ -318,7 +327,7 @@ private struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProto
     }
     mutating func encode(_ value: Float, forKey key: Key) throws {
         try begin(key)
-        try stream.writeNumber(Double(value), codingPath: codingPath + [key])
+        try stream.writeNumber(value, codingPath: codingPath + [key])
     }
     mutating func encode(_ value: Int, forKey key: Key) throws { try integer(Double(value), key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { try integer(Double(value), key) }
@@ -402,7 +411,7 @@ private struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: Float) throws {
         let key = nextKey
         try begin()
-        try stream.writeNumber(Double(value), codingPath: codingPath + [key])
+        try stream.writeNumber(value, codingPath: codingPath + [key])
     }
     mutating func encode(_ value: Int) throws { try integer(Double(value)) }
     mutating func encode(_ value: Int8) throws { try integer(Double(value)) }
@@ -470,7 +479,7 @@ private struct StreamSingleValueContainer: SingleValueEncodingContainer {
     }
     mutating func encode(_ value: Float) throws {
         try encoder.claimSingleValue()
-        try stream.writeNumber(Double(value), codingPath: codingPath)
+        try stream.writeNumber(value, codingPath: codingPath)
     }
     mutating func encode(_ value: Int) throws { try integer(Double(value)) }
     mutating func encode(_ value: Int8) throws { try integer(Double(value)) }

@@ -51,6 +51,16 @@ enum JSONValueEncoder {
         }
         return .number(value)
     }
+
+    /// A `Float` as the number its shortest digits name (`Float(0.1)` is `0.1`, as `JSONEncoder` writes it,
+    /// not the `0.10000000149011612` of the `Double` it widens to).
+    static func number(_ value: Float, codingPath: [any CodingKey]) throws -> JSONValue {
+        guard value.isFinite else {
+            throw EncodingError.invalidValue(
+                value, .init(codingPath: codingPath, debugDescription: "\(value) is not a valid JSON number"))
+        }
+        return .number(Double(value.description) ?? Double(value))
+    }
 }
 
 
@@ -165,7 +175,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         set(key, try JSONValueEncoder.number(value, codingPath: codingPath + [key]))
     }
     mutating func encode(_ value: Float, forKey key: Key) throws {
-        set(key, try JSONValueEncoder.number(Double(value), codingPath: codingPath + [key]))
+        set(key, try JSONValueEncoder.number(value, codingPath: codingPath + [key]))
     }
     mutating func encode(_ value: Int, forKey key: Key) throws { set(key, .number(Double(value))) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { set(key, .number(Double(value))) }
@@ -221,7 +231,7 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: Bool) throws { add(.bool(value)) }
     mutating func encode(_ value: String) throws { add(.string(value)) }
     mutating func encode(_ value: Double) throws { add(try JSONValueEncoder.number(value, codingPath: nextPath)) }
-    mutating func encode(_ value: Float) throws { add(try JSONValueEncoder.number(Double(value), codingPath: nextPath)) }
+    mutating func encode(_ value: Float) throws { add(try JSONValueEncoder.number(value, codingPath: nextPath)) }
     mutating func encode(_ value: Int) throws { add(.number(Double(value))) }
     mutating func encode(_ value: Int8) throws { add(.number(Double(value))) }
     mutating func encode(_ value: Int16) throws { add(.number(Double(value))) }
@@ -271,7 +281,7 @@ private struct SingleValueContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: Bool) throws { set(.bool(value)) }
     mutating func encode(_ value: String) throws { set(.string(value)) }
     mutating func encode(_ value: Double) throws { set(try JSONValueEncoder.number(value, codingPath: codingPath)) }
-    mutating func encode(_ value: Float) throws { set(try JSONValueEncoder.number(Double(value), codingPath: codingPath)) }
+    mutating func encode(_ value: Float) throws { set(try JSONValueEncoder.number(value, codingPath: codingPath)) }
     mutating func encode(_ value: Int) throws { set(.number(Double(value))) }
     mutating func encode(_ value: Int8) throws { set(.number(Double(value))) }
     mutating func encode(_ value: Int16) throws { set(.number(Double(value))) }

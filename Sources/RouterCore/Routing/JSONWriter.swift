@@ -151,6 +151,23 @@ struct JSONWriter: ~Copyable {
         }
     }
 
+    /// Writes `number` with the shortest digits that read back as this `Float` (what its `description`
+    /// gives): a score computed in 32 bits is `1.5990167`, not the 17 digits of the `Double` it widens to.
+    mutating func writeNumber(_ number: Float) {
+        guard number.isFinite else {
+            append("null")
+            return
+        }
+        // Integral below 2^53: written as a `Double` of the same value is.
+        if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
+            writeInteger(Int64(number))
+        } else {
+            var text = NumberText()
+            number.write(to: &text)
+            text.withBytes { append($0) }
+        }
+    }
+
     /// Writes the decimal digits of `value` without an intermediate `String`.
     mutating func writeInteger(_ value: Int64) {
         reserve(20)

@@ -74,6 +74,27 @@ import Testing
         }
     }
 
+    /// A `Float` is written with the shortest digits that read back as it, as `JSONEncoder` writes it, in a
+    /// keyed, an unkeyed and a single-value container.
+    @Test func aFloatIsWrittenWithItsShortestDigits() throws {
+        struct Ratios: Encodable { var one: Float; var list: [Float]; var alone: Single }
+        struct Single: Encodable {
+            var value: Float
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.singleValueContainer()
+                try container.encode(value)
+            }
+        }
+        for value: Float in [0.1, 1.5990167, 1e-7, 3.4028235e38, 16_777_216, -2.75, 1 / 3] {
+            let ratios = Ratios(one: value, list: [value], alone: Single(value: value))
+            let text = try #require(try JSONStreamEncoder.encodeMembers(ratios))
+            let expected = value == value.rounded() && abs(value) < 1e15 ? "\(Int64(value))" : "\(value)"
+            #expect(String(decoding: text, as: UTF8.self) == #""alone":\#(expected),"list":[\#(expected)],"one":\#(expected)"#)
+            #expect(try streamFields(ratios) == treeFields(ratios))
+        }
+        #expect(throws: EncodingError.self) { try JSONStreamEncoder.encodeMembers(Ratios(one: .nan, list: [], alone: Single(value: 0))) }
+    }
+
     @Test func topLevelMembersAreSortedByKey() throws {
         let text = try #require(try JSONStreamEncoder.encodeMembers(["zeta": 1, "alpha": 2, "mid": 3]))
         #expect(String(decoding: text, as: UTF8.self) == #""alpha":2,"mid":3,"zeta":1"#)

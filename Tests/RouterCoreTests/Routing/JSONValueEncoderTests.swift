@@ -83,6 +83,17 @@ import Testing
         #expect(try JSONValueEncoder.encode(["k": JSONValue.array([.null, .bool(false)])]) == viaText(["k": JSONValue.array([.null, .bool(false)])]))
     }
 
+    /// A `Float` is the number its shortest digits name, as `JSONEncoder` writes it (`0.1`, not the
+    /// `0.10000000149011612` of the `Double` it widens to).
+    @Test func aFloatIsTheNumberItsShortestDigitsName() throws {
+        struct Ratios: Codable { var one: Float; var list: [Float] }
+        for value: Float in [0.1, 1.5990167, 1e-7, 3.4028235e38, .leastNonzeroMagnitude, 16_777_216, 0.5, -2.75, 1 / 3] {
+            #expect(try JSONValueEncoder.encode(value) == .number(Double(value.description)!), "\(value)")
+            let ratios = Ratios(one: value, list: [value, 0.2])
+            #expect(try JSONValueEncoder.encode(ratios) == viaText(ratios), "\(value)")
+        }
+    }
+
     @Test func refusesNonFiniteNumbersWithThePath() throws {
         struct Bad: Encodable { var values: [Double] }
         #expect(throws: EncodingError.self) { try JSONValueEncoder.encode(Bad(values: [1, .nan])) }
