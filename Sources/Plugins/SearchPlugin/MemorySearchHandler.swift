@@ -263,6 +263,8 @@ public struct MemorySearchHandler: OperationHandler {
         let text = bm25?.matches ?? []
         var matches = 0
         guard let cosine else {
+            // Unfiltered (no tags, no since: most searches), every match counts: no pass over them.
+            if filter.isUnfiltered { return text.count - first }
             for position in first..<text.count where filter.contains(text[position].doc) { matches += 1 }
             return matches
         }
