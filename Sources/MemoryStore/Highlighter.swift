@@ -51,7 +51,10 @@ public final class Highlighter: Sendable {
     /// The snippets of `text` around the query's terms (none when the query has no terms).
     public func snippets(_ text: String) -> [String] {
         guard !wanted.isEmpty, maxSnippets > 0 else { return [] }
-        return ASCII.withUTF8(text) { ASCII.isASCII($0) ? asciiSnippets($0) : nil } ?? unicodeSnippets(text)
+        return ASCII.withUTF8(text) { bytes in
+            if ASCII.isASCII(bytes) { return asciiSnippets(bytes) }
+            return LatinText.qualifies(bytes) ? latinSnippets(bytes) : nil
+        } ?? unicodeSnippets(text)
     }
 
     /// Hands each snippet of `text` to `body` as UTF-8, in order, without making a `String` of it on ASCII
@@ -59,18 +62,26 @@ public final class Highlighter: Sendable {
     /// during the call; they are exactly the UTF-8 of what ``snippets(_:)`` returns.
     public func forEachSnippet(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard !wanted.isEmpty, maxSnippets > 0 else { return }
-        let wasASCII = ASCII.withUTF8(text) { text -> Bool in
-            guard ASCII.isASCII(text) else { return false }
+        let wasBytes = ASCII.withUTF8(text) { text -> Bool in
             // One scratch buffer for every snippet of the text (on the stack when the text is short): a
             // snippet is at most its window and two ellipses.
+            if ASCII.isASCII(text) {
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: text.count + 6) { scratch in
+                    forEachASCIIWindow(text) { window in
+                        body(UnsafeBufferPointer(rebasing: scratch[..<writeASCIISnippet(text, window, into: scratch)]))
+                    }
+                }
+                return true
+            }
+            guard LatinText.qualifies(text) else { return false }
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: text.count + 6) { scratch in
-                forEachASCIIWindow(text) { window in
-                    body(UnsafeBufferPointer(rebasing: scratch[..<writeASCIISnippet(text, window, into: scratch)]))
+                forEachLatinWindow(text) { window in
+                    body(UnsafeBufferPointer(rebasing: scratch[..<writeLatinSnippet(text, window, into: scratch)]))
                 }
             }
             return true
         }
-        guard !wasASCII else { return }
+        guard !wasBytes else { return }
         for snippet in unicodeSnippets(text) {
             var snippet = snippet
             snippet.withUTF8(body)
@@ -273,6 +284,166 @@ public final class Highlighter: Sendable {
         while index > end, !ASCII.isWhitespace(text[index]) { index = asciiCharacterBefore(text, index) }
         while index > end, ASCII.isWhitespace(text[index - 1]) { index = asciiCharacterBefore(text, index) }
         return index
+    }
+
+    // MARK: Latin (scalars below U+0250)
+
+    /// ``LatinText`` text: one or two bytes per character, the tokenizer's classes from a table.
+    func latinSnippets(_ text: UnsafeBufferPointer<UInt8>) -> [String] {
+        var snippets: [String] = []
+        forEachLatinWindow(text) { window in
+            snippets.append(String(unsafeUninitializedCapacity: window.count + 6) { writeLatinSnippet(text, window, into: $0) })
+        }
+        return snippets
+    }
+
+    /// Calls `body` with each snippet's window (up to `maxSnippets`), in text order: the windows of
+    /// ``unicodeSnippets(_:)``, in bytes.
+    private func forEachLatinWindow(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        var window: Range<Int>?
+        var count = 0
+        // A word's term is never longer than the word.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, text.count)) { term in
+            var index = 0
+            while index < text.count {
+                let (value, length) = LatinText.scalar(at: index, in: text)
+                guard LatinText.isWordPart(value) else {
+                    index += length
+                    continue
+                }
+                // The tokenizer's word: letters and digits, and `'` between two letters.
+                let start = index
+                var end = index + length
+                var previous = value
+                var hasApostrophe = false
+                while end < text.count {
+                    let (current, currentLength) = LatinText.scalar(at: end, in: text)
+                    if LatinText.isWordPart(current) {
+                        previous = current
+                        end += currentLength
+                    } else if current == 0x27, LatinText.isLetter(previous), end + 1 < text.count,
+                        LatinText.isLetter(LatinText.scalar(at: end + 1, in: text).value)
+                    {
+                        hasApostrophe = true
+                        previous = current
+                        end += 1
+                    } else {
+                        break
+                    }
+                }
+                index = end
+                guard isWantedLatinWord(text, start..<end, hasApostrophe: hasApostrophe, scratch: term) else { continue }
+                let lower = latinExpandBackward(text, from: start, by: context)
+                let upper = latinExpandForward(text, from: end, by: context)
+                if let current = window, lower <= current.upperBound {
+                    window = current.lowerBound..<max(current.upperBound, upper)
+                    continue
+                }
+                if let current = window {
+                    body(current)
+                    count += 1
+                    if count == maxSnippets { return }
+                }
+                window = lower..<upper
+            }
+            if let window { body(window) }
+        }
+    }
+
+    /// Whether the word at `range` is one of the query's terms: lower-cased into `scratch`, its apostrophes
+    /// handled as the tokenizer does (a trailing `'s` dropped, the others removed), compared as bytes.
+    private func isWantedLatinWord(
+        _ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, hasApostrophe: Bool, scratch: UnsafeMutableBufferPointer<UInt8>
+    ) -> Bool {
+        var count = 0
+        var index = range.lowerBound
+        while index < range.upperBound {
+            let (value, length) = LatinText.scalar(at: index, in: text)
+            count = LatinText.appendLowercase(value, to: scratch, at: count)
+            index += length
+        }
+        if hasApostrophe {
+            if count >= 2, scratch[count - 2] == 0x27, scratch[count - 1] == UInt8(ascii: "s") { count -= 2 }
+            var kept = 0
+            for position in 0..<count where scratch[position] != 0x27 {
+                scratch[kept] = scratch[position]
+                kept += 1
+            }
+            count = kept
+        }
+        guard wantedLengths & Self.lengthBit(count) != 0 else { return false }
+        for term in wantedBytes where term.count == count {
+            if term.withUnsafeBufferPointer({ memcmp($0.baseAddress!, scratch.baseAddress!, count) == 0 }) { return true }
+        }
+        return false
+    }
+
+    /// One character on from `index` (one or two bytes; `\r\n` is one character).
+    private func latinCharacterAfter(_ text: UnsafeBufferPointer<UInt8>, _ index: Int) -> Int {
+        if text[index] == 0x0D, index + 1 < text.count, text[index + 1] == 0x0A { return index + 2 }
+        return index + (text[index] < 0x80 ? 1 : 2)
+    }
+
+    /// One character back from `index`.
+    private func latinCharacterBefore(_ text: UnsafeBufferPointer<UInt8>, _ index: Int) -> Int {
+        if index >= 2, text[index - 1] == 0x0A, text[index - 2] == 0x0D { return index - 2 }
+        // The byte before a character boundary is ASCII or the second byte of a two-byte sequence.
+        return index - (text[index - 1] < 0x80 ? 1 : 2)
+    }
+
+    /// Whether the character at `index` is whitespace (`\r\n` is: its `\r` is).
+    private func latinIsWhitespace(_ text: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        LatinText.isWhitespace(LatinText.scalar(at: index, in: text).value)
+    }
+
+    private func latinExpandBackward(_ text: UnsafeBufferPointer<UInt8>, from start: Int, by count: Int) -> Int {
+        var index = start
+        for _ in 0..<count where index > 0 { index = latinCharacterBefore(text, index) }
+        if index == 0 { return index }
+        while index < start, !latinIsWhitespace(text, at: latinCharacterBefore(text, index)) {
+            index = latinCharacterAfter(text, index)
+        }
+        return index
+    }
+
+    private func latinExpandForward(_ text: UnsafeBufferPointer<UInt8>, from end: Int, by count: Int) -> Int {
+        var index = end
+        for _ in 0..<count where index < text.count { index = latinCharacterAfter(text, index) }
+        if index == text.count { return index }
+        while index > end, !latinIsWhitespace(text, at: index) { index = latinCharacterBefore(text, index) }
+        while index > end, latinIsWhitespace(text, at: latinCharacterBefore(text, index)) {
+            index = latinCharacterBefore(text, index)
+        }
+        return index
+    }
+
+    /// Writes the snippet of `window` into `snippet` (at least `window.count + 6` bytes); returns its length.
+    private func writeLatinSnippet(
+        _ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>, into snippet: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int {
+        var count = 0
+        if window.lowerBound > 0 { count = Self.writeEllipsis(into: snippet, at: 0) }
+        let contentStart = count
+        var pendingSpace = false
+        var index = window.lowerBound
+        while index < window.upperBound {
+            let (value, length) = LatinText.scalar(at: index, in: text)
+            if LatinText.isWhitespace(value) {
+                pendingSpace = true
+                index += length
+                continue
+            }
+            if pendingSpace, count > contentStart {
+                snippet[count] = 0x20
+                count += 1
+            }
+            pendingSpace = false
+            for offset in 0..<length { snippet[count + offset] = text[index + offset] }
+            count += length
+            index += length
+        }
+        if window.upperBound < text.count { count = Self.writeEllipsis(into: snippet, at: count) }
+        return count
     }
 
     // MARK: Unicode

@@ -83,6 +83,73 @@ struct HighlighterTests {
         #expect(none.isEmpty)
     }
 
+    /// Random text of ASCII and scalars up to U+024F: accented and other Latin letters (cased, uncased,
+    /// titlecase `ǅ`), Latin-1 separators (`×`, `¿`, `©`, a soft hyphen), Unicode whitespace (NBSP, NEL) and
+    /// `\r\n`, so that words, windows and whitespace runs meet every kind of character.
+    static func randomLatinText(_ generator: inout some RandomNumberGenerator) -> String {
+        let words = [
+            "Zürich", "São", "Paulo", "Tomás's", "MONTRÉAL", "naïve", "ǅemal", "straße", "ÆON", "œuvre", "ª", "µ",
+            "Ōsaka", "user", "project", "don't", "42", "Ÿ", "Čapek", "x²",
+        ]
+        let separators = [
+            " ", "  ", "\u{A0}", "\u{85}", "\t", "\r\n", "\r", ", ", " × ", "¿", "©", "\u{AD}", "'", "-", "\u{A0}\u{A0}", "",
+        ]
+        var text = ""
+        for _ in 0..<Int.random(in: 1...50, using: &generator) {
+            text += words.randomElement(using: &generator)!
+            text += separators.randomElement(using: &generator)!
+        }
+        return text
+    }
+
+    /// Text of scalars below U+0250 takes a byte path of its own (``LatinText``): the same snippets as the
+    /// `Character` path, for terms with accents, upper case in the text, apostrophes and `'s`.
+    @Test func latinSnippetsMatchTheCharacterPath() throws {
+        var generator = SplitMix64(seed: 23)
+        let queries = [["zürich", "project"], ["são", "tomás"], ["montréal", "ǆemal", "STRASSE"], ["æon", "œuvre", "dont"], ["čapek", "user"]]
+        var latin = 0
+        var highlighted = 0
+        for round in 0..<4_000 {
+            let text = Self.randomLatinText(&generator)
+            let highlighter = highlighter(queries[round % queries.count], context: [0, 1, 3, 10, 40][round % 5])
+            var copy = text
+            guard let fast = copy.withUTF8({ LatinText.qualifies($0) ? highlighter.latinSnippets($0) : nil }) else { continue }
+            latin += 1
+            if !fast.isEmpty { highlighted += 1 }
+            #expect(fast == highlighter.unicodeSnippets(text), "\(text.debugDescription)")
+            var handed: [String] = []
+            highlighter.forEachSnippet(of: text) { handed.append(String(decoding: $0, as: UTF8.self)) }
+            #expect(handed == fast)
+        }
+        #expect(latin == 4_000, "every text of the generator takes the Latin path")
+        #expect(highlighted > 2_000, "most texts have a query term: \(highlighted)")
+    }
+
+    /// The table behind ``LatinText`` agrees with the standard library for every scalar it lets through, and
+    /// text with a scalar it cannot handle takes the `Character` path.
+    @Test func latinTextTakesOnlyWhatItCanHandle() {
+        for value in 0x80..<LatinText.limit {
+            let scalar = Unicode.Scalar(value)!
+            let entry = LatinText.table[Int(value) - 0x80]
+            guard entry.qualifies else { continue }
+            #expect(String(scalar).lowercased() == String(Unicode.Scalar(UInt32(entry.lowercase))!), "U+\(String(value, radix: 16))")
+            #expect(Character(scalar).isWhitespace == entry.isWhitespace)
+            #expect(Character(scalar).isLetter == entry.isLetter)
+        }
+        func qualifies(_ text: String) -> Bool {
+            var copy = text
+            return copy.withUTF8 { LatinText.qualifies($0) }
+        }
+        #expect(qualifies("Zürich, São Paulo and ǅemal"))
+        #expect(qualifies("plain ASCII"))
+        #expect(!qualifies("İstanbul"), "İ lower-cases to two scalars")
+        #expect(!qualifies("café\u{301}"), "a combining mark")
+        #expect(!qualifies("user’s"), "the typographic apostrophe is past U+024F")
+        #expect(!qualifies("東京"))
+        #expect(!qualifies("emoji 😀"))
+        #expect(!qualifies("ɐ"), "U+0250, the first scalar past the table")
+    }
+
     /// Text without `'` takes the scan for the terms' first bytes: the same snippets, for terms that start
     /// with a letter or a digit, several terms sharing a first byte, and terms no ASCII word can be.
     @Test func theFirstByteScanMatchesTheCharacterPath() {
