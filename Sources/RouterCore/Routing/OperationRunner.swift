@@ -349,16 +349,20 @@ package struct LocalOperationRunner: Sendable {
     let services: ServiceRegistry
     let logger: Logger
     let progressInterval: Duration
+    let progressQuietPeriod: Duration
 
+    /// `progressQuietPeriod`: progress within it is held, as a session holds it (`progress.quietMs`); zero
+    /// (the default, what the test harness uses) sends progress from the start.
     package init(
         operation: AnyOperation, clock: any Clock<Duration>, services: ServiceRegistry, logger: Logger,
-        progressInterval: Duration
+        progressInterval: Duration, progressQuietPeriod: Duration = .zero
     ) {
         self.operation = operation
         self.clock = OperationClock(clock)
         self.services = services
         self.logger = logger
         self.progressInterval = progressInterval
+        self.progressQuietPeriod = progressQuietPeriod
     }
 
     /// Decodes `data` (failures become a `bad_request` event) and runs the request to its final event.
@@ -392,7 +396,8 @@ package struct LocalOperationRunner: Sendable {
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
         let startedAt = clock.now()
         let channel = RequestChannel(
-            destination: .target(target), stages: descriptor.stages, progressInterval: progressInterval, clock: clock,
+            destination: .target(target), stages: descriptor.stages, progressInterval: progressInterval,
+            quietUntil: progressQuietPeriod > .zero ? startedAt + progressQuietPeriod : nil, clock: clock,
             sessionLogger: logger, requestID: requestID, messageType: descriptor.messageType)
         let context = OperationContext(
             sessionID: "local", requestID: requestID, messageType: descriptor.messageType,
@@ -401,11 +406,10 @@ package struct LocalOperationRunner: Sendable {
         let runner = OperationRunner(
             descriptor: descriptor, channel: channel, context: context, clock: clock, startedAt: startedAt,
             cancelSignal: cancel.signal)
-        // As in a live session: the deadline and cancellation on the control executor, the handler on the
-        // handler executor, so neither waits for a cooperative pool busy with other work.
-        await withTaskExecutorPreference(RouterExecutors.control) {
-            _ = await runner.run(prepared)
-        }
+        // As in a live session: the handler on the handler executor; the deadline a timer entry and a cancel
+        // the signal's action, neither of which waits for any executor. The caller only waits here, on its own
+        // executor: a hop to another first would cost two thread switches per request and change nothing.
+        _ = await runner.run(prepared)
     }
 }
 
