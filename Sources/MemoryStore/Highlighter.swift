@@ -59,15 +59,20 @@ public final class Highlighter: Sendable {
 
     /// Hands each snippet of `text` to `body` as UTF-8, in order, without making a `String` of it on ASCII
     /// text (a search writes its results' snippets straight into the response). The bytes are valid only
-    /// during the call; they are exactly the UTF-8 of what ``snippets(_:)`` returns.
-    public func forEachSnippet(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    /// during the call; they are exactly the UTF-8 of what ``snippets(_:)`` returns. `traits`, when given,
+    /// must be the text's (``TextTraits/init(of:)``, kept by the index): it spares the scans for them.
+    public func forEachSnippet(of text: String, traits: TextTraits? = nil, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard !wanted.isEmpty, maxSnippets > 0 else { return }
         let wasBytes = ASCII.withUTF8(text) { text -> Bool in
             // One scratch buffer for every snippet of the text (on the stack when the text is short): a
             // snippet is at most its window and two ellipses.
-            if ASCII.isASCII(text) {
+            if traits?.contains(.ascii) ?? ASCII.isASCII(text) {
+                // Text JSON need not escape has no `\r`.
+                let hasCarriageReturn: Bool? = traits.map { $0.contains(.jsonPlain) ? false : nil } ?? nil
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: text.count + 6) { scratch in
-                    forEachASCIIWindow(text) { window in
+                    forEachASCIIWindow(
+                        text, hasCarriageReturn: hasCarriageReturn, hasApostrophe: traits.map { $0.contains(.apostrophe) }
+                    ) { window in
                         body(UnsafeBufferPointer(rebasing: scratch[..<writeASCIISnippet(text, window, into: scratch)]))
                     }
                 }
@@ -98,14 +103,18 @@ public final class Highlighter: Sendable {
         return snippets
     }
 
-    /// Calls `body` with each snippet's window (up to `maxSnippets`), in text order.
-    private func forEachASCIIWindow(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+    /// Calls `body` with each snippet's window (up to `maxSnippets`), in text order. Whether the text has a
+    /// `\r` or a `'` is looked for when not given.
+    private func forEachASCIIWindow(
+        _ text: UnsafeBufferPointer<UInt8>, hasCarriageReturn: Bool? = nil, hasApostrophe: Bool? = nil,
+        _ body: (Range<Int>) -> Void
+    ) {
         // Each window becomes a snippet once the next match does not overlap it (no array of windows).
         var window: Range<Int>?
         var count = 0
         // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
-        let hasCarriageReturn = text.baseAddress.map { memchr($0, 0x0D, text.count) != nil } ?? false
-        var matches = ASCIIMatches(text, highlighter: self)
+        let hasCarriageReturn = hasCarriageReturn ?? (text.baseAddress.map { memchr($0, 0x0D, text.count) != nil } ?? false)
+        var matches = ASCIIMatches(text, highlighter: self, hasApostrophe: hasApostrophe)
         while let range = matches.next() {
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
             let upper = asciiExpandForward(text, from: range.upperBound, by: context, hasCarriageReturn: hasCarriageReturn)
@@ -133,10 +142,11 @@ public final class Highlighter: Sendable {
         private var words: ASCIIWordRanges?
         private var index = 0
 
-        init(_ text: UnsafeBufferPointer<UInt8>, highlighter: Highlighter) {
+        init(_ text: UnsafeBufferPointer<UInt8>, highlighter: Highlighter, hasApostrophe: Bool? = nil) {
             self.text = text
             self.highlighter = highlighter
-            let hasApostrophe = text.baseAddress.map { memchr($0, Int32(UInt8(ascii: "'")), text.count) != nil } ?? false
+            let hasApostrophe =
+                hasApostrophe ?? (text.baseAddress.map { memchr($0, Int32(UInt8(ascii: "'")), text.count) != nil } ?? false)
             words = hasApostrophe ? ASCIIWordRanges(text) : nil
         }
 

@@ -21,6 +21,8 @@ struct IndexState: Sendable {
     var createdAt: [Double] = []
     /// Each document's `createdAt` as its ISO 8601 text (what every search result writes).
     var createdAtText = BlockedArray<ISO8601Millis.Formatted>()
+    /// Each document's ``TextTraits`` (what a result's writer and the highlighter would otherwise scan for).
+    var textTraits: [TextTraits] = []
     var termIDs: [String: UInt32] = [:]
     var postings: [Postings] = []
     /// Live documents containing each term: BM25's `n(q)`.
@@ -64,6 +66,7 @@ struct IndexState: Sendable {
         docLength.append(Float(terms.count))
         createdAt.append(entry.createdAt.timeIntervalSince1970)
         createdAtText.append(ISO8601Millis.Formatted(entry.createdAt))
+        textTraits.append(TextTraits(of: entry.text))
         vectors.append(entry.embedding)
         liveCount += 1
         totalLength += Double(terms.count)

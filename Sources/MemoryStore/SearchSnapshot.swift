@@ -591,6 +591,12 @@ public struct SearchSnapshot: Sendable {
         }
     }
 
+    /// The ``TextTraits`` of document `doc`'s text (none for a document out of range).
+    public func textTraits(at doc: Int) -> TextTraits {
+        guard doc >= 0, doc < index.docCount else { return [] }
+        return index.textTraits[doc]
+    }
+
     /// Hands `body` the UTF-8 of document `doc`'s `createdAt` as ``ISO8601Millis/format(_:)`` writes it, kept
     /// in the index (formatted here only for a year outside 0…9999); returns false (without a call) if the
     /// document is deleted or out of range.

@@ -125,6 +125,27 @@ struct HighlighterTests {
         #expect(highlighted > 2_000, "most texts have a query term: \(highlighted)")
     }
 
+    /// Given the text's traits (as the index keeps them), the highlighter skips its scans for them and hands
+    /// over the same snippets: ASCII text with and without `\r` and `'`, Latin and other Unicode text.
+    @Test func theTextsTraitsChangeNoSnippet() {
+        var generator = SplitMix64(seed: 29)
+        let unicode = ["café", "東京の天気", "emoji 👨‍👩‍👧 user", "naïve user's"]
+        for round in 0..<3_000 {
+            let text: String =
+                switch round % 3 {
+                case 0: Self.randomASCIIText(&generator)
+                case 1: Self.randomLatinText(&generator)
+                default: Self.randomASCIIText(&generator) + " " + unicode[round / 3 % unicode.count]
+                }
+            let highlighter = highlighter([["user", "project"], ["zürich", "dont", "42"], ["café", "o'clock"]][round % 3], context: [0, 3, 40][round / 3 % 3])
+            var scanned: [String] = []
+            highlighter.forEachSnippet(of: text) { scanned.append(String(decoding: $0, as: UTF8.self)) }
+            var given: [String] = []
+            highlighter.forEachSnippet(of: text, traits: TextTraits(of: text)) { given.append(String(decoding: $0, as: UTF8.self)) }
+            #expect(given == scanned, "\(text.debugDescription)")
+        }
+    }
+
     /// The table behind ``LatinText`` agrees with the standard library for every scalar it lets through, and
     /// text with a scalar it cannot handle takes the `Character` path.
     @Test func latinTextTakesOnlyWhatItCanHandle() {

@@ -141,6 +141,27 @@ struct MemoryStoreTests {
         #expect(!snapshot.withFormattedCreatedAt(at: snapshot.documentCount) { _ in })
     }
 
+    /// The index keeps each entry's ``TextTraits``, which a search result writes its text by: ASCII or not,
+    /// nothing JSON must escape or something (a quote, a backslash, a control character), an apostrophe.
+    @Test func theIndexKeepsEachEntrysTextTraits() throws {
+        let expected: [(String, TextTraits)] = [
+            ("plain words", [.ascii, .jsonPlain]), ("user's notes", [.ascii, .jsonPlain, .apostrophe]),
+            ("a \"quote\"", [.ascii]), ("back\\slash", [.ascii]), ("tab\there", [.ascii]), ("line\r\nbreak", [.ascii]),
+            ("\u{1F}", [.ascii]), ("Zürich", [.jsonPlain]), ("emoji 😀 it's", [.jsonPlain, .apostrophe]),
+            ("東京 \"x\"", []), ("", [.ascii, .jsonPlain]),
+        ]
+        let store = MemoryStore.inMemory()
+        try store.upsert(expected.enumerated().map { entry("e\($0.offset)", $0.element.0, at: 0) })
+        let snapshot = store.searchSnapshot()
+        for doc in 0..<snapshot.documentCount {
+            let text = try #require(snapshot.entry(at: doc)).text
+            let traits = try #require(expected.first { $0.0 == text }).1
+            #expect(snapshot.textTraits(at: doc) == traits, "\(text.debugDescription)")
+            #expect(TextTraits(of: text) == traits)
+        }
+        #expect(snapshot.textTraits(at: snapshot.documentCount) == [])
+    }
+
     @Test func allEntriesOrderIsCreatedAtThenId() throws {
         let store = MemoryStore.inMemory()
         try store.upsert([entry("b", "x", at: 20), entry("c", "x", at: 10), entry("a", "x", at: 20), entry("d", "x", at: 5)])

@@ -158,13 +158,23 @@ public struct MemorySearchHandler: OperationHandler {
             // A snapshot never loses an entry, so every ranked document is there (`compactMap` above agrees).
             writer.member("results", objectCount: ranked.count) { writer, index in
                 let ranked = ranked[index]
+                // The index knows whether the text needs escaping and what the highlighter would scan it for.
+                let traits = snapshot.textTraits(at: ranked.doc)
+                let plain = traits.contains(.jsonPlain)
                 snapshot.withEntry(at: ranked.doc) { entry in
                     writer.member("id", entry.id)
-                    writer.member("text", entry.text)
+                    if plain {
+                        writer.member("text", unescaped: entry.text)
+                    } else {
+                        writer.member("text", entry.text)
+                    }
                     Result.writeScore(ranked.score, to: &writer)
                     writer.member("tags", entry.tags)
                     snapshot.withFormattedCreatedAt(at: ranked.doc) { writer.member("createdAt", utf8: $0) }
-                    writer.member("highlights") { write in highlighter?.forEachSnippet(of: entry.text, write) }
+                    // A snippet of text JSON need not escape is its characters, spaces and ellipses: nor does it.
+                    writer.member("highlights", unescaped: plain) { write in
+                        highlighter?.forEachSnippet(of: entry.text, traits: traits, write)
+                    }
                 }
             }
         }

@@ -32,6 +32,15 @@ package struct JSONMembersWriter: ~Copyable {
         json.writeString(value)
     }
 
+    /// `"key":"value"` for a value the caller knows needs no escaping (no control character, `"` or `\`):
+    /// written as it is, without the scan for those bytes.
+    package mutating func member(_ key: StaticString, unescaped value: String) {
+        begin(key)
+        if value.utf8.withContiguousStorageIfAvailable({ json.writeUnescapedString(utf8: $0) }) != nil { return }
+        var value = value
+        value.withUTF8 { json.writeUnescapedString(utf8: $0) }
+    }
+
     /// `"key":"value"`, the value given as UTF-8 (which it must be: it is not checked).
     package mutating func member(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
         begin(key)
@@ -40,8 +49,10 @@ package struct JSONMembersWriter: ~Copyable {
 
     /// `"key":["a","b"]`, each string handed over as UTF-8 by `produce`, which calls its argument once per
     /// string, in order (the strings need not exist as `String`s).
+    /// `unescaped`: the caller knows no string needs escaping (see ``member(_:unescaped:)``).
     package mutating func member(
-        _ key: StaticString, utf8Strings produce: (_ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Void
+        _ key: StaticString, unescaped: Bool = false,
+        utf8Strings produce: (_ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Void
     ) {
         begin(key)
         json.append(UInt8(ascii: "["))
@@ -49,7 +60,11 @@ package struct JSONMembersWriter: ~Copyable {
         produce { utf8 in
             if !isFirstString { json.append(UInt8(ascii: ",")) }
             isFirstString = false
-            json.writeString(utf8: utf8)
+            if unescaped {
+                json.writeUnescapedString(utf8: utf8)
+            } else {
+                json.writeString(utf8: utf8)
+            }
         }
         json.append(UInt8(ascii: "]"))
     }

@@ -215,6 +215,13 @@ struct JSONWriter: ~Copyable {
             // Copy runs that need no escaping in one go; most strings are one run. (Pointers and counts,
             // not slices: a `PartialRangeFrom` slice went through generic range code per string.)
             let length = utf8.count
+            // Most strings need no escaping at all: checked eight bytes at a time, the last eight (or the
+            // whole of a shorter string, padded with a byte that needs none) in one more check, and copied.
+            if !Self.needsEscaping(source, length) {
+                append(source, count: length)
+                append(UInt8(ascii: "\""))
+                return
+            }
             var runStart = 0
             var index = 0
             while index < length {
@@ -236,6 +243,16 @@ struct JSONWriter: ~Copyable {
         append(UInt8(ascii: "\""))
     }
 
+    /// Writes `utf8` as a JSON string as it is: the caller knows it has no byte JSON must escape (no control
+    /// character, `"` or `\`), as an index that looked once knows of the text it keeps.
+    mutating func writeUnescapedString(utf8: UnsafeBufferPointer<UInt8>) {
+        reserve(utf8.count + 2)
+        base[count] = UInt8(ascii: "\"")
+        count += 1
+        if let source = utf8.baseAddress { append(source, count: utf8.count) }
+        append(UInt8(ascii: "\""))
+    }
+
     /// `["a","b"]`: an array of strings without a ``JSONValue`` per element.
     mutating func writeStrings(_ texts: [String]) {
         append(UInt8(ascii: "["))
@@ -244,6 +261,24 @@ struct JSONWriter: ~Copyable {
             writeString(text)
         }
         append(UInt8(ascii: "]"))
+    }
+
+    /// Whether any of the `length` bytes at `source` needs escaping: eight at a time, then the last eight
+    /// (overlapping) or, for a string shorter than eight, its bytes padded with spaces.
+    @inline(__always)
+    static func needsEscaping(_ source: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+        let raw = UnsafeRawPointer(source)
+        guard length >= 8 else {
+            var word: UInt64 = 0x2020_2020_2020_2020
+            withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: raw, byteCount: length) }
+            return needsEscaping(word)
+        }
+        var index = 0
+        while index + 8 <= length {
+            if needsEscaping(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) { return true }
+            index += 8
+        }
+        return index < length && needsEscaping(raw.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self))
     }
 
     /// Whether any of the eight bytes of `word` is a control character (< 0x20), `"` or `\`: the bytes

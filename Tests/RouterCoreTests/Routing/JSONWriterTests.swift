@@ -139,6 +139,26 @@ import Testing
         }
     }
 
+    /// A string that needs no escaping is checked eight bytes at a time, its last eight (overlapping) or,
+    /// shorter than eight, its bytes padded: a byte to escape is found at every position of every length.
+    @Test func aByteToEscapeIsFoundAtEveryPositionOfEveryLength() throws {
+        for length in 0..<40 {
+            let plain = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            #expect(!plain.withUnsafeBufferPointer { JSONWriter.needsEscaping($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, length) })
+            for position in 0..<length {
+                for special: UInt8 in [0x00, 0x0A, 0x1F, 0x22, 0x5C] {
+                    var bytes = plain
+                    bytes[position] = special
+                    #expect(bytes.withUnsafeBufferPointer { JSONWriter.needsEscaping($0.baseAddress!, length) }, "\(special) at \(position) of \(length)")
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    var writer = JSONWriter()
+                    writer.writeString(text)
+                    #expect(try JSONParser.parse(writer.bytes) == .string(text))
+                }
+            }
+        }
+    }
+
     /// The writer's buffer starts small and grows as it goes, also in the middle of a string whose escapes
     /// make it longer than reserved: a long array of escaped strings, numbers and integers written into one
     /// writer reads back as what was written.
