@@ -73,7 +73,9 @@ public final class Highlighter: Sendable {
                     forEachASCIIWindow(
                         text, hasCarriageReturn: hasCarriageReturn, hasApostrophe: traits.map { $0.contains(.apostrophe) }
                     ) { window in
-                        body(UnsafeBufferPointer(rebasing: scratch[..<writeASCIISnippet(text, window, into: scratch)]))
+                        let count = writeASCIISnippet(
+                            text, window, into: scratch, singleSpaced: traits?.contains(.singleSpaced) ?? false)
+                        body(UnsafeBufferPointer(rebasing: scratch[..<count]))
                     }
                 }
                 return true
@@ -227,10 +229,19 @@ public final class Highlighter: Sendable {
     /// Writes the snippet of `window` into `snippet` (at least `window.count + 6` bytes: the window and two
     /// ellipses at most); returns its length.
     private func writeASCIISnippet(
-        _ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>, into snippet: UnsafeMutableBufferPointer<UInt8>
+        _ text: UnsafeBufferPointer<UInt8>, _ window: Range<Int>, into snippet: UnsafeMutableBufferPointer<UInt8>,
+        singleSpaced: Bool = false
     ) -> Int {
         var count = 0
         if window.lowerBound > 0 { count = Self.writeEllipsis(into: snippet, at: 0) }
+        if singleSpaced {
+            // Nothing to collapse (a window starts and ends on a word): the window as it is.
+            UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(snippet)[count..<count + window.count])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[window]))
+            count += window.count
+            if window.upperBound < text.count { count = Self.writeEllipsis(into: snippet, at: count) }
+            return count
+        }
         let contentStart = count
         var pendingSpace = false
         var index = window.lowerBound

@@ -15,6 +15,9 @@ public struct TextTraits: OptionSet, Sendable, Hashable {
     public static let jsonPlain = TextTraits(rawValue: 1 << 1)
     /// The text has an ASCII apostrophe (`'`), which the highlighter's word rules treat apart.
     public static let apostrophe = TextTraits(rawValue: 1 << 2)
+    /// ASCII whose only whitespace is single spaces between other characters (none first or last, no tab,
+    /// no line break): collapsing whitespace runs, as a snippet does, changes nothing in it.
+    public static let singleSpaced = TextTraits(rawValue: 1 << 3)
 
     /// The traits of `text`.
     public init(of text: String) {
@@ -22,12 +25,17 @@ public struct TextTraits: OptionSet, Sendable, Hashable {
             var ascii = true
             var plain = true
             var apostrophe = false
+            var singleSpaced = bytes.first != 0x20 && bytes.last != 0x20
+            var previous: UInt8 = 0
             for byte in bytes {
                 if byte >= 0x80 { ascii = false }
                 if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { plain = false }
                 if byte == UInt8(ascii: "'") { apostrophe = true }
+                if (byte >= 0x09 && byte <= 0x0D) || (byte == 0x20 && previous == 0x20) { singleSpaced = false }
+                previous = byte
             }
             var traits: TextTraits = []
+            if ascii, singleSpaced { traits.insert(.singleSpaced) }
             if ascii { traits.insert(.ascii) }
             if plain { traits.insert(.jsonPlain) }
             if apostrophe { traits.insert(.apostrophe) }

@@ -145,10 +145,12 @@ struct MemoryStoreTests {
     /// nothing JSON must escape or something (a quote, a backslash, a control character), an apostrophe.
     @Test func theIndexKeepsEachEntrysTextTraits() throws {
         let expected: [(String, TextTraits)] = [
-            ("plain words", [.ascii, .jsonPlain]), ("user's notes", [.ascii, .jsonPlain, .apostrophe]),
-            ("a \"quote\"", [.ascii]), ("back\\slash", [.ascii]), ("tab\there", [.ascii]), ("line\r\nbreak", [.ascii]),
-            ("\u{1F}", [.ascii]), ("Zürich", [.jsonPlain]), ("emoji 😀 it's", [.jsonPlain, .apostrophe]),
-            ("東京 \"x\"", []), ("", [.ascii, .jsonPlain]),
+            ("plain words", [.ascii, .jsonPlain, .singleSpaced]), ("user's notes", [.ascii, .jsonPlain, .apostrophe, .singleSpaced]),
+            ("a \"quote\"", [.ascii, .singleSpaced]), ("back\\slash", [.ascii, .singleSpaced]), ("tab\there", [.ascii]),
+            ("line\r\nbreak", [.ascii]), ("\u{1F}", [.ascii, .singleSpaced]), ("Zürich", [.jsonPlain]),
+            ("emoji 😀 it's", [.jsonPlain, .apostrophe]), ("東京 \"x\"", []), ("", [.ascii, .jsonPlain, .singleSpaced]),
+            (" leading", [.ascii, .jsonPlain]), ("trailing ", [.ascii, .jsonPlain]), ("two  spaces", [.ascii, .jsonPlain]),
+            ("form\u{0C}feed", [.ascii]),
         ]
         let store = MemoryStore.inMemory()
         try store.upsert(expected.enumerated().map { entry("e\($0.offset)", $0.element.0, at: 0) })
