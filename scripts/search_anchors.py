@@ -242,7 +242,7 @@ def table(path):
                 samples = rows[key]
                 ours = not key[2].startswith("router")
                 print(f"| {entries:,} | {mode} | {key[2]} | {median([s[0] for s in samples]):.3f} | "
-                      f"{median([s[1] for s in samples]):.3f} | {', '.join(f'{s[0]:.2f}' for s in samples)} | "
+                      f"{median([s[1] for s in samples]):.3f} | {', '.join(f'{s[0]:.3f}' for s in samples)} | "
                       f"{ratios(router, samples) if ours else '—'} | {ratios(store, samples) if ours else '—'} | "
                       f"{median([s[2] for s in samples]):.2f} |")
 
