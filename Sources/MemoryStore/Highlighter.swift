@@ -67,8 +67,8 @@ public final class Highlighter: Sendable {
             // One scratch buffer for every snippet of the text (on the stack when the text is short): a
             // snippet is at most its window and two ellipses.
             if traits?.contains(.ascii) ?? ASCII.isASCII(text) {
-                // Text JSON need not escape has no `\r`.
-                let hasCarriageReturn: Bool? = traits.map { $0.contains(.jsonPlain) ? false : nil } ?? nil
+                // Text JSON need not escape has no `\r` (else it is looked for).
+                let hasCarriageReturn: Bool? = traits?.contains(.jsonPlain) == true ? false : nil
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: text.count + 6) { scratch in
                     forEachASCIIWindow(
                         text, hasCarriageReturn: hasCarriageReturn, hasApostrophe: traits.map { $0.contains(.apostrophe) }

@@ -50,7 +50,7 @@ enum LatinText {
             qualifies: qualifies)
     }
 
-    /// Whether `bytes` (valid UTF-8) is such text, with at least one non-ASCII scalar or not.
+    /// Whether `bytes` (valid UTF-8) is such text (ASCII is too).
     static func qualifies(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         while index < bytes.count {

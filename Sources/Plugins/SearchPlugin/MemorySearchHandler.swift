@@ -71,8 +71,8 @@ public struct MemorySearchHandler: OperationHandler {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(id, forKey: .id)
             try container.encode(text, forKey: .text)
-            if let score = Float(exactly: score) {
-                try container.encode(score, forKey: .score)
+            if let float = Float(exactly: score) {
+                try container.encode(float, forKey: .score)
             } else {
                 try container.encode(score, forKey: .score)
             }
@@ -83,8 +83,8 @@ public struct MemorySearchHandler: OperationHandler {
 
         /// `"score":…` as ``encode(to:)`` writes it.
         static func writeScore(_ score: Double, to writer: inout JSONMembersWriter) {
-            if let score = Float(exactly: score) {
-                writer.member("score", score)
+            if let float = Float(exactly: score) {
+                writer.member("score", float)
             } else {
                 writer.member("score", score)
             }
