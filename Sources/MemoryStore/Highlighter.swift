@@ -111,27 +111,48 @@ public final class Highlighter: Sendable {
         _ text: UnsafeBufferPointer<UInt8>, hasCarriageReturn: Bool? = nil, hasApostrophe: Bool? = nil,
         _ body: (Range<Int>) -> Void
     ) {
-        // Each window becomes a snippet once the next match does not overlap it (no array of windows).
-        var window: Range<Int>?
-        var count = 0
+        var windows = Windows(maxSnippets: maxSnippets)
         // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
         let hasCarriageReturn = hasCarriageReturn ?? (text.baseAddress.map { memchr($0, 0x0D, text.count) != nil } ?? false)
         var matches = ASCIIMatches(text, highlighter: self, hasApostrophe: hasApostrophe)
         while let range = matches.next() {
             let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
             let upper = asciiExpandForward(text, from: range.upperBound, by: context, hasCarriageReturn: hasCarriageReturn)
-            if let current = window, lower <= current.upperBound {
-                window = current.lowerBound..<max(current.upperBound, upper)
-                continue
+            guard windows.add(lower..<upper, body) else { return }
+        }
+        windows.finish(body)
+    }
+
+    /// Match windows merged as they come: each becomes a snippet once the next one does not overlap it (no
+    /// array of windows), up to `maxSnippets`.
+    private struct Windows {
+        let maxSnippets: Int
+        private var window: Range<Int>?
+        private var count = 0
+
+        init(maxSnippets: Int) {
+            self.maxSnippets = maxSnippets
+        }
+
+        /// Adds the window of the next match; false once `maxSnippets` windows went to `body`.
+        mutating func add(_ next: Range<Int>, _ body: (Range<Int>) -> Void) -> Bool {
+            if let current = window, next.lowerBound <= current.upperBound {
+                window = current.lowerBound..<max(current.upperBound, next.upperBound)
+                return true
             }
             if let current = window {
                 body(current)
                 count += 1
-                if count == maxSnippets { return }
+                if count == maxSnippets { return false }
             }
-            window = lower..<upper
+            window = next
+            return true
         }
-        if let window { body(window) }
+
+        /// Hands over the last window.
+        func finish(_ body: (Range<Int>) -> Void) {
+            if let window { body(window) }
+        }
     }
 
     /// The query's terms in ASCII text, in order. Text without `'` (most) is scanned for the terms' first
@@ -321,8 +342,7 @@ public final class Highlighter: Sendable {
     /// Calls `body` with each snippet's window (up to `maxSnippets`), in text order: the windows of
     /// ``unicodeSnippets(_:)``, in bytes.
     private func forEachLatinWindow(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
-        var window: Range<Int>?
-        var count = 0
+        var windows = Windows(maxSnippets: maxSnippets)
         // A word's term is never longer than the word.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, text.count)) { term in
             var index = 0
@@ -354,20 +374,10 @@ public final class Highlighter: Sendable {
                 }
                 index = end
                 guard isWantedLatinWord(text, start..<end, hasApostrophe: hasApostrophe, scratch: term) else { continue }
-                let lower = latinExpandBackward(text, from: start, by: context)
-                let upper = latinExpandForward(text, from: end, by: context)
-                if let current = window, lower <= current.upperBound {
-                    window = current.lowerBound..<max(current.upperBound, upper)
-                    continue
-                }
-                if let current = window {
-                    body(current)
-                    count += 1
-                    if count == maxSnippets { return }
-                }
-                window = lower..<upper
+                let window = latinExpandBackward(text, from: start, by: context)..<latinExpandForward(text, from: end, by: context)
+                guard windows.add(window, body) else { return }
             }
-            if let window { body(window) }
+            windows.finish(body)
         }
     }
 

@@ -136,29 +136,23 @@ struct JSONWriter: ~Copyable {
     }
 
     mutating func writeNumber(_ number: Double) {
-        guard number.isFinite else {
-            append("null")
-            return
-        }
-        if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
-            writeInteger(Int64(number))
-        } else {
-            // The standard library's shortest round-trip digits (what `description` gives), without the
-            // `String` a 17-digit number would allocate.
-            var text = NumberText()
-            number.write(to: &text)
-            text.withBytes { append($0) }
-        }
+        writeShortest(number)
     }
 
     /// Writes `number` with the shortest digits that read back as this `Float` (what its `description`
     /// gives): a score computed in 32 bits is `1.5990167`, not the 17 digits of the `Double` it widens to.
     mutating func writeNumber(_ number: Float) {
+        writeShortest(number)
+    }
+
+    /// An integral value below 2^53 as an integer (as a `Double` of the same value is written), else the
+    /// standard library's shortest round-trip digits (what `description` gives), without the `String` a
+    /// 17-digit number would allocate; non-finite as `null`.
+    private mutating func writeShortest<Number: BinaryFloatingPoint & TextOutputStreamable>(_ number: Number) {
         guard number.isFinite else {
             append("null")
             return
         }
-        // Integral below 2^53: written as a `Double` of the same value is.
         if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
             writeInteger(Int64(number))
         } else {
