@@ -36,9 +36,7 @@ package struct JSONMembersWriter: ~Copyable {
     /// written as it is, without the scan for those bytes.
     package mutating func member(_ key: StaticString, unescaped value: String) {
         begin(key)
-        if value.utf8.withContiguousStorageIfAvailable({ json.writeUnescapedString(utf8: $0) }) != nil { return }
-        var value = value
-        value.withUTF8 { json.writeUnescapedString(utf8: $0) }
+        JSONWriter.withUTF8(value) { json.writeUnescapedString(utf8: $0) }
     }
 
     /// `"key":"value"`, the value given as UTF-8 (which it must be: it is not checked).

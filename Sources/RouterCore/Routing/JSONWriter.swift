@@ -193,33 +193,37 @@ struct JSONWriter: ~Copyable {
     }
 
     mutating func writeString(_ text: String) {
-        // In place for a native or small string (no copy of the string, so no reference count either).
-        if text.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) != nil { return }
+        Self.withUTF8(text) { writeString(utf8: $0) }
+    }
+
+    /// `text`'s UTF-8 in place for a native or small string (no copy of the string, so no reference count
+    /// either), else in a native copy.
+    static func withUTF8(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        if text.utf8.withContiguousStorageIfAvailable(body) != nil { return }
         var text = text
-        text.withUTF8 { writeString(utf8: $0) }
+        text.withUTF8(body)
     }
 
     /// Writes `utf8` (valid UTF-8) as a JSON string.
     mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
-        // The quotes and the text, when nothing needs escaping (most strings); an escape reserves its own.
+        // Most strings need no escaping at all: checked eight bytes at a time, the last eight (or the whole of
+        // a shorter string, padded with a byte that needs none) in one more check, and copied whole.
+        if let source = utf8.baseAddress, !Self.needsEscaping(source, utf8.count) {
+            writeUnescapedString(utf8: utf8)
+            return
+        }
+        // The quotes and the text; an escape reserves its own.
         reserve(utf8.count + 2)
         base[count] = UInt8(ascii: "\"")
         count += 1
         if let source = utf8.baseAddress {
-            // Copy runs that need no escaping in one go; most strings are one run. (Pointers and counts,
-            // not slices: a `PartialRangeFrom` slice went through generic range code per string.)
+            // Copy runs that need no escaping in one go. (Pointers and counts, not slices: a `PartialRangeFrom`
+            // slice went through generic range code per string.)
             let length = utf8.count
-            // Most strings need no escaping at all: checked eight bytes at a time, the last eight (or the
-            // whole of a shorter string, padded with a byte that needs none) in one more check, and copied.
-            if !Self.needsEscaping(source, length) {
-                append(source, count: length)
-                append(UInt8(ascii: "\""))
-                return
-            }
             var runStart = 0
             var index = 0
             while index < length {
-                // Eight bytes at a time while none of them needs escaping (most text).
+                // Eight bytes at a time while none of them needs escaping.
                 if index + 8 <= length, !Self.needsEscaping(UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)) {
                     index += 8
                     continue
