@@ -23,6 +23,13 @@ static inline int clinux_available_cpus(void) {
     return count > 0 ? count : 1;
 }
 
+/* ThreadSanitizer's annotations of a happens-before edge at `addr`, for a lock it cannot see (a futex).
+   Weak: in a process without TSan's runtime the symbols are null and these do nothing. */
+extern void __tsan_acquire(void *addr) __attribute__((weak));
+extern void __tsan_release(void *addr) __attribute__((weak));
+static inline void clinux_tsan_acquire(void *addr) { if (__tsan_acquire) __tsan_acquire(addr); }
+static inline void clinux_tsan_release(void *addr) { if (__tsan_release) __tsan_release(addr); }
+
 extern int sched_getcpu(void);
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 #endif

@@ -132,7 +132,7 @@ private final class RequestRun: TimerAction, CancelAction {
     /// Held here so that the handler's task captures this run alone (a closure capturing the operation
     /// too needs a context of its own: one allocation more per request).
     private let operation: PreparedOperation
-    private let state = Locked(State())
+    private let state = InlineLocked(State())
 
     init(_ runner: consuming OperationRunner, _ operation: PreparedOperation) {
         self.runner = runner

@@ -26,7 +26,7 @@ final class RequestChannel: Sendable {
     private let sessionLogger: Logger
     private let requestID: String
     private let messageType: String
-    private let state: Locked<State>
+    private let state: InlineLocked<State>
 
     /// `quietUntil`: progress before this time is held (see ``ProgressThrottle``); nil sends from the start.
     init(
@@ -38,7 +38,7 @@ final class RequestChannel: Sendable {
         self.sessionLogger = sessionLogger
         self.requestID = requestID
         self.messageType = messageType
-        self.state = Locked(
+        self.state = InlineLocked(
             State(throttle: ProgressThrottle(stages: stages, minInterval: progressInterval, quietUntil: quietUntil)))
     }
 
