@@ -1,3 +1,9 @@
+/// Cancels one request when fired: idempotent, synchronous, from any thread. A session's request is its own
+/// canceller (its run: no object more per request); a ``CancelSignal`` is one made before its run.
+protocol RequestCanceller: AnyObject, Sendable {
+    func fire()
+}
+
 /// What a ``CancelSignal`` runs when it fires: an object (a request's run), so that registering it costs
 /// no allocation.
 protocol CancelAction: AnyObject, Sendable {
@@ -5,16 +11,16 @@ protocol CancelAction: AnyObject, Sendable {
     func cancelFired()
 }
 
-/// A one-shot signal a request's run registers on: fired by a client `cancel` or a closed connection.
-/// Copies share one signal (its state is one locked object: one allocation per request).
-struct CancelSignal: Sendable {
+/// A one-shot signal made before the request it cancels (``CancelHandle``'s, which a test may fire before
+/// the request starts); the request's run registers on it.
+final class CancelSignal: RequestCanceller {
     private struct State {
         var fired = false
         /// What runs when the signal fires: one per signal (a request has one run).
         var action: (any CancelAction)?
     }
 
-    private let state = Locked(State())
+    private let state = InlineLocked(State())
 
     init() {}
 

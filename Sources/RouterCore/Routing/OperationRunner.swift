@@ -22,7 +22,9 @@ struct OperationRunner {
     let context: OperationContext
     let clock: OperationClock
     let startedAt: Duration
-    let cancelSignal: CancelSignal
+    /// A signal made before the run (the harness's ``CancelHandle``); nil for a session's request, whose run
+    /// is its own canceller (``RequestRun/fire()``).
+    var cancelSignal: CancelSignal? = nil
     /// Where the handler runs.
     var handlerExecutor: any TaskExecutor = RouterExecutors.handlers
     /// Where a handler that keeps running after its request ended is counted (`router_handlers_overrunning`).
@@ -31,13 +33,12 @@ struct OperationRunner {
     /// reported as overrunning.
     var overrunGrace: Duration = .seconds(1)
 
-    /// Starts the request. The returned task ends when the handler does, which for a handler that
-    /// ignores cancellation can be long after the final event.
+    /// The request's run, not started yet: a session keeps it as the request's canceller, then starts it
+    /// (``RequestRun/start()``).
     /// Consuming: the run takes this runner's fields over rather than copying them (one reference count
     /// each, for a dozen fields per request).
-    @discardableResult
-    consuming func start(_ operation: PreparedOperation) -> Task<Void, Never> {
-        RequestRun(self, operation).start()
+    consuming func prepareRun(_ operation: PreparedOperation) -> RequestRun {
+        RequestRun(self, operation)
     }
 
     /// Runs to the final event and returns it (whether or not the target still accepted it). Returns
@@ -48,7 +49,7 @@ struct OperationRunner {
         await withTaskCancellationHandler {
             await run.start().value
         } onCancel: {
-            cancelSignal.fire()
+            run.fire()
         }
         // The request may have been ended by its deadline or its cancel, on another thread: wait until that
         // final event is delivered, not only until the handler returned.
@@ -112,12 +113,14 @@ struct OperationRunner {
     }
 }
 
-/// One started request: the once-only decision of which outcome ends it (handler, deadline or cancel),
+/// One request's run: the once-only decision of which outcome ends it (handler, deadline or cancel),
 /// the handler's task (the cancel may fire before it exists), the timer entry to stop when it ends, and
-/// the watch on a handler that overruns. One object with one lock, so a request costs few allocations;
-/// the closures it schedules capture only it.
-private final class RequestRun: TimerAction, CancelAction {
+/// the watch on a handler that overruns. One object with its lock inline, which is also the request's
+/// canceller, so a request costs few allocations; the closures it schedules capture only it.
+final class RequestRun: TimerAction, CancelAction, RequestCanceller {
     private struct State {
+        /// Fired as a ``RequestCanceller`` (a client `cancel`, the session's end): once.
+        var fired = false
         var concluded = false
         var pending: ScheduledAction?
         var task: Task<Void, Never>?
@@ -139,12 +142,13 @@ private final class RequestRun: TimerAction, CancelAction {
         self.operation = operation
     }
 
+    @discardableResult
     func start() -> Task<Void, Never> {
         // The cancel action is registered before the handler starts. The signal may fire inside an event
         // delivery (the harness's "cancel after N events"), under the channel's lock: the channel then
         // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,
         // and the final event is delivered from a task of its own (if the handler has not ended first).
-        runner.cancelSignal.onFire(self)
+        runner.cancelSignal?.onFire(self)
         // One timer entry at a time: the quiet start's end, then the deadline. A request that ends
         // within the quiet start (most do) never schedules its deadline. Scheduled before the handler
         // starts, so that nothing here waits for a lock the handler holds.
@@ -173,12 +177,20 @@ private final class RequestRun: TimerAction, CancelAction {
         return work
     }
 
-    /// The request was cancelled (``CancelAction``).
-    func cancelFired() {
+    /// Cancels the request (``RequestCanceller``): at once if it has started, or as it starts. Idempotent.
+    func fire() {
+        let first = state.withLock { state -> Bool in
+            defer { state.fired = true }
+            return !state.fired
+        }
+        guard first else { return }
         runner.channel.refuseFurtherOutput()
         cancelWork()
         Task(executorPreference: RouterExecutors.control) { self.conclude(.cancelled) }
     }
+
+    /// The harness's signal fired (``CancelAction``).
+    func cancelFired() { fire() }
 
     /// The quiet start's end: held progress goes out, and the deadline is scheduled.
     func timerFired() {
@@ -195,9 +207,9 @@ private final class RequestRun: TimerAction, CancelAction {
     }
 
     /// Delivers the final event for `outcome` if the request has none yet, and stops its timers.
-    func conclude(_ outcome: OperationRunner.RunOutcome) {
+    fileprivate func conclude(_ outcome: OperationRunner.RunOutcome) {
         guard claim() else { return }
-        runner.cancelSignal.disarm()
+        runner.cancelSignal?.disarm()
         runner.channel.finish(runner.event(for: outcome))
         delivered()
         // Timed out or cancelled: the handler was only asked to stop, and its result will be dropped.

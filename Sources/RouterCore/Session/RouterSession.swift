@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One client's session: its id and token, the `seq` counter, its in-flight requests, and the
 /// messages its client may still need (DESIGN §6).
 ///
@@ -16,7 +18,8 @@ final class RouterSession: Sendable {
         let runToken: UInt64
         let descriptor: OperationDescriptor
         let startedAt: Duration
-        let signal: CancelSignal
+        /// The request's run, which cancels it.
+        let canceller: any RequestCanceller
     }
 
     /// The connection a session writes to.
@@ -38,7 +41,6 @@ final class RouterSession: Sendable {
         var seq: UInt64 = 0
         var inFlight: [String: InFlight] = [:]
         var nextServerID = 1
-        var nextRunToken: UInt64 = 1
         var phase: Phase
         var lastGeneration: UInt64 = 1
         /// nil when resume is off.
@@ -65,6 +67,8 @@ final class RouterSession: Sendable {
     let logger: Logger
     let clock: OperationClock
     private let state: Locked<State>
+    /// Tells a request's events from those of an earlier request with the same id (``InFlight/runToken``).
+    private let nextRunToken = Atomic<UInt64>(1)
 
     init(
         router: Router, settings: RouterSettings, attachment: Attachment, services: ServiceRegistry,
@@ -334,22 +338,22 @@ final class RouterSession: Sendable {
     /// The connection of `generation` closed with `code`: a close by the client with 1000 (or resume
     /// turned off) ends the session; any other end detaches it.
     func connectionClosed(generation: UInt64, code: CloseCode) -> Departure {
-        let (departure, signals, waiters) = state.withLock {
-            state -> (Departure, [CancelSignal], [CheckedContinuation<Void, Never>]) in
+        let (departure, cancellers, waiters) = state.withLock {
+            state -> (Departure, [any RequestCanceller], [CheckedContinuation<Void, Never>]) in
             guard case .attached(_, let current) = state.phase, current == generation else { return (.none, [], []) }
             if code == .normal || state.replay == nil {
-                let signals = endLocked(&state)
-                return (.ended, signals, state.changed())
+                let cancellers = endLocked(&state)
+                return (.ended, cancellers, state.changed())
             }
             state.phase = .detached(generation: generation)
             return (.detached(generation: generation), [], state.changed())
         }
         for waiter in waiters { waiter.resume() }
-        for signal in signals { signal.fire() }
+        for canceller in cancellers { canceller.fire() }
         if departure != .none {
             logger.debug(
                 departure == .ended ? "session ended with its connection" : "session detached",
-                metadata: ["inFlight": "\(signals.count)", "close.code": "\(code.code)"])
+                metadata: ["inFlight": "\(cancellers.count)", "close.code": "\(code.code)"])
         }
         return departure
     }
@@ -357,32 +361,32 @@ final class RouterSession: Sendable {
     /// Ends the session if it is still detached from `generation` (the resume window ran out).
     /// Returns whether it ended.
     func expire(detachedFrom generation: UInt64) -> Bool {
-        let ended = state.withLock { state -> ([CancelSignal], [CheckedContinuation<Void, Never>])? in
+        let ended = state.withLock { state -> ([any RequestCanceller], [CheckedContinuation<Void, Never>])? in
             guard case .detached(let detached) = state.phase, detached == generation else { return nil }
             return (endLocked(&state), state.changed())
         }
-        guard let (signals, waiters) = ended else { return false }
+        guard let (cancellers, waiters) = ended else { return false }
         for waiter in waiters { waiter.resume() }
-        for signal in signals { signal.fire() }
-        logger.info("session expired", metadata: ["cancelled": "\(signals.count)"])
+        for canceller in cancellers { canceller.fire() }
+        logger.info("session expired", metadata: ["cancelled": "\(cancellers.count)"])
         return true
     }
 
     /// Ends the session: its operations are cancelled (each still ends with one final event, kept nowhere)
     /// and its replay buffer is freed.
     func end() {
-        let (signals, waiters) = state.withLock { state -> ([CancelSignal], [CheckedContinuation<Void, Never>]) in
+        let (cancellers, waiters) = state.withLock { state -> ([any RequestCanceller], [CheckedContinuation<Void, Never>]) in
             if case .ended = state.phase { return ([], []) }
             return (endLocked(&state), state.changed())
         }
         for waiter in waiters { waiter.resume() }
-        for signal in signals { signal.fire() }
+        for canceller in cancellers { canceller.fire() }
     }
 
-    private func endLocked(_ state: inout State) -> [CancelSignal] {
+    private func endLocked(_ state: inout State) -> [any RequestCanceller] {
         state.phase = .ended
         if state.replay != nil { metrics.replayBytesChanged(by: state.replay!.removeAll()) }
-        return state.inFlight.values.map(\.signal)
+        return state.inFlight.values.map(\.canceller)
     }
 
     /// How a `resume` of this session went.
@@ -399,7 +403,7 @@ final class RouterSession: Sendable {
         guard Self.constantTimeEqual(candidate, token) else {
             return .failed(reason: "bad_token", message: "the token does not match session \(id)")
         }
-        var signals: [CancelSignal] = []
+        var cancellers: [any RequestCanceller] = []
         var waiters: [CheckedContinuation<Void, Never>] = []
         let outcome = state.withLock { state -> ResumeOutcome in
             guard state.replay != nil else {
@@ -415,14 +419,14 @@ final class RouterSession: Sendable {
                 previous = attachment
             }
             guard lastSeq <= state.seq else {
-                signals = endLocked(&state)
+                cancellers = endLocked(&state)
                 waiters = state.changed()
                 return .failed(
                     reason: "seq_ahead", message: "lastSeq \(lastSeq) is ahead of the last message sent (\(state.seq))")
             }
             guard state.replay!.canResume(after: lastSeq) else {
                 let missing = state.replay!.trimmedThrough
-                signals = endLocked(&state)
+                cancellers = endLocked(&state)
                 waiters = state.changed()
                 return .failed(
                     reason: "gap",
@@ -450,7 +454,7 @@ final class RouterSession: Sendable {
             return .resumed(generation: generation, replayed: pending.count, inFlight: inFlight.count, tookOver: previous != nil)
         }
         for waiter in waiters { waiter.resume() }
-        for signal in signals { signal.fire() }
+        for canceller in cancellers { canceller.fire() }
         return outcome
     }
 
@@ -489,8 +493,8 @@ final class RouterSession: Sendable {
         case .ping(let id):
             send(ServerMessage(type: "pong", fields: id.map { [("id", $0)] } ?? []))
         case .cancel(let id):
-            if let signal = state.withLock({ $0.inFlight[id]?.signal }) {
-                signal.fire()
+            if let canceller = state.withLock({ $0.inFlight[id]?.canceller }) {
+                canceller.fire()
             } else {
                 // It names the cancel's `id` with `op: "cancel"`: a client tells it from a request's final
                 // message (which never has `op: "cancel"`) and learns which cancel found nothing.
@@ -503,11 +507,6 @@ final class RouterSession: Sendable {
         case .request:
             break  // started above, its generation checked when it is admitted
         }
-    }
-
-    private enum Admission {
-        case run(requestID: String, runToken: UInt64, startedAt: Duration, signal: CancelSignal)
-        case rejected
     }
 
     private func startRequest(
@@ -525,23 +524,29 @@ final class RouterSession: Sendable {
             return
         }
         let now = clock.now()
-        let admission = state.withLock { state -> Admission in
+        // A request without an id gets one that no request in flight has (rare: clients name theirs).
+        let requestID = id ?? state.withLock { state in
+            var serverID: String
+            repeat {
+                serverID = "srv-\(state.nextServerID)"
+                state.nextServerID += 1
+            } while state.inFlight[serverID] != nil
+            return serverID
+        }
+        let runToken = nextRunToken.add(1, ordering: .relaxed).oldValue
+        // The run is made before it is admitted: the session keeps it as the request's canceller (no object
+        // more per request). One that is refused is dropped unstarted.
+        let run = makeRun(
+            type: type, requestID: requestID, runToken: runToken, descriptor: descriptor, prepared: prepared,
+            startedAt: now, timeout: timeout)
+        let admitted = state.withLock { state -> Bool in
             // From a connection that is no longer the session's (or an ended session): dropped, as
             // ``handle(_:preparation:generation:)`` drops any other message.
-            guard case .attached(_, let current) = state.phase, current == generation else { return .rejected }
-            var requestID: String
-            if let id {
-                requestID = id
-            } else {
-                repeat {
-                    requestID = "srv-\(state.nextServerID)"
-                    state.nextServerID += 1
-                } while state.inFlight[requestID] != nil
-            }
-            func refuse(_ code: String, _ message: String) -> Admission {
+            guard case .attached(_, let current) = state.phase, current == generation else { return false }
+            func refuse(_ code: String, _ message: String) -> Bool {
                 metrics.requestRejected(code: code)
                 enqueueLocked(&state, .error(code: code, message: message, id: requestID, op: type), opType: nil)
-                return .rejected
+                return false
             }
             if state.inFlight[requestID] != nil {
                 return refuse(ErrorCode.duplicateID, "a request with id \"\(requestID)\" is already in flight")
@@ -558,18 +563,23 @@ final class RouterSession: Sendable {
             case .shuttingDown?:
                 return refuse(ErrorCode.overloaded, "the server is shutting down and takes no new requests")
             }
-            let runToken = state.nextRunToken
-            state.nextRunToken += 1
-            let signal = CancelSignal()
-            state.inFlight[requestID] = InFlight(runToken: runToken, descriptor: descriptor, startedAt: now, signal: signal)
+            state.inFlight[requestID] = InFlight(runToken: runToken, descriptor: descriptor, startedAt: now, canceller: run)
             metrics.operationStarted(type)
-            return .run(requestID: requestID, runToken: runToken, startedAt: now, signal: signal)
+            return true
         }
-        guard case .run(let requestID, let runToken, let startedAt, let signal) = admission else { return }
+        guard admitted else { return }
+        run.start()
+    }
+
+    /// A request's run, not started. An operation belongs to the session, not to the connection: it
+    /// outlives a dropped connection (its session's `end()` cancels it). Its handler runs on the handler
+    /// executor, never on the session's executor (a loop's) nor the cooperative pool; its deadline is a
+    /// timer entry.
+    private func makeRun(
+        type: String, requestID: String, runToken: UInt64, descriptor: OperationDescriptor,
+        prepared: PreparedOperation, startedAt: Duration, timeout: Duration?
+    ) -> RequestRun {
         let effective = min(descriptor.timeout, timeout ?? descriptor.timeout)
-        // An operation belongs to the session, not to the connection: it outlives a dropped connection
-        // (its session's `end()` cancels it). Its handler runs on the handler executor, never on the
-        // session's executor (a loop's) nor the cooperative pool; its deadline is a timer entry.
         let quiet = settings.progressQuietPeriod
         let channel = RequestChannel(
             destination: .session(self, runToken: runToken, descriptor: descriptor), stages: descriptor.stages,
@@ -577,15 +587,15 @@ final class RouterSession: Sendable {
             sessionLogger: logger,
             requestID: requestID, messageType: type)
         // The context is made in place (a local would be copied into the runner: a dozen references).
-        OperationRunner(
+        return OperationRunner(
             descriptor: descriptor, channel: channel,
             context: OperationContext(
                 sessionID: self.id, requestID: requestID, messageType: type,
                 deadline: OperationDeadline(timeout: effective, endsAt: startedAt + effective, clock: clock),
                 sessionLogger: logger, services: services, channel: channel),
-            clock: clock, startedAt: startedAt, cancelSignal: signal, handlerExecutor: settings.handlerExecutor,
+            clock: clock, startedAt: startedAt, handlerExecutor: settings.handlerExecutor,
             metrics: metrics
-        ).start(prepared)
+        ).prepareRun(prepared)
     }
 
     /// Compares two secrets in time that depends on their lengths only.

@@ -92,4 +92,57 @@ struct OperationRunnerReleaseTests {
         let released = await runAndWaitForRelease(AnyOperation(Stall()), data: [:], cancelAtStart: true)
         #expect(released, "the target (and the channel and runner holding it) outlived the request")
     }
+
+    /// Records whether its task was already cancelled when it ran.
+    final class CancellationProbe: Sendable {
+        let sawCancellation = Locked<Bool?>(nil)
+    }
+
+    struct Probe: OperationHandler {
+        struct Request: Decodable, Sendable {}
+        struct Response: Encodable, Sendable {}
+        static let messageType = "release_probe"
+        static let timeout: Duration = .seconds(30)
+        static let stages: [ProgressStage] = []
+        func handle(_ request: Request, context: OperationContext) async throws -> Response {
+            let cancelled = Task.isCancelled
+            try context.services.require(CancellationProbe.self).sawCancellation.withLock { $0 = cancelled }
+            return Response()
+        }
+    }
+
+    /// A session keeps a request's run as its canceller from before the run starts: a session that ends (or
+    /// a client `cancel`) in between fires it first. The request then ends once, cancelled, and its handler's
+    /// task is cancelled from the start.
+    @Test func aRunFiredBeforeItStartsEndsOnceCancelled() async throws {
+        let target = Target()
+        let probe = CancellationProbe()
+        var services = ServiceRegistry()
+        services.register(probe)
+        let clock = OperationClock(ContinuousClock())
+        let operation = AnyOperation(Probe())
+        let startedAt = clock.now()
+        let channel = RequestChannel(
+            destination: .target(target), stages: [], progressInterval: .milliseconds(100), clock: clock,
+            sessionLogger: .disabled, requestID: "r1", messageType: Probe.messageType)
+        let run = OperationRunner(
+            descriptor: operation.descriptor, channel: channel,
+            context: OperationContext(
+                sessionID: "s1", requestID: "r1", messageType: Probe.messageType,
+                deadline: OperationDeadline(timeout: .seconds(30), endsAt: startedAt + .seconds(30), clock: clock),
+                sessionLogger: .disabled, services: services, channel: channel),
+            clock: clock, startedAt: startedAt
+        ).prepareRun(try operation.prepare(data: [:]))
+        run.fire()
+        run.fire()
+        await run.start().value
+        await run.waitUntilDelivered()
+        #expect(target.finalCount == 1)
+        guard case .failure(let code, _, .cancelled)? = channel.finalEvent else {
+            Issue.record("final event: \(String(describing: channel.finalEvent))")
+            return
+        }
+        #expect(code == ErrorCode.cancelled)
+        #expect(probe.sawCancellation.withLock { $0 } == true)
+    }
 }
