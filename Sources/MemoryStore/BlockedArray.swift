@@ -22,6 +22,14 @@ struct BlockedArray<Element> {
         blocks[index >> Self.blockShift].withUnsafeBufferPointer { body($0[index & Self.blockMask]) }
     }
 
+    /// Calls `body` with the address of the element at `index`, valid for the call: what it reads through
+    /// the pointer is not copied first (no reference counted for the element's other fields).
+    func withElementAddress<Result>(at index: Int, _ body: (UnsafePointer<Element>) -> Result) -> Result {
+        blocks.withUnsafeBufferPointer { blocks in
+            blocks[index >> Self.blockShift].withUnsafeBufferPointer { body($0.baseAddress! + (index & Self.blockMask)) }
+        }
+    }
+
     mutating func append(_ element: Element) {
         if count & Self.blockMask == 0 {
             var block: [Element] = []

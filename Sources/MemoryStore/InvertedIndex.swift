@@ -23,6 +23,8 @@ struct IndexState: Sendable {
     var createdAtText = BlockedArray<ISO8601Millis.Formatted>()
     /// Each document's ``TextTraits`` (what a result's writer and the highlighter would otherwise scan for).
     var textTraits: [TextTraits] = []
+    /// Each document's id, tags and date as JSON members, when they need no escaping (``EntryJSON``).
+    var entryJSON = BlockedArray<EntryJSON?>()
     var termIDs: [String: UInt32] = [:]
     var postings: [Postings] = []
     /// Live documents containing each term: BM25's `n(q)`.
@@ -65,8 +67,10 @@ struct IndexState: Sendable {
         alive.append(true)
         docLength.append(Float(terms.count))
         createdAt.append(entry.createdAt.timeIntervalSince1970)
-        createdAtText.append(ISO8601Millis.Formatted(entry.createdAt))
+        let formattedCreatedAt = ISO8601Millis.Formatted(entry.createdAt)
+        createdAtText.append(formattedCreatedAt)
         textTraits.append(TextTraits(of: entry.text))
+        entryJSON.append(EntryJSON(entry, createdAt: formattedCreatedAt))
         vectors.append(entry.embedding)
         liveCount += 1
         totalLength += Double(terms.count)
@@ -81,6 +85,7 @@ struct IndexState: Sendable {
         }
         alive[doc] = false
         entries[doc] = nil
+        entryJSON[doc] = nil
         vectors.remove(doc)
         liveCount -= 1
         totalLength -= Double(docLength[doc])

@@ -591,6 +591,25 @@ public struct SearchSnapshot: Sendable {
         }
     }
 
+    /// Hands `body` document `doc`'s id, tags and date as JSON members, `"id":"…","tags":[…],"createdAt":"…"`,
+    /// written when it was indexed, and its text; returns false (without a call) if it is deleted, out of
+    /// range, or has no such members (an id or tag that needs a JSON escape, a year outside 0…9999: then
+    /// ``withEntry(at:_:)``). Neither the members nor the entry is copied for the call.
+    @discardableResult
+    public func withEntryJSON(at doc: Int, _ body: (_ members: UnsafeBufferPointer<UInt8>, _ text: String) -> Void) -> Bool {
+        guard doc >= 0, doc < index.docCount, index.alive[doc] else { return false }
+        return index.entryJSON.withElementAddress(at: doc) { json in
+            guard json.pointee != nil else { return false }
+            return json.pointee!.bytes.withUnsafeBufferPointer { members in
+                index.entries.withElementAddress(at: doc) { entry in
+                    guard entry.pointee != nil else { return false }
+                    body(members, entry.pointee!.text)
+                    return true
+                }
+            }
+        }
+    }
+
     /// The ``TextTraits`` of document `doc`'s text (none for a document out of range).
     public func textTraits(at doc: Int) -> TextTraits {
         guard doc >= 0, doc < index.docCount else { return [] }

@@ -164,6 +164,54 @@ struct MemoryStoreTests {
         #expect(snapshot.textTraits(at: snapshot.documentCount) == [])
     }
 
+    /// An entry's id, tags and date are kept as JSON members when none needs an escape: exactly what a JSON
+    /// writer gives for them (read back here), and none for an entry that needs one or has a 5-digit year.
+    @Test func theIndexKeepsEachEntrysIDTagsAndDateAsJSON() throws {
+        let plain = [
+            entry("m1", "a \"text\" that needs escaping", tags: ["a", "東京", "it's"], at: 1_700_000_000.123),
+            entry("m2", "no tags", at: 0), entry("Zürich-😀", "x", tags: ["ü"], at: -1),
+        ]
+        let refused = [
+            entry("q\"1", "x"), entry("b\\1", "x"), entry("t1", "x", tags: ["ok", "tab\t"]), entry("t2", "x", tags: ["\u{1}"]),
+            entry("y1", "x", at: 253_402_300_800),  // 10000-01-01
+        ]
+        let store = MemoryStore.inMemory()
+        try store.upsert(plain + refused)
+        let snapshot = store.searchSnapshot()
+        for doc in 0..<snapshot.documentCount {
+            let entry = try #require(snapshot.entry(at: doc))
+            var members: String?
+            let found = snapshot.withEntryJSON(at: doc) { json, text in
+                members = String(decoding: json, as: UTF8.self)
+                #expect(text == entry.text)
+            }
+            guard plain.contains(entry) else {
+                #expect(!found && members == nil, "\(entry.id.debugDescription) needs escaping or has a 5-digit year")
+                continue
+            }
+            let json = try #require(members)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data("{\(json)}".utf8)) as? [String: Any])
+            #expect(object["id"] as? String == entry.id)
+            #expect(object["tags"] as? [String] == entry.tags)
+            #expect(object["createdAt"] as? String == ISO8601Millis.format(entry.createdAt))
+            #expect(json.hasPrefix(#""id":"#) && object.count == 3)
+        }
+        // A replaced entry's old document has none; out of range, none.
+        try store.upsert([entry("m2", "replaced", tags: ["new"])])
+        let after = store.searchSnapshot()
+        #expect(!snapshot.withEntryJSON(at: snapshot.documentCount) { _, _ in })
+        let replacedOld = (0..<after.documentCount).filter { after.entry(at: $0) == nil }
+        #expect(!replacedOld.isEmpty)
+        for doc in replacedOld { #expect(!after.withEntryJSON(at: doc) { _, _ in }) }
+        var replacement: (json: String, text: String)?
+        for doc in 0..<after.documentCount {
+            after.withEntryJSON(at: doc) { json, text in
+                if text == "replaced" { replacement = (String(decoding: json, as: UTF8.self), text) }
+            }
+        }
+        #expect(replacement?.json.contains(#""tags":["new"]"#) == true)
+    }
+
     @Test func allEntriesOrderIsCreatedAtThenId() throws {
         let store = MemoryStore.inMemory()
         try store.upsert([entry("b", "x", at: 20), entry("c", "x", at: 10), entry("a", "x", at: 20), entry("d", "x", at: 5)])

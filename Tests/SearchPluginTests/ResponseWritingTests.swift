@@ -49,7 +49,10 @@ import Testing
         try store.upsert(
             texts.enumerated().map { index, text in
                 MemoryEntry(
-                    id: "m\"\(index)", text: text + " project", tags: index % 2 == 0 ? ["a\\b", "東京"] : [],
+                    // Ids and tags with and without bytes to escape: results written from the store's JSON of them,
+                    // and from the entry.
+                    id: index % 3 == 0 ? "m\"\(index)" : "m\(index)", text: text + " project",
+                    tags: index % 2 == 0 ? (index % 4 == 0 ? ["a\\b", "東京"] : ["東京", "x"]) : [],
                     createdAt: Date(timeIntervalSince1970: 1_700_000_000.123 + Double(index) * 86_400))
             })
         let capture = ResponseCapture()

@@ -62,22 +62,23 @@ public struct MemorySearchHandler: OperationHandler {
         public var highlights: [String]
 
         private enum CodingKeys: String, CodingKey {
-            case id, text, score, tags, createdAt, highlights
+            case id, tags, createdAt, text, score, highlights
         }
 
         /// A score that is a `Float` (BM25 or cosine alone: the store computes them in 32 bits) is written with
         /// the shortest digits that read back as that `Float`; an RRF score with a `Double`'s.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
+            // In this order: a result written from the store copies its id, tags and date as one piece.
             try container.encode(id, forKey: .id)
+            try container.encode(tags, forKey: .tags)
+            try container.encode(createdAt, forKey: .createdAt)
             try container.encode(text, forKey: .text)
             if let float = Float(exactly: score) {
                 try container.encode(float, forKey: .score)
             } else {
                 try container.encode(score, forKey: .score)
             }
-            try container.encode(tags, forKey: .tags)
-            try container.encode(createdAt, forKey: .createdAt)
             try container.encode(highlights, forKey: .highlights)
         }
 
@@ -161,20 +162,29 @@ public struct MemorySearchHandler: OperationHandler {
                 // The index knows whether the text needs escaping and what the highlighter would scan it for.
                 let traits = snapshot.textTraits(at: ranked.doc)
                 let plain = traits.contains(.jsonPlain)
-                snapshot.withEntry(at: ranked.doc) { entry in
-                    writer.member("id", entry.id)
+                func writeTextScoreAndHighlights(_ text: String, to writer: inout JSONMembersWriter) {
                     if plain {
-                        writer.member("text", unescaped: entry.text)
+                        writer.member("text", unescaped: text)
                     } else {
-                        writer.member("text", entry.text)
+                        writer.member("text", text)
                     }
                     Result.writeScore(ranked.score, to: &writer)
-                    writer.member("tags", entry.tags)
-                    snapshot.withFormattedCreatedAt(at: ranked.doc) { writer.member("createdAt", utf8: $0) }
                     // A snippet of text JSON need not escape is its characters, spaces and ellipses: nor does it.
                     writer.member("highlights", unescaped: plain) { write in
-                        highlighter?.forEachSnippet(of: entry.text, traits: traits, write)
+                        highlighter?.forEachSnippet(of: text, traits: traits, write)
                     }
+                }
+                // Most entries' id, tags and date were written when they were indexed: copied, not read.
+                let copied = snapshot.withEntryJSON(at: ranked.doc) { members, text in
+                    writer.members(raw: members)
+                    writeTextScoreAndHighlights(text, to: &writer)
+                }
+                guard !copied else { return }
+                snapshot.withEntry(at: ranked.doc) { entry in
+                    writer.member("id", entry.id)
+                    writer.member("tags", entry.tags)
+                    snapshot.withFormattedCreatedAt(at: ranked.doc) { writer.member("createdAt", utf8: $0) }
+                    writeTextScoreAndHighlights(entry.text, to: &writer)
                 }
             }
         }
@@ -386,7 +396,7 @@ extension MemorySearchHandler.Request: JSONValueReadable {
 }
 
 /// Written straight to JSON text (a search is the busiest operation): the same bytes as the synthesized
-/// `Encodable` conformance, top-level keys sorted, each result's keys in declaration order.
+/// `Encodable` conformance, top-level keys sorted, each result's keys in the order `Result` encodes them.
 extension MemorySearchHandler.Response: JSONMembersWritable {
     package func writeMembers(to writer: inout JSONMembersWriter) {
         if let hits {
@@ -402,10 +412,10 @@ extension MemorySearchHandler.Response: JSONMembersWritable {
         writer.member("results", objectCount: results.count) { writer, index in
             let result = results[index]
             writer.member("id", result.id)
-            writer.member("text", result.text)
-            MemorySearchHandler.Result.writeScore(result.score, to: &writer)
             writer.member("tags", result.tags)
             writer.member("createdAt", result.createdAt)
+            writer.member("text", result.text)
+            MemorySearchHandler.Result.writeScore(result.score, to: &writer)
             writer.member("highlights", result.highlights)
         }
     }
