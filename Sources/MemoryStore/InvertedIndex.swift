@@ -19,12 +19,10 @@ struct IndexState: Sendable {
     /// Terms in the document after tokenization (stop words removed): BM25's `|D|`.
     var docLength: [Float] = []
     var createdAt: [Double] = []
-    /// Each document's `createdAt` as its ISO 8601 text (what every search result writes).
-    var createdAtText = BlockedArray<ISO8601Millis.Formatted>()
     /// Each document's ``TextTraits`` (what a result's writer and the highlighter would otherwise scan for).
     var textTraits: [TextTraits] = []
-    /// Each document's id, tags and date as JSON members, when they need no escaping (``EntryJSON``).
-    var entryJSON = BlockedArray<EntryJSON?>()
+    /// Each document's id, tags and date as JSON text, which every search result writes (``EntryJSONTable``).
+    var entryJSON = EntryJSONTable()
     var termIDs: [String: UInt32] = [:]
     var postings: [Postings] = []
     /// Live documents containing each term: BM25's `n(q)`.
@@ -67,10 +65,8 @@ struct IndexState: Sendable {
         alive.append(true)
         docLength.append(Float(terms.count))
         createdAt.append(entry.createdAt.timeIntervalSince1970)
-        let formattedCreatedAt = ISO8601Millis.Formatted(entry.createdAt)
-        createdAtText.append(formattedCreatedAt)
         textTraits.append(TextTraits(of: entry.text))
-        entryJSON.append(EntryJSON(entry, createdAt: formattedCreatedAt))
+        entryJSON.append(entry)
         vectors.append(entry.embedding)
         liveCount += 1
         totalLength += Double(terms.count)
@@ -85,7 +81,6 @@ struct IndexState: Sendable {
         }
         alive[doc] = false
         entries[doc] = nil
-        entryJSON[doc] = nil
         vectors.remove(doc)
         liveCount -= 1
         totalLength -= Double(docLength[doc])

@@ -591,23 +591,26 @@ public struct SearchSnapshot: Sendable {
         }
     }
 
-    /// Hands `body` document `doc`'s id, tags and date as JSON members, `"id":"…","tags":[…],"createdAt":"…"`,
-    /// written when it was indexed, and its text; returns false (without a call) if it is deleted, out of
-    /// range, or has no such members (an id or tag that needs a JSON escape, a year outside 0…9999: then
-    /// ``withEntry(at:_:)``). Neither the members nor the entry is copied for the call.
+    /// Hands `body` document `doc`'s id, tags and date as JSON text (`"m1"`, `["a","b"]`,
+    /// `"2024-03-01T09:00:00.000Z"`), written when it was indexed, and its text; returns false (without a
+    /// call) if it is deleted, out of range, or has no such text (an id or tag that needs a JSON escape, a
+    /// year outside 0…9999: then ``withEntry(at:_:)``). Neither the text nor the entry is copied for the call.
     @discardableResult
-    public func withEntryJSON(at doc: Int, _ body: (_ members: UnsafeBufferPointer<UInt8>, _ text: String) -> Void) -> Bool {
+    public func withEntryJSON(
+        at doc: Int,
+        _ body: (
+            _ id: UnsafeBufferPointer<UInt8>, _ tags: UnsafeBufferPointer<UInt8>, _ createdAt: UnsafeBufferPointer<UInt8>,
+            _ text: String
+        ) -> Void
+    ) -> Bool {
         guard doc >= 0, doc < index.docCount, index.alive[doc] else { return false }
-        return index.entryJSON.withElementAddress(at: doc) { json in
-            guard json.pointee != nil else { return false }
-            return json.pointee!.bytes.withUnsafeBufferPointer { members in
-                index.entries.withElementAddress(at: doc) { entry in
-                    guard entry.pointee != nil else { return false }
-                    body(members, entry.pointee!.text)
-                    return true
-                }
+        return index.entryJSON.withValues(of: doc) { id, tags, createdAt in
+            index.entries.withElementAddress(at: doc) { entry in
+                guard entry.pointee != nil else { return false }
+                body(id, tags, createdAt, entry.pointee!.text)
+                return true
             }
-        }
+        } ?? false
     }
 
     /// The ``TextTraits`` of document `doc`'s text (none for a document out of range).
@@ -617,12 +620,18 @@ public struct SearchSnapshot: Sendable {
     }
 
     /// Hands `body` the UTF-8 of document `doc`'s `createdAt` as ``ISO8601Millis/format(_:)`` writes it, kept
-    /// in the index (formatted here only for a year outside 0…9999); returns false (without a call) if the
-    /// document is deleted or out of range.
+    /// in the index with its id and tags (formatted here for a document that has no JSON text kept: an id or
+    /// tag to escape, a year outside 0…9999); returns false (without a call) if the document is deleted or out
+    /// of range.
     @discardableResult
     public func withFormattedCreatedAt(at doc: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
         guard doc >= 0, doc < index.docCount, index.alive[doc] else { return false }
-        if index.createdAtText.withElement(at: doc, { $0.withUTF8(body) }) { return true }
+        // Kept, quoted, with the document's other JSON values (most documents).
+        if index.entryJSON.withValues(of: doc, { _, _, createdAt in body(UnsafeBufferPointer(rebasing: createdAt.dropFirst().dropLast())) })
+            != nil
+        {
+            return true
+        }
         return withEntry(at: doc) { entry in ISO8601Millis.withFormatted(entry.createdAt, body) }
     }
 

@@ -164,7 +164,7 @@ struct MemoryStoreTests {
         #expect(snapshot.textTraits(at: snapshot.documentCount) == [])
     }
 
-    /// An entry's id, tags and date are kept as JSON members when none needs an escape: exactly what a JSON
+    /// An entry's id, tags and date are kept as JSON text when none needs an escape: exactly what a JSON
     /// writer gives for them (read back here), and none for an entry that needs one or has a 5-digit year.
     @Test func theIndexKeepsEachEntrysIDTagsAndDateAsJSON() throws {
         let plain = [
@@ -181,8 +181,9 @@ struct MemoryStoreTests {
         for doc in 0..<snapshot.documentCount {
             let entry = try #require(snapshot.entry(at: doc))
             var members: String?
-            let found = snapshot.withEntryJSON(at: doc) { json, text in
-                members = String(decoding: json, as: UTF8.self)
+            let found = snapshot.withEntryJSON(at: doc) { id, tags, createdAt, text in
+                func string(_ json: UnsafeBufferPointer<UInt8>) -> String { String(decoding: json, as: UTF8.self) }
+                members = #""id":\#(string(id)),"tags":\#(string(tags)),"createdAt":\#(string(createdAt))"#
                 #expect(text == entry.text)
             }
             guard plain.contains(entry) else {
@@ -194,22 +195,35 @@ struct MemoryStoreTests {
             #expect(object["id"] as? String == entry.id)
             #expect(object["tags"] as? [String] == entry.tags)
             #expect(object["createdAt"] as? String == ISO8601Millis.format(entry.createdAt))
-            #expect(json.hasPrefix(#""id":"#) && object.count == 3)
+            #expect(object.count == 3)
         }
         // A replaced entry's old document has none; out of range, none.
         try store.upsert([entry("m2", "replaced", tags: ["new"])])
         let after = store.searchSnapshot()
-        #expect(!snapshot.withEntryJSON(at: snapshot.documentCount) { _, _ in })
+        #expect(!snapshot.withEntryJSON(at: snapshot.documentCount) { _, _, _, _ in })
         let replacedOld = (0..<after.documentCount).filter { after.entry(at: $0) == nil }
         #expect(!replacedOld.isEmpty)
-        for doc in replacedOld { #expect(!after.withEntryJSON(at: doc) { _, _ in }) }
+        for doc in replacedOld { #expect(!after.withEntryJSON(at: doc) { _, _, _, _ in }) }
         var replacement: (json: String, text: String)?
         for doc in 0..<after.documentCount {
-            after.withEntryJSON(at: doc) { json, text in
-                if text == "replaced" { replacement = (String(decoding: json, as: UTF8.self), text) }
+            after.withEntryJSON(at: doc) { _, tags, _, text in
+                if text == "replaced" { replacement = (String(decoding: tags, as: UTF8.self), text) }
             }
         }
-        #expect(replacement?.json.contains(#""tags":["new"]"#) == true)
+        #expect(replacement?.json == #"["new"]"#)
+        // Across a block of 4,096 documents, with one that has none at its start.
+        let many = MemoryStore.inMemory()
+        try many.upsert((0..<4_100).map { entry($0 == 4_096 ? "q\"\($0)" : "e\($0)", "x", tags: ["t\($0 % 7)"]) })
+        let big = many.searchSnapshot()
+        for doc in [0, 4_095, 4_096, 4_097, 4_099] {
+            let entry = try #require(big.entry(at: doc))
+            var ids: [String] = []
+            let found = big.withEntryJSON(at: doc) { id, tags, _, _ in
+                ids = [String(decoding: id, as: UTF8.self), String(decoding: tags, as: UTF8.self)]
+            }
+            #expect(found == (doc != 4_096))
+            if found { #expect(ids == ["\"\(entry.id)\"", "[\"\(entry.tags[0])\"]"]) }
+        }
     }
 
     @Test func allEntriesOrderIsCreatedAtThenId() throws {

@@ -69,7 +69,7 @@ public struct MemorySearchHandler: OperationHandler {
         /// the shortest digits that read back as that `Float`; an RRF score with a `Double`'s.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
-            // In this order: a result written from the store copies its id, tags and date as one piece.
+            // Its id, tags and date first: a result written from the store copies them from one place.
             try container.encode(id, forKey: .id)
             try container.encode(tags, forKey: .tags)
             try container.encode(createdAt, forKey: .createdAt)
@@ -175,8 +175,10 @@ public struct MemorySearchHandler: OperationHandler {
                     }
                 }
                 // Most entries' id, tags and date were written when they were indexed: copied, not read.
-                let copied = snapshot.withEntryJSON(at: ranked.doc) { members, text in
-                    writer.members(raw: members)
+                let copied = snapshot.withEntryJSON(at: ranked.doc) { id, tags, createdAt, text in
+                    writer.member("id", json: id)
+                    writer.member("tags", json: tags)
+                    writer.member("createdAt", json: createdAt)
                     writeTextScoreAndHighlights(text, to: &writer)
                 }
                 guard !copied else { return }

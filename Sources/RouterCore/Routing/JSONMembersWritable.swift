@@ -67,15 +67,11 @@ package struct JSONMembersWriter: ~Copyable {
         json.append(UInt8(ascii: "]"))
     }
 
-    /// Members written elsewhere as JSON text (`"a":1,"b":[…]`), copied as they are, in a nested object (a
-    /// top-level key is checked against the envelope's; these are not). The caller vouches that they are
-    /// what `Encodable` writes for those members.
-    package mutating func members(raw text: UnsafeBufferPointer<UInt8>) {
-        precondition(depth > 0, "raw members only inside a nested object")
-        json.reserve(text.count + 1)
-        if !isFirst { json.append(UInt8(ascii: ",")) }
-        isFirst = false
-        json.append(text)
+    /// `"key":value`, the value written elsewhere as JSON text (`"m1"`, `["a","b"]`), copied as it is. The
+    /// caller vouches that it is what `Encodable` writes for that value.
+    package mutating func member(_ key: StaticString, json value: UnsafeBufferPointer<UInt8>) {
+        begin(key)
+        json.append(value)
     }
 
     /// `"key":value`, written as `Encodable` writes an `Int` (through `Double`).
