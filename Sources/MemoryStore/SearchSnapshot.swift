@@ -606,10 +606,14 @@ public struct SearchSnapshot: Sendable {
         guard doc >= 0, doc < index.docCount, index.alive[doc] else { return false }
         return index.entryJSON.withValues(of: doc) { id, tags, createdAt in
             index.entries.withElementAddress(at: doc) { entry in
-                guard entry.pointee != nil else { return false }
-                body(id, tags, createdAt, entry.pointee!.text)
-                return true
+                // A live document's entry is there (removing one clears both). Read as the `MemoryEntry` it
+                // holds (an optional of it is laid out as it is): unwrapping the optional would copy all of it.
+                assert(entry.pointee != nil && MemoryLayout<MemoryEntry?>.size == MemoryLayout<MemoryEntry>.size)
+                entry.withMemoryRebound(to: MemoryEntry.self, capacity: 1) { entry in
+                    body(id, tags, createdAt, entry.pointee.text)
+                }
             }
+            return true
         } ?? false
     }
 
