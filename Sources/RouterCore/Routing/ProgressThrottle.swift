@@ -59,12 +59,14 @@ struct ProgressThrottle: Sendable {
         return report
     }
 
-    mutating func report(stage name: String, fraction: Double, now: Duration, message: String? = nil) -> Decision {
+    /// `now`: nil when the caller, seeing ``quietUntil`` set, did not read its clock (the quiet start then
+    /// lasts until ``releaseHeld(now:)``: a request's timer releases it).
+    mutating func report(stage name: String, fraction: Double, now: Duration?, message: String? = nil) -> Decision {
         guard let index = stages.firstIndex(where: { $0.name == name }) else { return .unknownStage }
         if let reached = reachedStage, index < reached { return .staleStage(reached: reached) }
         reachedStage = index
         if let quietUntil {
-            if now < quietUntil {
+            guard let now, now >= quietUntil else {
                 let overall = max(held?.progress ?? 0, ProgressStage.overall(stages, stageIndex: index, fraction: fraction))
                 held = HeldReport(stageIndex: index, progress: overall, message: message)
                 return .held
@@ -74,6 +76,9 @@ struct ProgressThrottle: Sendable {
             if let held { lastSentProgress = held.progress }
             held = nil
         }
+        // Outside the quiet start a caller passes its time; without it, the last send's stands in.
+        assert(now != nil, "a report after the quiet start needs the time")
+        let now = now ?? lastSentAt ?? .zero
         let overall = max(lastSentProgress, ProgressStage.overall(stages, stageIndex: index, fraction: fraction))
         let send: Bool
         if index > lastSentStage {

@@ -49,9 +49,10 @@ final class RequestChannel: Sendable {
     var quietUntil: Duration? { state.withLock { $0.throttle.quietUntil } }
 
     func progress(stage: String, fraction: Double, message: String?) {
-        let now = clock.now()
         state.withLock { state in
             guard !state.finished else { return }
+            // During the quiet start a report is only held (until the run's timer ends it): no clock read.
+            let now = state.throttle.quietUntil == nil ? clock.now() : nil
             switch state.throttle.report(stage: stage, fraction: fraction, now: now, message: message) {
             case .send(let index, let progress):
                 _ = deliver(

@@ -208,7 +208,12 @@ final class RouterSession: Sendable {
 
     /// Delivers one event of the request `requestID` run `runToken`; false once it has ended.
     func deliver(_ event: OperationEvent, requestID: String, runToken: UInt64, descriptor: OperationDescriptor) -> Bool {
-        let now = clock.now()
+        // The time is needed for a final event only; a completion carries its elapsed time, measured as it ended.
+        let now: Duration? =
+            switch event {
+            case .failure: clock.now()
+            default: nil
+            }
         var finished: (type: String, outcome: OperationMetrics.Outcome, duration: Duration)?
         // Encoded before the lock: only `seq` is spliced in under it.
         let message = ServerMessage.event(event, id: requestID, descriptor: descriptor)
@@ -233,8 +238,14 @@ final class RouterSession: Sendable {
             }
             let sent = enqueueLocked(&state, message, opType: nil)
             state.inFlight.remove(at: index)
-            finishLocked(entry: entry, outcome: outcome, now: now, bytesSent: sent)
-            finished = (type, outcome, now - entry.startedAt)
+            let duration: Duration
+            if case .complete(_, let elapsed) = event {
+                duration = elapsed
+            } else {
+                duration = (now ?? clock.now()) - entry.startedAt
+            }
+            finishLocked(entry: entry, outcome: outcome, duration: duration, bytesSent: sent)
+            finished = (type, outcome, duration)
             return true
         }
         // One line per operation, written after the lock is released (and made only if its level is logged).
@@ -253,11 +264,10 @@ final class RouterSession: Sendable {
     }
 
     /// The request of `entry`, removed from the in-flight map, is counted and its server-wide slot released.
-    private func finishLocked(entry: InFlight, outcome: OperationMetrics.Outcome, now: Duration, bytesSent: Int) {
+    private func finishLocked(entry: InFlight, outcome: OperationMetrics.Outcome, duration: Duration, bytesSent: Int) {
         // Counted before the server-wide slot is released: whoever sees no request in flight (a test, a
         // drain) also sees every one of them counted.
-        metrics.operationFinished(
-            entry.descriptor.messageType, outcome: outcome, duration: now - entry.startedAt, bytesSent: bytesSent)
+        metrics.operationFinished(entry.descriptor.messageType, outcome: outcome, duration: duration, bytesSent: bytesSent)
         limiter.release()
     }
 

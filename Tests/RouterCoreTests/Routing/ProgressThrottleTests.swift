@@ -45,6 +45,20 @@ import Testing
         #expect(throttle.report(stage: "score", fraction: 0.75, now: .milliseconds(200)) == .send(stageIndex: 1, progress: 0.8125))
     }
 
+    /// A request's channel reads no clock during its quiet start: a report without the time is held (past
+    /// `quietUntil` too, when the request's timer is late) until the quiet start is released.
+    @Test func aReportWithoutTheTimeIsHeldUntilTheQuietStartIsReleased() {
+        var throttle = ProgressThrottle(stages: stages, minInterval: .milliseconds(100), quietUntil: .milliseconds(100))
+        #expect(throttle.report(stage: "load", fraction: 0, now: nil) == .held)
+        #expect(throttle.report(stage: "score", fraction: 0.5, now: nil, message: "half") == .held)
+        #expect(throttle.report(stage: "nope", fraction: 1, now: nil) == .unknownStage)
+        #expect(throttle.report(stage: "load", fraction: 1, now: nil) == .staleStage(reached: 1))
+        #expect(throttle.quietUntil == .milliseconds(100))
+        #expect(throttle.releaseHeld(now: .milliseconds(104)) == .init(stageIndex: 1, progress: 0.625, message: "half"))
+        #expect(throttle.report(stage: "score", fraction: 0.6, now: .milliseconds(150)) == .coalesced)
+        #expect(throttle.report(stage: "score", fraction: 0.75, now: .milliseconds(210)) == .send(stageIndex: 1, progress: 0.8125))
+    }
+
     @Test func aReportAfterTheQuietStartSupersedesTheHeldOne() {
         var throttle = ProgressThrottle(stages: stages, minInterval: .milliseconds(100), quietUntil: .milliseconds(100))
         #expect(throttle.report(stage: "load", fraction: 0.5, now: .milliseconds(10)) == .held)
