@@ -36,9 +36,12 @@ struct TopK {
         }
     }
 
-    /// Best first.
-    func sorted() -> [Item] {
-        heap.sorted { Self.isWorse($1, $0) }
+    /// Best first: the heap's own storage, sorted in place.
+    consuming func sorted() -> [Item] {
+        var items = heap
+        heap = []
+        items.sort { Self.isWorse($1, $0) }
+        return items
     }
 
     private mutating func siftUp(_ start: Int) {
