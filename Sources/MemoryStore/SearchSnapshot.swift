@@ -594,7 +594,7 @@ public struct SearchSnapshot: Sendable {
     /// Hands `body` document `doc`'s id, tags and date as JSON text (`"m1"`, `["a","b"]`,
     /// `"2024-03-01T09:00:00.000Z"`), written when it was indexed, and its text; returns false (without a
     /// call) if it is deleted, out of range, or has no such text (an id or tag that needs a JSON escape, a
-    /// year outside 0…9999: then ``withEntry(at:_:)``). Neither the text nor the entry is copied for the call.
+    /// year outside 0…9999: then ``withEntry(at:_:)``). The entry is not copied for the call, nor are the JSON values.
     @discardableResult
     public func withEntryJSON(
         at doc: Int,
@@ -631,11 +631,11 @@ public struct SearchSnapshot: Sendable {
     public func withFormattedCreatedAt(at doc: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
         guard doc >= 0, doc < index.docCount, index.alive[doc] else { return false }
         // Kept, quoted, with the document's other JSON values (most documents).
-        if index.entryJSON.withValues(of: doc, { _, _, createdAt in body(UnsafeBufferPointer(rebasing: createdAt.dropFirst().dropLast())) })
-            != nil
-        {
+        let kept = index.entryJSON.withValues(of: doc) { _, _, quoted -> Bool in
+            body(UnsafeBufferPointer(rebasing: quoted.dropFirst().dropLast()))
             return true
         }
+        if kept == true { return true }
         return withEntry(at: doc) { entry in ISO8601Millis.withFormatted(entry.createdAt, body) }
     }
 

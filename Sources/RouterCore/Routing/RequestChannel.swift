@@ -28,7 +28,8 @@ final class RequestChannel: Sendable {
     private let messageType: String
     private let state: InlineLocked<State>
 
-    /// `quietUntil`: progress before this time is held (see ``ProgressThrottle``); nil sends from the start.
+    /// `quietUntil`: the end of the quiet start, during which progress is held (see ``ProgressThrottle``) until
+    /// ``releaseHeldProgress()`` (the run's timer, at that time) or the first chunk; nil sends from the start.
     init(
         destination: Destination, stages: [ProgressStage], progressInterval: Duration, quietUntil: Duration? = nil,
         clock: OperationClock, sessionLogger: Logger, requestID: String, messageType: String
