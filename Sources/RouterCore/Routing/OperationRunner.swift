@@ -121,6 +121,7 @@ final class RequestRun: TimerAction, CancelAction, RequestCanceller {
     private struct State {
         /// Fired as a ``RequestCanceller`` (a client `cancel`, the session's end): once.
         var fired = false
+        var started = false
         var concluded = false
         var pending: ScheduledAction?
         var task: Task<Void, Never>?
@@ -144,6 +145,17 @@ final class RequestRun: TimerAction, CancelAction, RequestCanceller {
 
     @discardableResult
     func start() -> Task<Void, Never> {
+        let firedBefore = state.withLock { state -> Bool in
+            state.started = true
+            return state.fired
+        }
+        if firedBefore {
+            // Cancelled before it started (its session ended, or its client cancelled, in between): it ends
+            // cancelled, and its handler never runs.
+            handlerEnded()
+            conclude(.cancelled)
+            return Task(executorPreference: RouterExecutors.control) {}
+        }
         // The cancel action is registered before the handler starts. The signal may fire inside an event
         // delivery (the harness's "cancel after N events"), under the channel's lock: the channel then
         // refuses the handler's next `emit` at once, the handler's task is cancelled as soon as it exists,
@@ -179,12 +191,13 @@ final class RequestRun: TimerAction, CancelAction, RequestCanceller {
 
     /// Cancels the request (``RequestCanceller``): at once if it has started, or as it starts. Idempotent.
     func fire() {
-        let first = state.withLock { state -> Bool in
+        let (first, started) = state.withLock { state -> (Bool, Bool) in
             defer { state.fired = true }
-            return !state.fired
+            return (!state.fired, state.started)
         }
         guard first else { return }
         runner.channel.refuseFurtherOutput()
+        guard started else { return }  // ``start()`` ends it, without running its handler.
         cancelWork()
         Task(executorPreference: RouterExecutors.control) { self.conclude(.cancelled) }
     }
