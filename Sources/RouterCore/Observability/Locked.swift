@@ -54,7 +54,8 @@ private final class LockedStorage<Value>: ManagedBuffer<Value, pthread_mutex_t> 
 }
 
 /// A value guarded by a `Synchronization.Mutex` kept inline in its owner: no allocation of its own, for
-/// the objects a request makes (its run and its channel), where a ``Locked`` was one more object each.
+/// the objects made per request (its run and its channel, the harness's cancel signal), where a ``Locked``
+/// was one more object each.
 ///
 /// ThreadSanitizer does not see `Mutex`'s futex-based ordering (see ``Locked``), so each critical
 /// section tells it: an acquire on the lock's own address when it starts and a release when it
@@ -68,8 +69,8 @@ package struct InlineLocked<Value: Sendable>: ~Copyable, Sendable {
 
     package borrowing func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
         // `Mutex.withLock` wants a `sending` result: the body's crosses its closure in a local instead.
-        // The annotations' address is this value's own (borrowed in place: reading it is no access TSan
-        // would order); the guarded value is only touched between them.
+        // The annotations' address is this struct's own (borrowed in place: taking it is no access TSan would
+        // order); the guarded value is only touched between them.
         let address = withUnsafePointer(to: self) { UnsafeMutableRawPointer(mutating: $0) }
         var result: Result?
         mutex.withLock { value in
