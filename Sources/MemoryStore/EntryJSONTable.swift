@@ -59,7 +59,7 @@ struct EntryJSONTable: Sendable {
     }
 
     private static func needsEscaping(_ text: String) -> Bool {
-        text.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        text.utf8.contains(where: ASCII.needsJSONEscape)
     }
 
     /// Calls `body` with document `doc`'s id (quoted), tags (an array) and date (quoted) as JSON text, in

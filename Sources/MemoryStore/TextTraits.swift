@@ -29,7 +29,7 @@ public struct TextTraits: OptionSet, Sendable, Hashable {
             var previous: UInt8 = 0
             for byte in bytes {
                 if byte >= 0x80 { ascii = false }
-                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { plain = false }
+                if ASCII.needsJSONEscape(byte) { plain = false }
                 if byte == UInt8(ascii: "'") { apostrophe = true }
                 if (byte >= 0x09 && byte <= 0x0D) || (byte == 0x20 && previous == 0x20) { singleSpaced = false }
                 previous = byte

@@ -230,6 +230,8 @@ enum ASCII {
     static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
     /// Unicode `White_Space` within ASCII: tab, line feed, vertical tab, form feed, carriage return, space.
     static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+    /// A byte JSON must escape in a string: a control character, `"` or `\`.
+    static func needsJSONEscape(_ byte: UInt8) -> Bool { byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") }
     static func isASCII(_ text: String) -> Bool {
         withUTF8(text, isASCII)
     }
