@@ -182,10 +182,11 @@ public struct MemorySearchHandler: OperationHandler {
                     writeTextScoreAndHighlights(text, to: &writer)
                 }
                 guard !copied else { return }
+                // An entry with no JSON kept (an id or tag to escape, a 5-digit year): written from the entry.
                 snapshot.withEntry(at: ranked.doc) { entry in
                     writer.member("id", entry.id)
                     writer.member("tags", entry.tags)
-                    snapshot.withFormattedCreatedAt(at: ranked.doc) { writer.member("createdAt", utf8: $0) }
+                    ISO8601Millis.withFormatted(entry.createdAt) { writer.member("createdAt", utf8: $0) }
                     writeTextScoreAndHighlights(entry.text, to: &writer)
                 }
             }
