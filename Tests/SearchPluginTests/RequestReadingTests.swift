@@ -22,16 +22,35 @@ import Testing
         #"{"query":"c","extra":true}"#, #"{"query":"c","limit":3,"tags":null}"#,
     ]
 
+    /// The data both ways the router hands it over: an object as its members (as a message's `data` is
+    /// parsed), and as a ``JSONValue``.
+    private static func bothForms(_ json: String) throws -> [RequestData] {
+        [try RequestData(parsing: Array(json.utf8)), .value(try JSONValue(jsonText: json))]
+    }
+
     @Test(arguments: common)
     func theCommonShapeIsReadAsDecodableDecodesIt(json: String) throws {
-        let data = try JSONValue(jsonText: json)
-        let read = try #require(Request(json: data))
-        #expect(read == (try data.decodedThroughDecodable(Request.self)))
+        let decoded = try JSONValue(jsonText: json).decodedThroughDecodable(Request.self)
+        for data in try Self.bothForms(json) {
+            let read = try #require(Request(data: data))
+            #expect(read == decoded)
+        }
     }
 
     @Test(arguments: others)
     func everyOtherShapeIsLeftToDecodable(json: String) throws {
-        #expect(Request(json: try JSONValue(jsonText: json)) == nil)
+        for data in try Self.bothForms(json) {
+            #expect(Request(data: data) == nil, "\(data)")
+        }
+    }
+
+    /// A repeated key (its last value wins) is read as `Decodable` reads it, or left to it.
+    @Test(arguments: [#"{"query":"a","query":"b"}"#, #"{"query":"a","limit":2,"limit":3}"#, #"{"limit":2,"query":"a","query":"b"}"#])
+    func aRepeatedKeyIsReadAsDecodableReadsItOrLeftToIt(json: String) throws {
+        let decoded = try JSONValue(jsonText: json).decodedThroughDecodable(Request.self)
+        for data in try Self.bothForms(json) {
+            if let read = Request(data: data) { #expect(read == decoded, "\(data)") }
+        }
     }
 }
 

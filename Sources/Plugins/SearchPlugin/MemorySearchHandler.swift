@@ -387,10 +387,10 @@ extension MemorySearchHandler {
 /// The common request, `{"query": …}` with or without `limit`, read without `Decoder`; any other shape
 /// (filters, an embedding, a wrong type) is decoded through `Decodable`, which reports what is wrong.
 extension MemorySearchHandler.Request: JSONValueReadable {
-    package init?(json: JSONValue) {
-        guard case .object(let members) = json, members.count <= 2, case .string(let query)? = members["query"] else { return nil }
-        switch members["limit"] {
-        case nil where members.count == 1: self.init(query: query)
+    package init?(data: RequestData) {
+        guard let count = data.memberCount, count <= 2, case .string(let query)? = data["query"] else { return nil }
+        switch data["limit"] {
+        case nil where count == 1: self.init(query: query)
         case .number(let number)?: guard let limit = Int(exactly: number) else { return nil }
             self.init(query: query, limit: limit)
         default: return nil

@@ -103,7 +103,7 @@ package struct AnyOperation: Sendable {
     package let handlerTypeName: String
     /// The services the handler declared it requires.
     package let requiredServices: [ServiceKey]
-    private let decodeAndBind: @Sendable (JSONValue) throws -> PreparedOperation
+    private let decodeAndBind: @Sendable (RequestData) throws -> PreparedOperation
 
     package init<H: OperationHandler>(_ handler: H, timeout: Duration? = nil, pluginName: String? = nil) {
         descriptor = OperationDescriptor(
@@ -116,7 +116,7 @@ package struct AnyOperation: Sendable {
         let bound = BoundHandler(handler)
         decodeAndBind = { data in
             if let violation = limits.violation(in: data) { throw violation }
-            let request = try read?(data) ?? data.decode(H.Request.self, rootName: "data")
+            let request = try read?(data) ?? data.json.decode(H.Request.self, rootName: "data")
             return bound.prepare(request)
         }
     }
@@ -133,7 +133,7 @@ package struct AnyOperation: Sendable {
         requiredServices = []
         decodeAndBind = { data in
             PreparedOperation { context in
-                let result = try await handle(data, context)
+                let result = try await handle(data.json, context)
                 let fields: [String: JSONValue] = if case .object(let members) = result { members } else { ["value": result] }
                 try ResultEncoding.checkEnvelope(fields)
                 return ResultFields(fields)
@@ -142,10 +142,10 @@ package struct AnyOperation: Sendable {
     }
 
     /// `Request`'s own reader when it is ``JSONValueReadable`` (opened once, not cast per request).
-    private static func fastReader<Request: Decodable & Sendable>(for _: Request.Type) -> (@Sendable (JSONValue) -> Request?)? {
-        func reader<Readable: JSONValueReadable>(_: Readable.Type) -> @Sendable (JSONValue) -> Request? {
+    private static func fastReader<Request: Decodable & Sendable>(for _: Request.Type) -> (@Sendable (RequestData) -> Request?)? {
+        func reader<Readable: JSONValueReadable>(_: Readable.Type) -> @Sendable (RequestData) -> Request? {
             precondition(Readable.self == Request.self)
-            return { data in Readable(json: data).map { unsafeBitCast($0, to: Request.self) } }
+            return { data in Readable(data: data).map { unsafeBitCast($0, to: Request.self) } }
         }
         guard let readable = Request.self as? any JSONValueReadable.Type else { return nil }
         return reader(readable)
@@ -158,7 +158,12 @@ package struct AnyOperation: Sendable {
 
     /// Decodes a request's `data` (missing `data` is passed as `{}`). Throws ``JSONDecodingFailure``
     /// with the path that failed, or whatever the request type's decoder threw.
-    func prepare(data: JSONValue) throws -> PreparedOperation {
+    func prepare(data: RequestData) throws -> PreparedOperation {
         try decodeAndBind(data)
+    }
+
+    /// Decodes `data` given as a ``JSONValue``, like ``prepare(data:)-(RequestData)``.
+    func prepare(data: JSONValue) throws -> PreparedOperation {
+        try decodeAndBind(.value(data))
     }
 }

@@ -79,6 +79,11 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
     ///
     /// Allocates nothing when every limit holds: the path of a violation is spelled only once one is found.
     func violation(in data: JSONValue) -> OperationError? {
+        violation(in: .value(data))
+    }
+
+    /// The first limit `data` exceeds, as ``violation(in:)-(JSONValue)`` finds it.
+    func violation(in data: RequestData) -> OperationError? {
         // By index, passing the measure and limit alone: a rule passed whole is copied (its path, name and
         // steps retained and released) for every request.
         for index in rules.indices {
@@ -98,19 +103,37 @@ public struct InputLimits: Sendable, Hashable, ExpressibleByArrayLiteral {
         let unit: String
     }
 
+    /// `check` from the request's data: its first step looks the member up in an object kept as members.
+    private static func check(
+        _ measure: Rule.Measure, _ limit: Int, _ data: RequestData, _ steps: ArraySlice<Rule.Step>
+    ) -> Excess? {
+        guard case .members(let members) = data, let step = steps.first else {
+            return check(measure, limit, data.json, steps)
+        }
+        guard let member = members[step.name] else { return nil }
+        return check(measure, limit, member, at: step, then: steps.dropFirst())
+    }
+
     private static func check(
         _ measure: Rule.Measure, _ limit: Int, _ value: JSONValue, _ steps: ArraySlice<Rule.Step>
     ) -> Excess? {
         guard let step = steps.first else { return Self.measure(measure, limit, value) }
         guard case .object(let members) = value, let member = Self.member(step.name, of: members) else { return nil }
+        return check(measure, limit, member, at: step, then: steps.dropFirst())
+    }
+
+    /// `check` of `member`, found at `step`, with the steps after it.
+    private static func check(
+        _ measure: Rule.Measure, _ limit: Int, _ member: JSONValue, at step: Rule.Step, then steps: ArraySlice<Rule.Step>
+    ) -> Excess? {
         guard step.eachElement else {
-            guard var excess = check(measure, limit, member, steps.dropFirst()) else { return nil }
+            guard var excess = check(measure, limit, member, steps) else { return nil }
             excess.path = "." + step.name + excess.path
             return excess
         }
         guard case .array(let elements) = member else { return nil }
         for (index, element) in elements.enumerated() {
-            if var excess = check(measure, limit, element, steps.dropFirst()) {
+            if var excess = check(measure, limit, element, steps) {
                 excess.path = ".\(step.name)[\(index)]" + excess.path
                 return excess
             }

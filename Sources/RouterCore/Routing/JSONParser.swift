@@ -33,14 +33,22 @@ struct JSONParser {
     }
 
     /// Parses like ``parse(_:)``, but a top-level object comes back as its members: an inbound message
-    /// needs three or four of them once, which a dictionary would hash twice each.
-    static func parseTopLevel(_ bytes: [UInt8]) throws(JSONParseError) -> TopLevel {
+    /// needs three or four of them once, which a dictionary would hash twice each. The member `nestedKey`, when
+    /// an object, is kept as members too (a request's `data`: read once or twice, by a reader that knows its
+    /// keys; ``JSONMembers/nested(_:)``).
+    static func parseTopLevel(_ bytes: [UInt8], nestedKey: String? = nil) throws(JSONParseError) -> TopLevel {
         try parseDocument(bytes) { parser throws(JSONParseError) -> TopLevel in
             guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") else {
                 return .other(try parser.parseValue(depth: 0))
             }
             var members = JSONMembers()
-            try parser.parseObjectMembers(depth: 1) { members.append($0, $1) }
+            try parser.parseObjectMembers(depth: 1) { parser, key throws(JSONParseError) in
+                if key == nestedKey, parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") {
+                    members.append(key, nested: try parser.parseMembers(depth: 2))
+                } else {
+                    members.append(key, try parser.parseValue(depth: 1))
+                }
+            }
             return .object(members)
         }
     }
@@ -126,18 +134,30 @@ struct JSONParser {
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > Self.maxDepth { throw failure("nesting deeper than \(Self.maxDepth) levels") }
         var members: [String: JSONValue] = [:]
-        try parseObjectMembers(depth: depth) { key, value in
-            // Room for three members at the first: one allocation for a small object (a request's `data`), where
-            // growing one by one would take two.
+        try parseObjectMembers(depth: depth) { parser, key throws(JSONParseError) in
+            let value = try parser.parseValue(depth: depth)
+            // Room for three members at the first: one allocation for a small object, where growing one by one
+            // would take two.
             if members.isEmpty { members.reserveCapacity(3) }
             members[key] = value
         }
         return .object(members)
     }
 
-    /// Reads `{ "key": value, … }` from the opening brace, handing each member to `add` in order.
+    /// An object at `depth` (from its opening brace) as its members, in order.
+    private mutating func parseMembers(depth: Int) throws(JSONParseError) -> JSONMembers {
+        if depth > Self.maxDepth { throw failure("nesting deeper than \(Self.maxDepth) levels") }
+        var members = JSONMembers()
+        try parseObjectMembers(depth: depth) { parser, key throws(JSONParseError) in
+            members.append(key, try parser.parseValue(depth: depth))
+        }
+        return members
+    }
+
+    /// Reads `{ "key": value, … }` from the opening brace; `member` reads each member's value (the parser
+    /// is past its key and colon), in order.
     private mutating func parseObjectMembers(
-        depth: Int, _ add: (String, JSONValue) -> Void
+        depth: Int, _ member: (inout JSONParser, String) throws(JSONParseError) -> Void
     ) throws(JSONParseError) {
         index += 1  // {
         skipWhitespace()
@@ -157,7 +177,7 @@ struct JSONParser {
             }
             index += 1
             skipWhitespace()
-            add(key, try parseValue(depth: depth))
+            try member(&self, key)
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end of input, expected ',' or '}'") }
             switch bytes[index] {
@@ -333,9 +353,12 @@ struct JSONParser {
 }
 
 /// An object's members in document order; a repeated key's last value wins, as in a parsed ``JSONValue``.
-struct JSONMembers {
+/// One member may be kept as members itself (``JSONParser/parseTopLevel(_:nestedKey:)``).
+package struct JSONMembers: Sendable {
     /// One array, with room for a message's usual members (`type`, `id`, `data`, `timeout`): one allocation.
     private var members: [(key: String, value: JSONValue)]
+    /// The member kept as members: its index in `members` (where `null` stands in for it), and its members.
+    private var kept: (index: Int, members: [JSONMembers])?
 
     init() {
         members = []
@@ -346,8 +369,35 @@ struct JSONMembers {
         members.append((key, value))
     }
 
-    subscript(key: String) -> JSONValue? {
+    /// Appends an object member kept as its members.
+    mutating func append(_ key: String, nested: JSONMembers) {
+        kept = (members.count, [nested])
+        members.append((key, .null))
+    }
+
+    /// The number of members, a repeated key counted each time.
+    package var count: Int { members.count }
+
+    package subscript(key: String) -> JSONValue? {
         guard let index = members.lastIndex(where: { $0.key == key }) else { return nil }
+        if let kept, kept.index == index { return .object(kept.members[0].dictionary) }
         return members[index].value
+    }
+
+    /// Member `key` when it was kept as members; nil when it is another value, or absent.
+    func nested(_ key: String) -> JSONMembers? {
+        guard let kept, let index = members.lastIndex(where: { $0.key == key }), kept.index == index else { return nil }
+        return kept.members[0]
+    }
+
+    /// The members as a ``JSONValue`` object's.
+    package var dictionary: [String: JSONValue] {
+        var dictionary: [String: JSONValue] = [:]
+        dictionary.reserveCapacity(members.count)
+        for index in members.indices {
+            dictionary[members[index].key] =
+                if let kept, kept.index == index { .object(kept.members[0].dictionary) } else { members[index].value }
+        }
+        return dictionary
     }
 }

@@ -1,7 +1,7 @@
 /// An inbound client message (DESIGN §4), validated.
 enum ClientMessage: Equatable {
     /// An operation request; `id` is nil when the client sent none (the session assigns one).
-    case request(type: String, id: String?, data: JSONValue, timeout: Duration?)
+    case request(type: String, id: String?, data: RequestData, timeout: Duration?)
     case cancel(id: String)
     /// App-level ping; `id` is echoed in the `pong` when present.
     case ping(id: JSONValue?)
@@ -20,7 +20,7 @@ enum ClientMessage: Equatable {
     static func parse(_ bytes: [UInt8]) -> Result<ClientMessage, Invalid> {
         let members: JSONMembers
         do {
-            switch try JSONParser.parseTopLevel(bytes) {
+            switch try JSONParser.parseTopLevel(bytes, nestedKey: "data") {
             case .object(let object): members = object
             case .other(let root): return .failure(Invalid(message: "message must be a JSON object, found \(root.typeName)"))
             }
@@ -70,10 +70,12 @@ enum ClientMessage: Equatable {
                 guard stringID != nil else { return invalid("\"id\" must be a string, found \(idValue.typeName)") }
                 guard stringID?.isEmpty == false else { return invalid("\"id\" must not be empty") }
             }
-            var data = JSONValue.object([:])
-            if let dataValue = members["data"], dataValue != .null {
+            var data = RequestData.empty
+            if let nested = members.nested("data") {
+                data = .members(nested)
+            } else if let dataValue = members["data"], dataValue != .null {
                 guard case .object = dataValue else { return invalid("data: expected object, found \(dataValue.typeName)") }
-                data = dataValue
+                data = .value(dataValue)
             }
             var timeout: Duration?
             if let timeoutValue = members["timeout"], timeoutValue != .null {

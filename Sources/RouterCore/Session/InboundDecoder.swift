@@ -15,7 +15,7 @@ enum RequestPreparation: Sendable {
 
 extension Router {
     /// Looks up the operation of `type` and decodes `data` for it (input limits first).
-    func prepare(type: String, data: JSONValue) -> RequestPreparation {
+    func prepare(type: String, data: RequestData) -> RequestPreparation {
         guard let operation = operation(for: type) else {
             return .refused(code: ErrorCode.unknownOperation, message: "unknown operation \"\(type)\"")
         }

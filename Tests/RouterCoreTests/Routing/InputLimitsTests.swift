@@ -27,6 +27,29 @@ import Testing
                 == .payloadTooLarge("data.entries[1].text: 6 bytes, over the limit of 5 (maxTextBytes)"))
     }
 
+    /// A message's `data` arrives as its members in order (``RequestData/members(_:)``): the same limits
+    /// hold, with the same errors, a repeated key's last value being the one checked.
+    @Test(arguments: [
+        #"{"ids":["a","b","c"],"query":"  two terms ","entries":[{"text":"12345"}]}"#, #"{"ids":["a","b","c","d"]}"#,
+        #"{"query":"one two three four"}"#, #"{"entries":[{"text":"ok"},{"text":"123456"}]}"#,
+        #"{"ids":["a","b","c","d"],"ids":[]}"#, #"{"ids":[],"ids":["a","b","c","d"]}"#, #"{"ids":"not an array"}"#,
+    ])
+    func dataKeptAsMembersMeetsTheSameLimits(json: String) throws {
+        let members = try RequestData(parsing: Array(json.utf8))
+        guard case .members = members else {
+            Issue.record("an object is kept as its members")
+            return
+        }
+        #expect(limits.violation(in: members) == limits.violation(in: members.json))
+    }
+
+    @Test func aRepeatedKeysLastValueIsTheOneChecked() throws {
+        let data = try RequestData(parsing: Array(#"{"ids":[],"ids":["a","b","c","d"]}"#.utf8))
+        #expect(limits.violation(in: data) == .payloadTooLarge("data.ids: 4 items, over the limit of 3 (maxIds)"))
+        let earlier = try RequestData(parsing: Array(#"{"ids":["a","b","c","d"],"ids":[]}"#.utf8))
+        #expect(limits.violation(in: earlier) == nil)
+    }
+
     /// The router checks a handler's declared limits before decoding and running it.
     @Test func anOperationChecksItsHandlersLimitsBeforeDecoding() throws {
         struct Limited: OperationHandler {
