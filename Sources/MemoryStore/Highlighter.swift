@@ -26,9 +26,11 @@ public final class Highlighter: Sendable {
     let context: Int
 
     /// The terms an ASCII word can equal (ASCII letters and digits only; no other term ever matches ASCII
-    /// text), and their distinct first bytes: the match scan of text without `'` looks for those bytes
-    /// eight at a time.
-    private let alphanumericTerms: [[UInt8]]
+    /// text), one after another, with where each ends, and their distinct first bytes: the match scan of
+    /// text without `'` looks for those bytes eight at a time. Flat, so that the scan reads them in place
+    /// (an array of arrays counts a reference to each term it reads).
+    private let alphanumericTermBytes: [UInt8]
+    private let alphanumericTermEnds: [Int]
     private let firstBytes: [UInt8]
 
     /// `terms`: normalized (the tokenizer's output).
@@ -40,7 +42,9 @@ public final class Highlighter: Sendable {
         wantedLengths = wantedBytes.reduce(0) { $0 | Self.lengthBit($1.count) }
         // Shared, not filtered into a new array, when every term is alphanumeric (the usual query).
         let isAlphanumeric = { (term: [UInt8]) in !term.isEmpty && term.allSatisfy(ASCII.isAlphanumeric) }
-        alphanumericTerms = wantedBytes.allSatisfy(isAlphanumeric) ? wantedBytes : wantedBytes.filter(isAlphanumeric)
+        let alphanumericTerms = wantedBytes.filter(isAlphanumeric)
+        alphanumericTermBytes = alphanumericTerms.flatMap { $0 }
+        alphanumericTermEnds = alphanumericTerms.reduce(into: []) { ends, term in ends.append((ends.last ?? 0) + term.count) }
         var firstBytes: [UInt8] = []
         for term in alphanumericTerms where !firstBytes.contains(term[0]) { firstBytes.append(term[0]) }
         self.firstBytes = firstBytes
@@ -114,13 +118,32 @@ public final class Highlighter: Sendable {
         var windows = Windows(maxSnippets: maxSnippets)
         // Without `\r` (most text) a character is a byte, and a window's edges are found by arithmetic.
         let hasCarriageReturn = hasCarriageReturn ?? (text.baseAddress.map { memchr($0, 0x0D, text.count) != nil } ?? false)
-        var matches = ASCIIMatches(text, highlighter: self, hasApostrophe: hasApostrophe)
-        while let range = matches.next() {
-            let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
-            let upper = asciiExpandForward(text, from: range.upperBound, by: context, hasCarriageReturn: hasCarriageReturn)
-            guard windows.add(lower..<upper, body) else { return }
+        withScannedTerms { terms in
+            var matches = ASCIIMatches(text, terms: terms, highlighter: self, hasApostrophe: hasApostrophe)
+            while let range = matches.next() {
+                let lower = asciiExpandBackward(text, from: range.lowerBound, by: context, hasCarriageReturn: hasCarriageReturn)
+                let upper = asciiExpandForward(text, from: range.upperBound, by: context, hasCarriageReturn: hasCarriageReturn)
+                guard windows.add(lower..<upper, body) else { return }
+            }
+            windows.finish(body)
         }
-        windows.finish(body)
+    }
+
+    /// The alphanumeric terms, in place, for one text's scan.
+    private struct ScannedTerms {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let ends: UnsafeBufferPointer<Int>
+        let firstBytes: UnsafeBufferPointer<UInt8>
+    }
+
+    private func withScannedTerms(_ body: (ScannedTerms) -> Void) {
+        alphanumericTermBytes.withUnsafeBufferPointer { bytes in
+            alphanumericTermEnds.withUnsafeBufferPointer { ends in
+                firstBytes.withUnsafeBufferPointer { firstBytes in
+                    body(ScannedTerms(bytes: bytes, ends: ends, firstBytes: firstBytes))
+                }
+            }
+        }
     }
 
     /// Match windows merged as they come: each becomes a snippet once the next one does not overlap it (no
@@ -161,12 +184,15 @@ public final class Highlighter: Sendable {
     /// because `user's` is the term `user` and `don't` the term `dont`.
     private struct ASCIIMatches {
         private let text: UnsafeBufferPointer<UInt8>
-        private let highlighter: Highlighter
+        private let terms: ScannedTerms
+        /// Used only within a call of the highlighter's own (which holds it): no reference counted.
+        private unowned(unsafe) let highlighter: Highlighter
         private var words: ASCIIWordRanges?
         private var index = 0
 
-        init(_ text: UnsafeBufferPointer<UInt8>, highlighter: Highlighter, hasApostrophe: Bool? = nil) {
+        init(_ text: UnsafeBufferPointer<UInt8>, terms: ScannedTerms, highlighter: Highlighter, hasApostrophe: Bool? = nil) {
             self.text = text
+            self.terms = terms
             self.highlighter = highlighter
             let hasApostrophe =
                 hasApostrophe ?? (text.baseAddress.map { memchr($0, Int32(UInt8(ascii: "'")), text.count) != nil } ?? false)
@@ -180,7 +206,7 @@ public final class Highlighter: Sendable {
                 }
                 return nil
             }
-            let firstBytes = highlighter.firstBytes
+            let firstBytes = terms.firstBytes
             guard !firstBytes.isEmpty, let base = text.baseAddress else { return nil }
             let count = text.count
             while index < count {
@@ -197,7 +223,10 @@ public final class Highlighter: Sendable {
                 index += 1
                 let first = ASCII.lowercased(base[start])
                 guard firstBytes.contains(first), start == 0 || !ASCII.isAlphanumeric(base[start - 1]) else { continue }
-                for term in highlighter.alphanumericTerms where term[0] == first && start + term.count <= count {
+                for termIndex in terms.ends.indices {
+                    let term = UnsafeBufferPointer(
+                        rebasing: terms.bytes[(termIndex == 0 ? 0 : terms.ends[termIndex - 1])..<terms.ends[termIndex]])
+                    guard term[0] == first, start + term.count <= count else { continue }
                     let end = start + term.count
                     guard end == count || !ASCII.isAlphanumeric(base[end]) else { continue }
                     var offset = 1
