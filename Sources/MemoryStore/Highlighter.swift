@@ -17,8 +17,8 @@ public final class Highlighter: Sendable {
     let wanted: [String]
     /// The same terms hashed, for a long query (most have a few terms, compared one by one without hashing).
     private let wantedSet: Set<String>?
-    /// The same terms as bytes, for the ASCII path (a query has a few).
-    private let wantedBytes: [[UInt8]]
+    /// The same terms as bytes, for the byte paths.
+    private let wantedBytes: PackedTerms
     /// Bit `n` is set when a term is `n` bytes long (a term longer than 63 sets bit 63): most words have
     /// no term of their length, and are passed over without a look at the terms.
     private let wantedLengths: UInt64
@@ -29,8 +29,7 @@ public final class Highlighter: Sendable {
     /// text), one after another, with where each ends, and their distinct first bytes: the match scan of
     /// text without `'` looks for those bytes eight at a time. Flat, so that the scan reads them in place
     /// (an array of arrays counts a reference to each term it reads).
-    private let alphanumericTermBytes: [UInt8]
-    private let alphanumericTermEnds: [Int]
+    private let alphanumericTerms: PackedTerms
     private let firstBytes: [UInt8]
 
     /// `terms`: normalized (the tokenizer's output).
@@ -38,15 +37,18 @@ public final class Highlighter: Sendable {
         self.tokenizer = tokenizer
         wanted = SearchSnapshot.deduplicated(terms)
         wantedSet = wanted.count > 8 ? Set(wanted) : nil
-        wantedBytes = wanted.map { Array($0.utf8) }
-        wantedLengths = wantedBytes.reduce(0) { $0 | Self.lengthBit($1.count) }
-        // Shared, not filtered into a new array, when every term is alphanumeric (the usual query).
-        let isAlphanumeric = { (term: [UInt8]) in !term.isEmpty && term.allSatisfy(ASCII.isAlphanumeric) }
-        let alphanumericTerms = wantedBytes.filter(isAlphanumeric)
-        alphanumericTermBytes = alphanumericTerms.flatMap { $0 }
-        alphanumericTermEnds = alphanumericTerms.reduce(into: []) { ends, term in ends.append((ends.last ?? 0) + term.count) }
+        wantedBytes = PackedTerms(wanted)
+        var wantedLengths: UInt64 = 0
+        for index in 0..<wantedBytes.count { wantedLengths |= Self.lengthBit(wantedBytes.range(of: index).count) }
+        self.wantedLengths = wantedLengths
+        // The same storage, not filtered into new arrays, when every term is alphanumeric (the usual query).
+        let alphanumericTerms = wantedBytes.filter { !$0.isEmpty && $0.allSatisfy(ASCII.isAlphanumeric) }
         var firstBytes: [UInt8] = []
-        for term in alphanumericTerms where !firstBytes.contains(term[0]) { firstBytes.append(term[0]) }
+        for index in 0..<alphanumericTerms.count {
+            let first = alphanumericTerms.bytes[alphanumericTerms.range(of: index).lowerBound]
+            if !firstBytes.contains(first) { firstBytes.append(first) }
+        }
+        self.alphanumericTerms = alphanumericTerms
         self.firstBytes = firstBytes
         self.maxSnippets = maxSnippets
         self.context = context
@@ -137,8 +139,8 @@ public final class Highlighter: Sendable {
     }
 
     private func withScannedTerms(_ body: (ScannedTerms) -> Void) {
-        alphanumericTermBytes.withUnsafeBufferPointer { bytes in
-            alphanumericTermEnds.withUnsafeBufferPointer { ends in
+        alphanumericTerms.bytes.withUnsafeBufferPointer { bytes in
+            alphanumericTerms.ends.withUnsafeBufferPointer { ends in
                 firstBytes.withUnsafeBufferPointer { firstBytes in
                     body(ScannedTerms(bytes: bytes, ends: ends, firstBytes: firstBytes))
                 }
@@ -266,12 +268,15 @@ public final class Highlighter: Sendable {
             }
         }
         guard wantedLengths & Self.lengthBit(range.count) != 0 else { return false }
-        for term in wantedBytes where term.count == range.count {
-            var index = 0
-            while index < term.count, term[index] == ASCII.lowercased(text[range.lowerBound + index]) { index += 1 }
-            if index == term.count { return true }
+        return wantedBytes.bytes.withUnsafeBufferPointer { bytes in
+            for termIndex in 0..<wantedBytes.count where wantedBytes.range(of: termIndex).count == range.count {
+                let term = UnsafeBufferPointer(rebasing: bytes[wantedBytes.range(of: termIndex)])
+                var index = 0
+                while index < term.count, term[index] == ASCII.lowercased(text[range.lowerBound + index]) { index += 1 }
+                if index == term.count { return true }
+            }
+            return false
         }
-        return false
     }
 
     private static func lengthBit(_ length: Int) -> UInt64 { 1 << UInt64(min(length, 63)) }
@@ -432,10 +437,14 @@ public final class Highlighter: Sendable {
             count = kept
         }
         guard wantedLengths & Self.lengthBit(count) != 0 else { return false }
-        for term in wantedBytes where term.count == count {
-            if term.withUnsafeBufferPointer({ memcmp($0.baseAddress!, scratch.baseAddress!, count) == 0 }) { return true }
+        return wantedBytes.bytes.withUnsafeBufferPointer { bytes in
+            for termIndex in 0..<wantedBytes.count where wantedBytes.range(of: termIndex).count == count {
+                if memcmp(bytes.baseAddress! + wantedBytes.range(of: termIndex).lowerBound, scratch.baseAddress!, count) == 0 {
+                    return true
+                }
+            }
+            return false
         }
-        return false
     }
 
     /// One character on from `index` (one or two bytes; `\r\n` is one character).
@@ -554,5 +563,49 @@ public final class Highlighter: Sendable {
             index = text.index(before: index)
         }
         return index
+    }
+}
+
+/// Terms as bytes, one after another, with where each ends: two arrays for any number of terms, where an
+/// array per term would make one more each (a highlighter is made for every search that has results).
+struct PackedTerms: Sendable {
+    let bytes: [UInt8]
+    /// Where each term ends in `bytes`; it starts where the one before ends (the first at 0).
+    let ends: [Int]
+
+    init(_ terms: [String]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(terms.reduce(0) { $0 + $1.utf8.count })
+        var ends: [Int] = []
+        ends.reserveCapacity(terms.count)
+        for term in terms {
+            bytes.append(contentsOf: term.utf8)
+            ends.append(bytes.count)
+        }
+        self.init(bytes: bytes, ends: ends)
+    }
+
+    private init(bytes: [UInt8], ends: [Int]) {
+        self.bytes = bytes
+        self.ends = ends
+    }
+
+    var count: Int { ends.count }
+
+    /// Where term `index` is in `bytes`.
+    func range(of index: Int) -> Range<Int> {
+        (index == 0 ? 0 : ends[index - 1])..<ends[index]
+    }
+
+    /// The terms `isIncluded` accepts, in order: these very arrays when it accepts every one.
+    func filter(_ isIncluded: (ArraySlice<UInt8>) -> Bool) -> PackedTerms {
+        guard !(0..<count).allSatisfy({ isIncluded(self.bytes[range(of: $0)]) }) else { return self }
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        for index in 0..<count where isIncluded(self.bytes[range(of: index)]) {
+            bytes.append(contentsOf: self.bytes[range(of: index)])
+            ends.append(bytes.count)
+        }
+        return PackedTerms(bytes: bytes, ends: ends)
     }
 }
