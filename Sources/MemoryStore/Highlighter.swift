@@ -30,7 +30,7 @@ public final class Highlighter: Sendable {
     /// text without `'` looks for those bytes eight at a time. Flat, so that the scan reads them in place
     /// (an array of arrays counts a reference to each term it reads).
     private let alphanumericTerms: PackedTerms
-    private let firstBytes: [UInt8]
+    private let firstBytes: FirstByteSet
 
     /// `terms`: normalized (the tokenizer's output).
     init(tokenizer: Tokenizer, terms: [String], maxSnippets: Int, context: Int) {
@@ -43,10 +43,9 @@ public final class Highlighter: Sendable {
         self.wantedLengths = wantedLengths
         // The same storage, not filtered into new arrays, when every term is alphanumeric (the usual query).
         let alphanumericTerms = wantedBytes.filter { !$0.isEmpty && $0.allSatisfy(ASCII.isAlphanumeric) }
-        var firstBytes: [UInt8] = []
+        var firstBytes = FirstByteSet()
         for index in 0..<alphanumericTerms.count {
-            let first = alphanumericTerms.bytes[alphanumericTerms.range(of: index).lowerBound]
-            if !firstBytes.contains(first) { firstBytes.append(first) }
+            firstBytes.insert(alphanumericTerms.bytes[alphanumericTerms.range(of: index).lowerBound])
         }
         self.alphanumericTerms = alphanumericTerms
         self.firstBytes = firstBytes
@@ -135,15 +134,13 @@ public final class Highlighter: Sendable {
     private struct ScannedTerms {
         let bytes: UnsafeBufferPointer<UInt8>
         let ends: UnsafeBufferPointer<Int>
-        let firstBytes: UnsafeBufferPointer<UInt8>
+        let firstBytes: FirstByteSet
     }
 
     private func withScannedTerms(_ body: (ScannedTerms) -> Void) {
         alphanumericTerms.bytes.withUnsafeBufferPointer { bytes in
             alphanumericTerms.ends.withUnsafeBufferPointer { ends in
-                firstBytes.withUnsafeBufferPointer { firstBytes in
-                    body(ScannedTerms(bytes: bytes, ends: ends, firstBytes: firstBytes))
-                }
+                body(ScannedTerms(bytes: bytes, ends: ends, firstBytes: firstBytes))
             }
         }
     }
@@ -216,7 +213,7 @@ public final class Highlighter: Sendable {
                 // it also folds a few other bytes onto digits, which the check below turns down).
                 if index + 8 <= count {
                     let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) | 0x2020_2020_2020_2020
-                    if !firstBytes.contains(where: { Self.hasByte(word, $0) }) {
+                    if !firstBytes.mayOccur(in: word) {
                         index += 8
                         continue
                     }
@@ -240,14 +237,6 @@ public final class Highlighter: Sendable {
                 }
             }
             return nil
-        }
-
-        /// Whether one of the eight bytes of `word` is `byte`.
-        @inline(__always)
-        private static func hasByte(_ word: UInt64, _ byte: UInt8) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let value = word ^ (ones &* UInt64(byte))
-            return (value &- ones) & ~value & 0x8080_8080_8080_8080 != 0
         }
     }
 
@@ -607,5 +596,50 @@ struct PackedTerms: Sendable {
             ends.append(bytes.count)
         }
         return PackedTerms(bytes: bytes, ends: ends)
+    }
+}
+
+/// The distinct first bytes of a query's terms, without an array: a set of 256 bits, and the first eight
+/// packed in a word for the scan that skips eight bytes of text at a time (past eight, nothing is skipped).
+struct FirstByteSet: Sendable {
+    private var bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var packed: UInt64 = 0
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    func contains(_ byte: UInt8) -> Bool {
+        let bit: UInt64 = 1 << UInt64(byte & 63)
+        switch byte >> 6 {
+        case 0: return bits.0 & bit != 0
+        case 1: return bits.1 & bit != 0
+        case 2: return bits.2 & bit != 0
+        default: return bits.3 & bit != 0
+        }
+    }
+
+    mutating func insert(_ byte: UInt8) {
+        guard !contains(byte) else { return }
+        let bit: UInt64 = 1 << UInt64(byte & 63)
+        switch byte >> 6 {
+        case 0: bits.0 |= bit
+        case 1: bits.1 |= bit
+        case 2: bits.2 |= bit
+        default: bits.3 |= bit
+        }
+        if count < 8 { packed |= UInt64(byte) << UInt64(8 * count) }
+        count += 1
+    }
+
+    /// Whether one of the eight bytes of `word` may be in the set (always, past eight bytes in it).
+    @inline(__always)
+    func mayOccur(in word: UInt64) -> Bool {
+        guard count <= 8 else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        for index in 0..<count {
+            let value = word ^ (ones &* ((packed >> UInt64(8 * index)) & 0xFF))
+            if (value &- ones) & ~value & 0x8080_8080_8080_8080 != 0 { return true }
+        }
+        return false
     }
 }

@@ -38,6 +38,14 @@ struct HighlighterTests {
             }
         }
         #expect(!highlighter(absent + ["user"]).snippets(texts[0]).isEmpty, "the apostrophe word matches")
+        // Text without `'`, scanned eight bytes at a time for the terms' first bytes: past eight distinct first
+        // bytes (eleven here) nothing is skipped, and every term is still found.
+        let plain = "Notes on the Atlas project: migration to Postgres, then the project review with the user."
+        for present in [["project"], ["user"], ["project", "postgres"], ["review", "atlas"]] {
+            let snippets = highlighter(present).snippets(plain)
+            #expect(!snippets.isEmpty, "\(present)")
+            #expect(highlighter(absent + present + absent).snippets(plain) == snippets, "\(present)")
+        }
     }
 
     @Test func asciiTokensMatchTheUnicodeTokenizer() {

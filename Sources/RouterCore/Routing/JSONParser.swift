@@ -355,14 +355,21 @@ struct JSONParser {
 /// An object's members in document order; a repeated key's last value wins, as in a parsed ``JSONValue``.
 /// One member may be kept as members itself (``JSONParser/parseTopLevel(_:nestedKey:)``).
 package struct JSONMembers: Sendable {
+    private typealias Pairs = [(key: String, value: JSONValue)]
+
     /// One array, with room for a message's usual members (`type`, `id`, `data`, `timeout`): one allocation.
-    private var members: [(key: String, value: JSONValue)]
-    /// The member kept as members: its index in `members` (where `null` stands in for it), and its members.
-    private var kept: (index: Int, members: [JSONMembers])?
+    private var members: Pairs
+    /// The member kept as members: its index in `members` (where `null` stands in for it), and its members
+    /// (their array, not a `JSONMembers`: a value cannot hold its own type without a box to allocate).
+    private var kept: (index: Int, members: Pairs)?
 
     init() {
         members = []
         members.reserveCapacity(4)
+    }
+
+    private init(members: Pairs) {
+        self.members = members
     }
 
     mutating func append(_ key: String, _ value: JSONValue) {
@@ -371,7 +378,7 @@ package struct JSONMembers: Sendable {
 
     /// Appends an object member kept as its members.
     mutating func append(_ key: String, nested: JSONMembers) {
-        kept = (members.count, [nested])
+        kept = (members.count, nested.members)
         members.append((key, .null))
     }
 
@@ -380,14 +387,14 @@ package struct JSONMembers: Sendable {
 
     package subscript(key: String) -> JSONValue? {
         guard let index = members.lastIndex(where: { $0.key == key }) else { return nil }
-        if let kept, kept.index == index { return .object(kept.members[0].dictionary) }
+        if let kept, kept.index == index { return .object(JSONMembers(members: kept.members).dictionary) }
         return members[index].value
     }
 
     /// Member `key` when it was kept as members; nil when it is another value, or absent.
     func nested(_ key: String) -> JSONMembers? {
         guard let kept, let index = members.lastIndex(where: { $0.key == key }), kept.index == index else { return nil }
-        return kept.members[0]
+        return JSONMembers(members: kept.members)
     }
 
     /// The members as a ``JSONValue`` object's.
@@ -396,7 +403,7 @@ package struct JSONMembers: Sendable {
         dictionary.reserveCapacity(members.count)
         for index in members.indices {
             dictionary[members[index].key] =
-                if let kept, kept.index == index { .object(kept.members[0].dictionary) } else { members[index].value }
+                if let kept, kept.index == index { .object(JSONMembers(members: kept.members).dictionary) } else { members[index].value }
         }
         return dictionary
     }
