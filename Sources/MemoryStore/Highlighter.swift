@@ -130,11 +130,17 @@ public final class Highlighter: Sendable {
         }
     }
 
-    /// The alphanumeric terms, in place, for one text's scan.
+    /// The alphanumeric terms, in place, for one text's scan (``PackedTerms`` read through pointers).
     private struct ScannedTerms {
         let bytes: UnsafeBufferPointer<UInt8>
         let ends: UnsafeBufferPointer<Int>
         let firstBytes: FirstByteSet
+
+        var count: Int { ends.count }
+
+        func term(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
+        }
     }
 
     private func withScannedTerms(_ body: (ScannedTerms) -> Void) {
@@ -222,9 +228,8 @@ public final class Highlighter: Sendable {
                 index += 1
                 let first = ASCII.lowercased(base[start])
                 guard firstBytes.contains(first), start == 0 || !ASCII.isAlphanumeric(base[start - 1]) else { continue }
-                for termIndex in terms.ends.indices {
-                    let term = UnsafeBufferPointer(
-                        rebasing: terms.bytes[(termIndex == 0 ? 0 : terms.ends[termIndex - 1])..<terms.ends[termIndex]])
+                for termIndex in 0..<terms.count {
+                    let term = terms.term(termIndex)
                     guard term[0] == first, start + term.count <= count else { continue }
                     let end = start + term.count
                     guard end == count || !ASCII.isAlphanumeric(base[end]) else { continue }
@@ -257,14 +262,10 @@ public final class Highlighter: Sendable {
             }
         }
         guard wantedLengths & Self.lengthBit(range.count) != 0 else { return false }
-        return wantedBytes.bytes.withUnsafeBufferPointer { bytes in
-            for termIndex in 0..<wantedBytes.count where wantedBytes.range(of: termIndex).count == range.count {
-                let term = UnsafeBufferPointer(rebasing: bytes[wantedBytes.range(of: termIndex)])
-                var index = 0
-                while index < term.count, term[index] == ASCII.lowercased(text[range.lowerBound + index]) { index += 1 }
-                if index == term.count { return true }
-            }
-            return false
+        return wantedBytes.contains(length: range.count) { term in
+            var index = 0
+            while index < term.count, term[index] == ASCII.lowercased(text[range.lowerBound + index]) { index += 1 }
+            return index == term.count
         }
     }
 
@@ -426,14 +427,7 @@ public final class Highlighter: Sendable {
             count = kept
         }
         guard wantedLengths & Self.lengthBit(count) != 0 else { return false }
-        return wantedBytes.bytes.withUnsafeBufferPointer { bytes in
-            for termIndex in 0..<wantedBytes.count where wantedBytes.range(of: termIndex).count == count {
-                if memcmp(bytes.baseAddress! + wantedBytes.range(of: termIndex).lowerBound, scratch.baseAddress!, count) == 0 {
-                    return true
-                }
-            }
-            return false
-        }
+        return wantedBytes.contains(length: count) { memcmp($0.baseAddress!, scratch.baseAddress!, count) == 0 }
     }
 
     /// One character on from `index` (one or two bytes; `\r\n` is one character).
@@ -584,6 +578,16 @@ struct PackedTerms: Sendable {
     /// Where term `index` is in `bytes`.
     func range(of index: Int) -> Range<Int> {
         (index == 0 ? 0 : ends[index - 1])..<ends[index]
+    }
+
+    /// Whether a term of `length` bytes satisfies `predicate` (given its bytes in place).
+    func contains(length: Int, where predicate: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        bytes.withUnsafeBufferPointer { bytes in
+            (0..<count).contains { index in
+                let range = range(of: index)
+                return range.count == length && predicate(UnsafeBufferPointer(rebasing: bytes[range]))
+            }
+        }
     }
 
     /// The terms `isIncluded` accepts, in order: these very arrays when it accepts every one.

@@ -386,9 +386,13 @@ package struct JSONMembers: Sendable {
     package var count: Int { members.count }
 
     package subscript(key: String) -> JSONValue? {
-        guard let index = members.lastIndex(where: { $0.key == key }) else { return nil }
-        if let kept, kept.index == index { return .object(JSONMembers(members: kept.members).dictionary) }
-        return members[index].value
+        members.lastIndex(where: { $0.key == key }).map(value(at:))
+    }
+
+    /// The value of member `index`; the kept one as an object.
+    private func value(at index: Int) -> JSONValue {
+        guard let kept, kept.index == index else { return members[index].value }
+        return .object(JSONMembers(members: kept.members).dictionary)
     }
 
     /// Member `key` when it was kept as members; nil when it is another value, or absent.
@@ -401,10 +405,7 @@ package struct JSONMembers: Sendable {
     package var dictionary: [String: JSONValue] {
         var dictionary: [String: JSONValue] = [:]
         dictionary.reserveCapacity(members.count)
-        for index in members.indices {
-            dictionary[members[index].key] =
-                if let kept, kept.index == index { .object(JSONMembers(members: kept.members).dictionary) } else { members[index].value }
-        }
+        for index in members.indices { dictionary[members[index].key] = value(at: index) }
         return dictionary
     }
 }
